@@ -1,0 +1,59 @@
+/** `drift-guard check`: the report, read-only, from a database URL or through the function. */
+import { writeFileSync } from "node:fs";
+import process from "node:process";
+import { computeDrift } from "../shared/drift.ts";
+import { buildManifest } from "../shared/manifest.ts";
+import { renderReport, type ReportFormat } from "../shared/report_formats/index.ts";
+import type { Report } from "../shared/types.ts";
+import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { readHistory } from "../db/history.ts";
+import { withDatabase } from "./database.ts";
+import { callFunction, requireFunctionTarget } from "./function_client.ts";
+import { gitProvenance } from "./git.ts";
+import { readMigrationsDir } from "./local_migrations.ts";
+import { terminalStyle } from "./terminal.ts";
+import { collectEvidence } from "../db/evidence.ts";
+
+export interface CheckOptions {
+  dbUrl?: string;
+  url?: string;
+  token?: string;
+  migrations: string;
+  format: ReportFormat;
+  output?: string;
+  evidence: boolean;
+}
+
+export function exitCodeFor(report: Report): number {
+  if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
+  return report.status === "in_sync" ? EXIT.ok : EXIT.drift;
+}
+
+export async function checkCommand(opts: CheckOptions): Promise<number> {
+  const parsed = readMigrationsDir(opts.migrations);
+  let report: Report;
+  if (opts.url && !opts.dbUrl) {
+    const target = requireFunctionTarget(opts.url, opts.token);
+    const manifest = buildManifest(parsed, gitProvenance(opts.migrations), new Date());
+    const [, body] = await callFunction(target, "POST", "drift", manifest);
+    report = body as Report;
+  } else {
+    if (!opts.dbUrl) {
+      throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function", "drift-guard check --db-url postgresql://…");
+    }
+    report = await withDatabase(opts.dbUrl, async (sql) => {
+      const remote = await readHistory(sql);
+      const remoteVersions = new Set((remote ?? []).map((r) => r.version));
+      const localOnly = parsed.migrations.filter((m) => !remoteVersions.has(m.version));
+      const evidence = opts.evidence && remote?.length ? await collectEvidence(sql, localOnly) : undefined;
+      return computeDrift({ local: parsed.migrations, remote, problems: parsed.problems, evidence, migrationsDir: opts.migrations });
+    });
+  }
+  if (opts.output) {
+    writeFileSync(opts.output, renderReport(report, opts.format));
+    process.stdout.write(renderReport(report, "text", terminalStyle()));
+  } else {
+    process.stdout.write(renderReport(report, opts.format, opts.format === "text" ? terminalStyle() : undefined));
+  }
+  return exitCodeFor(report);
+}

@@ -1,0 +1,30 @@
+/** Reads a migrations directory from disk and hands the bytes to the core. */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { type MigrationFileInput, parseMigrationFiles, type ParsedMigrations } from "../shared/migration_files.ts";
+import { DriftGuardError } from "../shared/types.ts";
+
+export function readMigrationsDir(dir: string): ParsedMigrations {
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "ENOTDIR" ? "is not a directory" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code})`;
+    throw new DriftGuardError("bad_directory", `migrations directory ${dir} ${why}`, "run from your project root, or pass --migrations DIR");
+  }
+  const files: MigrationFileInput[] = [];
+  const unreadable: ParsedMigrations["problems"] = [];
+  for (const fileName of names) {
+    const path = join(dir, fileName);
+    try {
+      if (!statSync(path).isFile()) continue;
+      files.push({ path, fileName, bytes: readFileSync(path) });
+    } catch (err) {
+      unreadable.push({ level: "error", file: path, message: `cannot be read (${(err as { code?: string }).code ?? "error"}): fix its permissions` });
+    }
+  }
+  const parsed = parseMigrationFiles(files);
+  return { migrations: parsed.migrations, problems: [...unreadable, ...parsed.problems] };
+}

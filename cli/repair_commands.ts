@@ -1,0 +1,144 @@
+/** `drift-guard fetch`, `repair` and `undo`: the guarded history operations. */
+import { existsSync, writeFileSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { computeDrift } from "../shared/drift.ts";
+import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
+import { planRepair, repairJson, validateReason } from "../shared/repair_plan.ts";
+import { splitStatements } from "../shared/sql_statements.ts";
+import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { readHistory } from "../db/history.ts";
+import { type Actor, applyRepair, undoRepair } from "../db/repair.ts";
+import { withDatabase } from "./database.ts";
+import { readMigrationsDir } from "./local_migrations.ts";
+import { alignedTable } from "../shared/report_formats/text.ts";
+
+function requireDbUrl(url: string | undefined): string {
+  if (!url) throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL)", "drift-guard <command> --db-url postgresql://…");
+  return url;
+}
+
+function cliActor(): Actor {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch { /* no passwd entry */ }
+  return { via: "cli", user, host: hostname() };
+}
+
+function shellArg(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface FetchOptions {
+  dbUrl?: string;
+  migrations: string;
+  versions: string[];
+}
+
+export async function fetchCommand(opts: FetchOptions): Promise<number> {
+  const url = requireDbUrl(opts.dbUrl);
+  const parsed = readMigrationsDir(opts.migrations);
+  const remote = await withDatabase(url, (sql) => readHistory(sql));
+  const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
+  const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
+  const wanted = opts.versions.length ? opts.versions : [...remoteOnly];
+  for (const v of wanted) {
+    if (!remoteOnly.has(v)) {
+      const known = report.migrations.some((m) => m.version === v);
+      throw new DriftGuardError("unknown_version", known ? `${v} already has a local file; fetch writes remote-only migrations` : `${v} is not in the migration history`);
+    }
+  }
+  const rows = new Map((remote ?? []).map((r) => [r.version, r]));
+  let written = 0;
+  let failed = 0;
+  for (const v of wanted) {
+    const row = rows.get(v)!;
+    const fileName = fileNameFor(v, row.name);
+    if (row.statements === null || fileName === null) {
+      failed++;
+      process.stderr.write(`skipped ${v}: ${row.statements === null ? "the history row has no statements to write out" : `its name "${row.name}" cannot be a file name`}\n`);
+      continue;
+    }
+    const path = join(opts.migrations, fileName);
+    if (existsSync(path)) {
+      failed++;
+      process.stderr.write(`skipped ${v}: ${path} already exists\n`);
+      continue;
+    }
+    const text = renderMigrationFile(row.statements);
+    const roundTrips = JSON.stringify(splitStatements(text)) === JSON.stringify(row.statements);
+    writeFileSync(path, text);
+    written++;
+    process.stdout.write(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}\n`);
+  }
+  process.stdout.write(`${written} file(s) written${failed ? `, ${failed} skipped` : ""}. Review and commit them.\n`);
+  return failed ? EXIT.usage : EXIT.ok;
+}
+
+export interface RepairOptions {
+  dbUrl?: string;
+  migrations: string;
+  markApplied?: string[];
+  markReverted?: string[];
+  reason?: string;
+  apply?: boolean;
+  expectDigest?: string;
+  format: "text" | "json";
+}
+
+export async function repairCommand(opts: RepairOptions): Promise<number> {
+  const url = requireDbUrl(opts.dbUrl);
+  if (opts.apply && !opts.expectDigest) {
+    throw new DriftGuardError("usage", "--apply needs --expect-digest D: the history_digest of the plan you reviewed", "run without --apply first; it prints the exact command");
+  }
+  if (opts.expectDigest && !/^sha256:[0-9a-f]{64}$/.test(opts.expectDigest)) {
+    throw new DriftGuardError("usage", "--expect-digest must look like sha256:<64 hex digits>");
+  }
+  const parsed = readMigrationsDir(opts.migrations);
+  const result = await withDatabase(url, async (sql) => {
+    const remote = await readHistory(sql);
+    const plan = planRepair({ markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason }, parsed.migrations, remote);
+    if (!opts.apply) return plan;
+    if (plan.history_digest !== opts.expectDigest) {
+      throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${plan.history_digest}`, "run the repair again without --apply, review the new plan");
+    }
+    if (plan.changes.length === 0) return { ...plan, dry_run: false };
+    const applied = await applyRepair(sql, plan, opts.expectDigest!, cliActor());
+    return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
+  });
+
+  if (opts.format === "json") {
+    process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const lines: string[] = [];
+  lines.push(result.dry_run ? `Plan (dry run, nothing written) against history ${result.history_digest}` : `Applied. History is now ${result.history_digest}`);
+  if (result.changes.length) {
+    lines.push(...alignedTable(result.changes.map((c) => [`  ${c.op}`, c.version, c.name])));
+  } else {
+    lines.push("  no changes: the history already records this");
+  }
+  lines.push("", ...result.explain.map((e) => `  - ${e}`), "", `Reason: ${result.reason}`);
+  if (result.dry_run && result.changes.length) {
+    const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest}`);
+  } else if (result.audit_id) {
+    lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+  return EXIT.ok;
+}
+
+export async function undoCommand(opts: { dbUrl?: string; auditId: string; reason?: string; format: "text" | "json" }): Promise<number> {
+  const url = requireDbUrl(opts.dbUrl);
+  const reason = validateReason(opts.reason);
+  const result = await withDatabase(url, (sql) => undoRepair(sql, opts.auditId, reason, cliActor()));
+  if (opts.format === "json") {
+    process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: opts.auditId }, null, 2) + "\n");
+  } else {
+    process.stdout.write(`Undone ${opts.auditId}. History is now ${result.history_digest}\nAudit id: ${result.audit_id}\n`);
+  }
+  return EXIT.ok;
+}

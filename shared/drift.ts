@@ -1,0 +1,178 @@
+/** Local migrations + history rows -> the drift report. Reads like the contract's table of states. */
+import { compareCodePoints, historyDigest, statementsChecksum } from "./checksum.ts";
+import type {
+  Action,
+  DriftState,
+  Evidence,
+  LocalMigration,
+  MigrationEntry,
+  Problem,
+  RemoteMigration,
+  Report,
+  Summary,
+} from "./types.ts";
+import { DRIFT_STATES } from "./types.ts";
+
+export interface DriftInput {
+  local: readonly LocalMigration[];
+  /** null when the database has no history table yet: everything local is pending. */
+  remote: readonly RemoteMigration[] | null;
+  problems?: readonly Problem[];
+  /** Catalog evidence for local-only migrations, by version. */
+  evidence?: ReadonlyMap<string, Evidence>;
+  /** Shown in suggested commands when it is not the default. */
+  migrationsDir?: string;
+}
+
+export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";
+
+/**
+ * Versions compare as strings, as `supabase db push` compares them when it
+ * decides whether a local file is pending or out of order.
+ */
+export const compareVersions = compareCodePoints;
+
+function classify(local: LocalMigration | undefined, remote: RemoteMigration | undefined, newestRemote: string | undefined): DriftState {
+  if (local && remote) {
+    const sameName = local.name === (remote.name ?? "");
+    // A row without statements cannot be content-checked: names decide.
+    if (remote.statements === null) return sameName ? "in_sync" : "renamed";
+    if (statementsChecksum(remote.statements) !== local.checksum) return "edited";
+    return sameName ? "in_sync" : "renamed";
+  }
+  if (local) {
+    return newestRemote !== undefined && compareVersions(local.version, newestRemote) < 0 ? "out_of_order" : "pending";
+  }
+  return "remote_only";
+}
+
+export function computeDrift(input: DriftInput): Report {
+  const remoteRows = input.remote ?? [];
+  const localBy = new Map(input.local.map((m) => [m.version, m]));
+  const remoteBy = new Map(remoteRows.map((r) => [r.version, r]));
+  const versions = [...new Set([...localBy.keys(), ...remoteBy.keys()])].sort(compareVersions);
+  const newestRemote = remoteRows.length ? remoteRows.map((r) => r.version).sort(compareVersions).at(-1) : undefined;
+
+  const problems: Problem[] = [...(input.problems ?? [])];
+  const summary = Object.fromEntries(DRIFT_STATES.map((s) => [s, 0])) as Summary;
+  const migrations: MigrationEntry[] = versions.map((version) => {
+    const local = localBy.get(version);
+    const remote = remoteBy.get(version);
+    const state = classify(local, remote, newestRemote);
+    summary[state] += 1;
+    if (local && remote && remote.statements === null) {
+      problems.push({
+        level: "warning",
+        file: local.path,
+        message: `history row ${version} has no statements (some tools record only the version), so its content was not checked`,
+      });
+    }
+    const evidence = local && !remote ? input.evidence?.get(version) : undefined;
+    return {
+      version,
+      name: local?.name ?? remote?.name ?? "",
+      state,
+      local: local ? { path: local.path, checksum: local.checksum } : null,
+      remote: remote
+        ? { name: remote.name ?? "", checksum: remote.statements === null ? null : statementsChecksum(remote.statements) }
+        : null,
+      ...(evidence ? { evidence } : {}),
+    };
+  });
+
+  return {
+    status: migrations.every((m) => m.state === "in_sync") ? "in_sync" : "drift",
+    summary,
+    history_digest: historyDigest(remoteRows),
+    migrations,
+    actions: suggestActions(migrations, input.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
+    problems,
+  };
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The fix for each kind of drift, with the exact command. Never suggests deleting history blindly. */
+export function suggestActions(migrations: readonly MigrationEntry[], migrationsDir: string): Action[] {
+  const dirFlag = migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellQuote(migrationsDir)}`;
+  const of = (state: DriftState) => migrations.filter((m) => m.state === state);
+  const list = (ms: readonly MigrationEntry[]) => ms.map((m) => m.version);
+  const actions: Action[] = [];
+
+  const remoteOnly = of("remote_only");
+  if (remoteOnly.length) {
+    actions.push({
+      kind: "fetch",
+      versions: list(remoteOnly),
+      explain:
+        `${remoteOnly.length} migration(s) ran on the database but have no file. Write them out from their stored statements, ` +
+        `review and commit them. Do not run \`supabase migration repair --status reverted\` for these: it DELETES the history ` +
+        `rows, and the next \`db push\` would try to run that SQL again.`,
+      command: `drift-guard fetch${dirFlag} ${list(remoteOnly).join(" ")}`,
+    });
+  }
+
+  const outOfOrder = of("out_of_order");
+  const looksApplied = outOfOrder.filter((m) => m.evidence?.verdict === "present");
+  const looksUnapplied = outOfOrder.filter((m) => m.evidence?.verdict === "absent");
+  const undecided = outOfOrder.filter((m) => !looksApplied.includes(m) && !looksUnapplied.includes(m));
+  const markApplied = [...looksApplied, ...undecided];
+  if (markApplied.length) {
+    actions.push({
+      kind: "mark_applied",
+      versions: list(markApplied),
+      explain: (looksApplied.length && !undecided.length
+        ? `Objects present: these look applied (their SQL ran outside the CLI). Mark them applied. `
+        : `If this SQL already ran on the database (by hand, or in the dashboard), mark it applied. `) +
+        `\`--mark-applied\` records the row exactly as \`supabase migration repair --status applied\` does, without running any SQL. ` +
+        `Run it without --apply first to preview the change.`,
+      command: `drift-guard repair${dirFlag} --mark-applied ${list(markApplied).join(" ")} --reason "<why>"`,
+    });
+  }
+  const pushAll = [...looksUnapplied, ...undecided];
+  if (pushAll.length) {
+    actions.push({
+      kind: "push_include_all",
+      versions: list(pushAll),
+      explain: (looksUnapplied.length && !undecided.length
+        ? `Objects absent: a db push will apply these. `
+        : `If this SQL never ran, apply it. `) +
+        `They are older than the newest applied migration, so \`supabase db push\` refuses them without --include-all.`,
+      command: `supabase db push --include-all`,
+    });
+  }
+
+  const pending = of("pending");
+  if (pending.length) {
+    actions.push({
+      kind: "push",
+      versions: list(pending),
+      explain: `${pending.length} new migration(s) not yet applied. A normal db push applies them.`,
+      command: `supabase db push`,
+    });
+  }
+
+  for (const m of of("edited")) {
+    actions.push({
+      kind: "restore_edited",
+      versions: [m.version],
+      explain:
+        `${m.local!.path} changed after it was applied, and applied migrations are never re-run. Restore the file to what ` +
+        `ran (the stored statements: drift-guard fetch or GET /history/${m.version}), and put the change in a new migration.`,
+      command: `supabase migration new ${shellQuote(`${m.name}_followup`)}`,
+    });
+  }
+
+  for (const m of of("renamed")) {
+    const target = `${migrationsDir}/${m.version}_${m.remote!.name}.sql`;
+    actions.push({
+      kind: "rename_file",
+      versions: [m.version],
+      explain: `Same content as applied, but the history records the name "${m.remote!.name}". Rename the file back.`,
+      command: `git mv ${shellQuote(m.local!.path)} ${shellQuote(target)}`,
+    });
+  }
+  return actions;
+}

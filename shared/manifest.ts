@@ -1,0 +1,84 @@
+/** The manifest of expected migrations: built at deploy time, uploaded, validated on arrival. */
+import { z } from "zod";
+import { statementsChecksum } from "./checksum.ts";
+import type { ParsedMigrations } from "./migration_files.ts";
+import type { LocalMigration, Problem } from "./types.ts";
+import { DriftGuardError } from "./types.ts";
+
+export const MANIFEST_FORMAT = "drift-guard.manifest/1";
+
+export interface GitProvenance {
+  commit: string;
+  branch: string | null;
+}
+
+const migrationSchema = z.object({
+  version: z.string().regex(/^[0-9]+$/, "must be digits, as in <version>_<name>.sql"),
+  name: z.string(),
+  path: z.string(),
+  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex digits>"),
+  statements: z.array(z.string()),
+});
+
+const problemSchema = z.object({
+  level: z.enum(["warning", "error"]),
+  file: z.string(),
+  message: z.string(),
+});
+
+export const manifestSchema = z
+  .object({
+    format: z.literal(MANIFEST_FORMAT),
+    generated_at: z.string().datetime({ offset: true }),
+    git: z.object({ commit: z.string().regex(/^[0-9a-f]{7,64}$/), branch: z.string().nullable() }).nullable(),
+    migrations: z.array(migrationSchema),
+    problems: z.array(problemSchema).default([]),
+  })
+  .superRefine((m, ctx) => {
+    const seen = new Map<string, number>();
+    m.migrations.forEach((mig, i) => {
+      const first = seen.get(mig.version);
+      if (first !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["migrations", i, "version"], message: `duplicate version ${mig.version} (also migrations[${first}])` });
+      } else {
+        seen.set(mig.version, i);
+      }
+      // The checksum is derived from the statements; a mismatch means a hand-edited or truncated manifest.
+      if (statementsChecksum(mig.statements) !== mig.checksum) {
+        ctx.addIssue({ code: "custom", path: ["migrations", i, "checksum"], message: "does not match the statements" });
+      }
+    });
+  });
+
+export type Manifest = z.output<typeof manifestSchema>;
+
+export function buildManifest(parsed: ParsedMigrations, git: GitProvenance | null, now: Date): Manifest {
+  return {
+    format: MANIFEST_FORMAT,
+    generated_at: now.toISOString(),
+    git,
+    migrations: parsed.migrations.map(({ version, name, path, checksum, statements }) => ({ version, name, path, checksum, statements })),
+    problems: parsed.problems,
+  };
+}
+
+function describePath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "") || "(root)";
+}
+
+/** Validates untrusted input. Throws malformed_manifest with one line per defect. */
+export function parseManifest(input: unknown): Manifest {
+  const result = manifestSchema.safeParse(input);
+  if (result.success) return result.data;
+  const defects = result.error.issues.slice(0, 50).map((issue) => `${describePath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length > 50 ? [`… and ${result.error.issues.length - 50} more`] : [];
+  throw new DriftGuardError(
+    "malformed_manifest",
+    `malformed manifest:\n  ${[...defects, ...more].join("\n  ")}`,
+    "build it with `drift-guard manifest build`; do not edit it by hand",
+  );
+}
+
+export function manifestMigrations(manifest: Manifest): { local: LocalMigration[]; problems: Problem[] } {
+  return { local: manifest.migrations.map((m) => ({ ...m })), problems: [...manifest.problems] };
+}

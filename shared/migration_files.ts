@@ -1,0 +1,105 @@
+/** Migration files as the Supabase CLI sees them: name rule, skipped files, duplicate versions. */
+import { compareCodePoints, statementsChecksum } from "./checksum.ts";
+import { scanSql, splitStatements } from "./sql_statements.ts";
+import type { LocalMigration, Problem } from "./types.ts";
+
+/** The CLI's rule, verbatim: `^([0-9]+)_(.*)\.sql$`. */
+const MIGRATION_FILE = /^([0-9]+)_(.*)\.sql$/;
+
+export function parseMigrationFileName(fileName: string): { version: string; name: string } | null {
+  const m = MIGRATION_FILE.exec(fileName);
+  return m ? { version: m[1], name: m[2] } : null;
+}
+
+/** A file the adapter read from disk; bytes so that encoding errors are ours to report. */
+export interface MigrationFileInput {
+  /** Path shown to the user, e.g. supabase/migrations/2024…_x.sql */
+  path: string;
+  /** Base name, matched against the CLI's rule. */
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+export interface ParsedMigrations {
+  migrations: LocalMigration[];
+  problems: Problem[];
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function parseMigrationFile(file: MigrationFileInput, version: string, name: string): LocalMigration {
+  const statements = splitStatements(strictUtf8.decode(file.bytes));
+  return { version, name, path: file.path, checksum: statementsChecksum(statements), statements };
+}
+
+/**
+ * Turns the files of a migrations directory into local migrations.
+ * Skipped names are warnings (the CLI skips them too); undecodable files and
+ * duplicate versions are errors the user must fix.
+ */
+export function parseMigrationFiles(files: readonly MigrationFileInput[]): ParsedMigrations {
+  const problems: Problem[] = [];
+  const byVersion = new Map<string, LocalMigration[]>();
+  const sorted = [...files].sort((a, b) => compareCodePoints(a.fileName, b.fileName));
+  for (const file of sorted) {
+    const parsed = parseMigrationFileName(file.fileName);
+    if (!parsed) {
+      problems.push({
+        level: "warning",
+        file: file.path,
+        message: `skipped: the name does not match <version>_<name>.sql, so the Supabase CLI ignores this file too`,
+      });
+      continue;
+    }
+    let migration: LocalMigration;
+    try {
+      migration = parseMigrationFile(file, parsed.version, parsed.name);
+    } catch {
+      problems.push({
+        level: "error",
+        file: file.path,
+        message: "not valid UTF-8: re-save the file as UTF-8 (Postgres and the Supabase CLI expect UTF-8)",
+      });
+      continue;
+    }
+    byVersion.set(parsed.version, [...(byVersion.get(parsed.version) ?? []), migration]);
+  }
+  const migrations: LocalMigration[] = [];
+  for (const [version, list] of byVersion) {
+    if (list.length > 1) {
+      for (const m of list) {
+        problems.push({
+          level: "error",
+          file: m.path,
+          message: `duplicate version ${version}: ${list.map((x) => x.path).join(", ")} share it; give all but one a new timestamp`,
+        });
+      }
+    }
+    // Compare the first by name, as a sorted directory listing puts it first.
+    migrations.push(list[0]);
+  }
+  migrations.sort((a, b) => compareCodePoints(a.version, b.version));
+  return { migrations, problems };
+}
+
+/**
+ * Stored statements -> the text of a migration file that splits back into
+ * exactly those statements. A statement that ends inside a line comment gets
+ * its `;` on the next line, or the comment would swallow it.
+ */
+export function renderMigrationFile(statements: readonly string[]): string {
+  return statements
+    .map((stmt) => {
+      const { comments } = scanSql(stmt);
+      const endsInComment = comments.some(([, end]) => end === stmt.length);
+      return endsInComment ? `${stmt}\n;\n` : `${stmt};\n`;
+    })
+    .join("\n");
+}
+
+/** A name from the history that is safe to use in a file name. */
+export function fileNameFor(version: string, name: string | null): string | null {
+  const n = name ?? "";
+  if (/[\/\\\0]/.test(n) || n === "." || n === "..") return null;
+  return `${version}_${n}.sql`;
+}

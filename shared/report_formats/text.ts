@@ -1,0 +1,73 @@
+/** Report -> text for a person at a terminal: verdict, counts, the drifted rows, what to do next. */
+import type { Report } from "../types.ts";
+import { DRIFT_STATES } from "../types.ts";
+
+export interface TextStyle {
+  bold(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  dim(s: string): string;
+}
+
+export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s };
+
+const DETAIL: Record<string, string> = {
+  edited: "file changed after it was applied",
+  renamed: "same SQL, different name in history",
+  pending: "not applied yet; db push applies it",
+  out_of_order: "older than the newest applied; db push refuses it",
+  remote_only: "applied, but no file in the repository",
+};
+
+/** Pads to a column width, counting code points so that names with accents stay aligned. */
+export function pad(s: string, width: number): string {
+  return s + " ".repeat(Math.max(0, width - [...s].length));
+}
+
+export function alignedTable(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => [...r[i]].length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : pad(cell, widths[i]))).join("  ").trimEnd());
+}
+
+export function formatText(report: Report, style: TextStyle = PLAIN): string {
+  const total = report.migrations.length;
+  const warnings = report.problems.length ? `, ${report.problems.length} problem(s)` : "";
+  if (report.status === "in_sync" && report.problems.length === 0) {
+    return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)\n`;
+  }
+  const drifted = report.migrations.filter((m) => m.state !== "in_sync");
+  const lines: string[] = [];
+  lines.push(
+    report.status === "drift"
+      ? `${style.red(style.bold("drift"))}: ${drifted.length} of ${total} migration(s) differ from the history${warnings}`
+      : `${style.green("in sync")}: ${total} migration(s) match the history${warnings}`,
+  );
+  lines.push(DRIFT_STATES.map((s) => `${s} ${report.summary[s]}`).join(" · "));
+  if (drifted.length) {
+    lines.push("");
+    const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => {
+      let detail = DETAIL[m.state] ?? "";
+      if (m.evidence && m.evidence.verdict !== "unknown") {
+        const present = m.evidence.objects.filter((o) => o.present).length;
+        detail += `; objects ${m.evidence.verdict} (${present}/${m.evidence.objects.length})`;
+      }
+      if (m.state === "renamed") detail += `: "${m.remote?.name}"`;
+      return [m.version, m.state, m.name, detail];
+    })];
+    const table = alignedTable(rows);
+    lines.push(style.dim(table[0]), ...table.slice(1));
+  }
+  if (report.problems.length) {
+    lines.push("", "Problems:");
+    for (const p of report.problems) lines.push(`  ${p.level === "error" ? style.red("error") : style.yellow("warning")} ${p.file}: ${p.message}`);
+  }
+  if (report.actions.length) {
+    lines.push("", "Next:");
+    report.actions.forEach((a, i) => {
+      lines.push(`  ${i + 1}. ${a.explain}`);
+      lines.push(`     ${style.bold(`$ ${a.command}`)}`);
+    });
+  }
+  return lines.join("\n") + "\n";
+}
