@@ -1,4 +1,5 @@
 /** Opens the database for one command and maps every failure to a DriftGuardError. */
+import process from "node:process";
 import { databaseError, openDatabase, type Sql } from "../db/connect.ts";
 
 export async function withDatabase<T>(url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
@@ -6,6 +7,8 @@ export async function withDatabase<T>(url: string, fn: (sql: Sql) => Promise<T>)
   try {
     return await fn(sql);
   } catch (err) {
+    // The raw server message may quote SQL; only show it when asked to.
+    if (process.env.DRIFT_GUARD_DEBUG) console.error(err);
     throw databaseError(err, url);
   } finally {
     await sql.end({ timeout: 2 }).catch(() => {});

@@ -26,7 +26,7 @@ select o.i, case o.kind
                               join pg_catalog.pg_namespace n on n.oid = c.relnamespace
                               where n.nspname = o.schema and c.relname = o.tbl and t.tgname = o.name)
   else false end as present
-from jsonb_to_recordset($1::jsonb) as o(i int, kind text, schema text, name text, tbl text)`;
+from jsonb_to_recordset($1::text::jsonb) as o(i int, kind text, schema text, name text, tbl text)`;
 
 export async function collectEvidence(sql: Sql, migrations: readonly LocalMigration[]): Promise<Map<string, Evidence>> {
   const perMigration = migrations.map((m) => ({ version: m.version, objects: extractCreatedObjects(m.statements) }));

@@ -29,7 +29,7 @@ export async function applyRepair(sql: Sql, plan: RepairPlan, expectedDigest: st
   const planRecord = { changes: plan.changes.map(({ op, version, name }) => ({ op, version, name })), explain: plan.explain, planned_against: plan.history_digest };
   try {
     const [row] = await sql.unsafe<{ result: { audit_id: string; history_digest: string } }[]>(
-      "select drift_guard.apply_repair($1, $2::jsonb, $3, $4::jsonb, $5::jsonb) as result",
+      "select drift_guard.apply_repair($1, $2::text::jsonb, $3, $4::text::jsonb, $5::text::jsonb) as result",
       [expectedDigest, JSON.stringify(changes), plan.reason, JSON.stringify(actor), JSON.stringify(planRecord)],
     );
     return row.result;
@@ -42,7 +42,7 @@ export async function undoRepair(sql: Sql, auditId: string, reason: string, acto
   if (!/^[0-9a-f-]{36}$/i.test(auditId)) throw new DriftGuardError("bad_input", `"${auditId}" is not an audit id (a UUID)`, "drift-guard audit lists them");
   try {
     const [row] = await sql.unsafe<{ result: { audit_id: string; history_digest: string } }[]>(
-      "select drift_guard.undo_repair($1::uuid, $2, $3::jsonb) as result",
+      "select drift_guard.undo_repair($1::uuid, $2, $3::text::jsonb) as result",
       [auditId, reason, JSON.stringify(actor)],
     );
     return row.result;

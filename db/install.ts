@@ -1,0 +1,74 @@
+/**
+ * Installs or upgrades the drift_guard schema from supabase/migrations/*drift_guard*.sql.
+ *
+ * Each file runs in its own transaction under an advisory lock, so two installs
+ * at once are serialised and the second finds the work done. A file whose
+ * version is already in drift_guard.schema_version is skipped, so re-running
+ * is a no-op and a newer release applies only its new files.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Sql } from "./connect.ts";
+
+/** 'dGinstal' as a bigint: the install lock, distinct from the repair lock. */
+export const INSTALL_LOCK_KEY = "7225860050243576172";
+/** 'dGrepair' as a bigint: the lock drift_guard.apply_repair / undo_repair take (drift_guard.repair_lock_key()). */
+export const REPAIR_LOCK_KEY = "7225869907141945714";
+
+export interface SchemaMigration {
+  version: string;
+  file: string;
+  path: string;
+}
+
+const FILE_PATTERN = /^([0-9]{14})_(.*drift_guard.*)\.sql$/;
+
+export function migrationsDir(): string {
+  return fileURLToPath(new URL("../supabase/migrations/", import.meta.url));
+}
+
+/** Our schema's files, oldest first. */
+export function schemaMigrations(dir = migrationsDir()): SchemaMigration[] {
+  return readdirSync(dir)
+    .map((file) => ({ file, m: FILE_PATTERN.exec(file) }))
+    .filter((f): f is { file: string; m: RegExpExecArray } => f.m !== null)
+    .map(({ file, m }) => ({ version: m[1], file, path: join(dir, file) }))
+    .sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+const BOOTSTRAP = `
+create schema if not exists drift_guard;
+create table if not exists drift_guard.schema_version (
+  version text primary key,
+  installed_at timestamptz not null default now()
+);`;
+
+export async function installSchema(sql: Sql): Promise<{ applied: string[]; current: string }> {
+  const applied: string[] = [];
+  for (const migration of schemaMigrations()) {
+    const text = readFileSync(migration.path, "utf8");
+    const didApply = await sql.begin(async (tx) => {
+      await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
+      await tx.unsafe(BOOTSTRAP);
+      const done = await tx.unsafe("select 1 from drift_guard.schema_version where version = $1", [migration.version]);
+      if (done.length > 0) return false;
+      await tx.unsafe(text);
+      await tx.unsafe("insert into drift_guard.schema_version (version) values ($1) on conflict (version) do nothing", [migration.version]);
+      return true;
+    });
+    if (didApply) applied.push(migration.version);
+  }
+  const [row] = await sql.unsafe<{ current: string | null }[]>("select max(version) as current from drift_guard.schema_version");
+  return { applied, current: row?.current ?? "" };
+}
+
+/** True when the schema exists with the tables every command needs. */
+export async function schemaInstalled(sql: Sql): Promise<boolean> {
+  const [row] = await sql.unsafe<{ installed: boolean }[]>(
+    `select pg_catalog.to_regclass('drift_guard.audit_log') is not null
+        and pg_catalog.to_regclass('drift_guard.tokens') is not null
+        and pg_catalog.to_regprocedure('drift_guard.history_digest()') is not null as installed`,
+  );
+  return row?.installed === true;
+}

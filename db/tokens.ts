@@ -1,0 +1,71 @@
+/**
+ * API tokens: dg_<public_id>_<secret>. The public id (12 lowercase hex) finds the
+ * row; only sha256(secret) is stored, and it is compared in constant time.
+ */
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { DriftGuardError } from "../shared/types.ts";
+import type { Sql } from "./connect.ts";
+
+export type TokenScope = "read" | "deploy" | "repair";
+export const TOKEN_SCOPES: readonly TokenScope[] = ["read", "deploy", "repair"];
+
+export interface VerifiedToken {
+  id: string;
+  label: string;
+  scope: TokenScope;
+}
+
+const TOKEN_PATTERN = /^dg_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+/** Splits a token into its public id and secret; null when it is not one of ours. */
+export function parseToken(token: string): { publicId: string; secret: string } | null {
+  const m = TOKEN_PATTERN.exec(token.trim());
+  return m ? { publicId: m[1], secret: m[2] } : null;
+}
+
+function secretHash(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
+const DUMMY_HASH = Buffer.alloc(32);
+
+/**
+ * The token's identity and scope, or null for an unknown, malformed or revoked
+ * token. Records the use (last_used_at) only when the secret matched.
+ */
+export async function verifyToken(sql: Sql, token: string): Promise<VerifiedToken | null> {
+  const parsed = parseToken(token);
+  if (!parsed) return null;
+  const presented = secretHash(parsed.secret);
+  let rows: { id: string; label: string; scope: TokenScope; secret_hash: string; revoked_at: Date | null }[];
+  try {
+    rows = await sql.unsafe(
+      "select id, label, scope, secret_hash, revoked_at from drift_guard.find_token($1)",
+      [parsed.publicId],
+    );
+  } catch (err) {
+    throw notInstalledError(err) ?? err;
+  }
+  const row = rows[0];
+  const stored = row && /^[0-9a-f]{64}$/.test(row.secret_hash) ? Buffer.from(row.secret_hash, "hex") : DUMMY_HASH;
+  // Compare even when there is no row, so the timing does not tell the two apart.
+  const matches = timingSafeEqual(presented, stored) && row !== undefined;
+  if (!matches || row.revoked_at !== null) return null;
+  if (!TOKEN_SCOPES.includes(row.scope)) return null;
+  await sql.unsafe("select drift_guard.touch_token($1::uuid)", [row.id]);
+  return { id: row.id, label: row.label, scope: row.scope };
+}
+
+/** Missing schema or function: the one database error worth naming precisely. */
+export function notInstalledError(err: unknown): DriftGuardError | null {
+  const code = (err as { code?: string })?.code;
+  if (code === "3F000" || code === "42P01" || code === "42883") {
+    return new DriftGuardError(
+      "not_installed",
+      "drift_guard is not installed in this database: run drift-guard install",
+      "drift-guard install --db-url …",
+    );
+  }
+  return null;
+}

@@ -1,0 +1,52 @@
+/** The function's wiring from its environment: the same for the hosted entrypoint and `npm run serve`. */
+import type { JSONWebKeySet } from "jose";
+import { verifyToken } from "../../db/tokens.ts";
+import { createApp } from "./app.ts";
+import { type AuthConfig, createAuthenticator } from "./auth.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import { lazyDatabase } from "./database.ts";
+
+export type Env = (name: string) => string | undefined;
+
+function parseJson(env: Env, name: string): unknown {
+  const raw = env(name)?.trim();
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    console.error(`migration-drift: ${name} is not valid JSON; ignoring it`);
+    return undefined;
+  }
+}
+
+/** SUPABASE_SECRET_KEYS (name -> key), SUPABASE_SECRET_KEY, and the legacy SUPABASE_SERVICE_ROLE_KEY. */
+export function authConfigFromEnv(env: Env): AuthConfig {
+  const secretKeys: Array<{ name: string; key: string }> = [];
+  const named = parseJson(env, "SUPABASE_SECRET_KEYS");
+  if (named && typeof named === "object" && !Array.isArray(named)) {
+    for (const [name, key] of Object.entries(named)) if (typeof key === "string" && key) secretKeys.push({ name, key });
+  }
+  const single = env("SUPABASE_SECRET_KEY");
+  if (single) secretKeys.push({ name: "secret", key: single });
+  const legacy = env("SUPABASE_SERVICE_ROLE_KEY");
+  if (legacy) secretKeys.push({ name: "service_role", key: legacy });
+
+  const jwksValue = parseJson(env, "SUPABASE_JWKS");
+  const jwks = Array.isArray(jwksValue) ? { keys: jwksValue } : (jwksValue as JSONWebKeySet | undefined);
+  const projectUrl = env("SUPABASE_URL");
+  return {
+    secretKeys,
+    jwtSecret: env("SUPABASE_JWT_SECRET") || undefined,
+    jwks: Array.isArray(jwks?.keys) && jwks.keys.length ? jwks : undefined,
+    jwksUrl: projectUrl ? `${projectUrl.replace(/\/+$/, "")}/auth/v1/.well-known/jwks.json` : undefined,
+  };
+}
+
+export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Request) => Promise<Response> {
+  const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
+  return createApp({
+    db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
+    authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
+    maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * The handlers. Each reads its input, calls the same db adapters and pure core
+ * as the CLI, and returns a status and a JSON body. No drift logic lives here.
+ */
+import { z } from "zod";
+import { collectEvidence } from "../../db/evidence.ts";
+import { currentManifest, listAudit, readHistoryRow, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { readHistory } from "../../db/history.ts";
+import { applyRepair, undoRepair } from "../../db/repair.ts";
+import type { Sql } from "../../db/connect.ts";
+import { computeDrift } from "../../shared/drift.ts";
+import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
+import { planRepair, repairJson, validateReason } from "../../shared/repair_plan.ts";
+import type { RepairPlan, Report } from "../../shared/types.ts";
+import { DriftGuardError } from "../../shared/types.ts";
+import type { Caller } from "./auth.ts";
+import type { Database } from "./database.ts";
+
+export interface Context {
+  url: URL;
+  params: Record<string, string>;
+  caller: Caller | null;
+  db: Database;
+  /** The JSON body, read within the size limit. */
+  body(): Promise<unknown>;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type Handler = (ctx: Context) => Promise<Reply>;
+
+const noManifest = () =>
+  new DriftGuardError("no_manifest", "no manifest has been uploaded yet", "upload one from CI: drift-guard manifest upload --url … --token …");
+
+/** The same composition as `drift-guard check`: history + catalog evidence + the manifest -> the core's report. */
+async function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
+  const { local, problems } = manifestMigrations(manifest);
+  const remote = await readHistory(sql);
+  const remoteVersions = new Set((remote ?? []).map((r) => r.version));
+  const evidence = remote?.length ? await collectEvidence(sql, local.filter((m) => !remoteVersions.has(m.version))) : undefined;
+  return computeDrift({ local, remote, problems, evidence });
+}
+
+const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
+  status: report.status === "in_sync" ? 200 : 409,
+  body: { ...report, ...extra },
+});
+
+const manifestInfo = ({ id, uploaded_at, uploaded_by, git_commit, git_branch, migration_count }: StoredManifest) => ({
+  id, uploaded_at, uploaded_by, git_commit, git_branch, migration_count,
+});
+
+/** Throws bad_input naming the first defect of a request body. */
+function parseBody<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  throw new DriftGuardError("bad_input", `invalid request body: ${where}${issue.message}`);
+}
+
+const versions = z.array(z.string().regex(/^[0-9]+$/, "versions are digits")).min(1).max(1000);
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex digits>");
+const repairBody = z.strictObject({
+  mark_applied: versions.optional(),
+  mark_reverted: versions.optional(),
+  reason: z.string().optional(),
+  expect_digest: digest.optional(),
+});
+const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optional() });
+
+export const health: Handler = () => Promise.resolve({ status: 200, body: { ok: true } });
+
+export const status: Handler = (ctx) =>
+  ctx.db.run(async (sql) => {
+    const stored = await currentManifest(sql);
+    if (!stored) throw noManifest();
+    return reportReply(await reportFor(sql, parseManifest(stored.body)), { manifest: manifestInfo(stored) });
+  });
+
+export const drift: Handler = async (ctx) => {
+  const manifest = parseManifest(await ctx.body());
+  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)));
+};
+
+export const putManifest: Handler = async (ctx) => {
+  const manifest = parseManifest(await ctx.body());
+  const stored = await ctx.db.run((sql) => storeManifest(sql, manifest, ctx.caller!.actor));
+  return { status: 201, body: { stored: true, manifest: manifestInfo(stored) } };
+};
+
+export const repair: Handler = async (ctx) => {
+  const body = parseBody(repairBody, await ctx.body());
+  const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
+    const stored = await currentManifest(sql);
+    if (!stored && body.mark_applied?.length) throw noManifest();
+    const local = stored ? manifestMigrations(parseManifest(stored.body)).local : [];
+    const plan = planRepair({ markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason }, local, await readHistory(sql));
+    if (!body.expect_digest) return plan;
+    if (plan.history_digest !== body.expect_digest) {
+      throw new DriftGuardError(
+        "digest_mismatch",
+        `the history changed since the plan was made: it is now ${plan.history_digest}`,
+        "request the plan again without expect_digest and review it",
+      );
+    }
+    if (plan.changes.length === 0) return { ...plan, dry_run: false };
+    const applied = await applyRepair(sql, plan, body.expect_digest, ctx.caller!.actor);
+    return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
+  });
+  return { status: 200, body: repairJson(result) };
+};
+
+export const undo: Handler = async (ctx) => {
+  const body = parseBody(undoBody, await ctx.body());
+  const reason = validateReason(body.reason);
+  const result = await ctx.db.run((sql) => undoRepair(sql, body.audit_id, reason, ctx.caller!.actor));
+  return { status: 200, body: { dry_run: false, audit_id: result.audit_id, history_digest: result.history_digest, undoes: body.audit_id } };
+};
+
+export const history: Handler = async (ctx) => {
+  const version = ctx.params.version;
+  if (!/^[0-9]{1,64}$/.test(version)) throw new DriftGuardError("bad_input", "a version is digits, as in <version>_<name>.sql");
+  const row = await ctx.db.run((sql) => readHistoryRow(sql, version));
+  if (!row) throw new DriftGuardError("not_found", `the migration history has no version ${version}`, "GET /status lists the versions it holds");
+  return { status: 200, body: row };
+};
+
+export const audit: Handler = async (ctx) => {
+  const raw = ctx.url.searchParams.get("limit");
+  const limit = raw === null ? 100 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 1000");
+  const entries = await ctx.db.run((sql) => listAudit(sql, limit));
+  return { status: 200, body: { entries } };
+};

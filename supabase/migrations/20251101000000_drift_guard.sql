@@ -1,0 +1,771 @@
+-- drift-guard's own schema: the audit log, API tokens, uploaded manifests, and the
+-- guarded functions that change supabase_migrations.schema_migrations.
+--
+-- Installed by `drift-guard install` (db/install.ts), which runs this file in one
+-- transaction under an advisory lock and records its version in
+-- drift_guard.schema_version. The file is also safe to run by hand or with
+-- `supabase db push`: every statement is idempotent and it records itself.
+--
+-- Nothing here lives in `public`, so none of it is exposed through the Data API.
+-- Every function is SECURITY INVOKER with `search_path = ''` and fully qualified
+-- bodies; EXECUTE is revoked from PUBLIC, anon and authenticated.
+--
+-- SQLSTATEs raised (the CLI and the function map them to the contract's codes):
+--   DGI01  bad input (blank reason, malformed change list, duplicate label, already undone)
+--   DGL01  another session holds the repair lock (the message names it)
+--   DGM01  the history changed since the plan (digest mismatch, or a row not as planned)
+--   DGN01  unknown audit id
+--   DGA01  the audit log is append-only
+--   DGX01  internal consistency check failed (nothing was changed)
+
+create schema if not exists drift_guard;
+comment on schema drift_guard is 'drift-guard: migration-history audit log, tokens and manifests. Not exposed through the Data API.';
+
+create table if not exists drift_guard.schema_version (
+  version text primary key,
+  installed_at timestamptz not null default now()
+);
+
+-- ---------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------
+
+create table if not exists drift_guard.audit_log (
+  id uuid primary key default gen_random_uuid(),
+  created_at timestamptz not null default now(),
+  kind text not null check (kind in ('repair', 'undo')),
+  actor jsonb not null,
+  reason text not null check (length(btrim(reason)) > 0),
+  plan jsonb not null,
+  digest_before text not null,
+  digest_after text not null,
+  -- [{ "version": "…", "row": { "version", "name", "statements" } | null }, …], one per touched version
+  rows_before jsonb not null,
+  rows_after jsonb not null,
+  undoes uuid null references drift_guard.audit_log (id),
+  undone_by uuid null references drift_guard.audit_log (id),
+  constraint audit_log_undo_has_target check ((kind = 'undo') = (undoes is not null))
+);
+create index if not exists audit_log_created_at_idx on drift_guard.audit_log (created_at desc);
+create index if not exists audit_log_undoes_idx on drift_guard.audit_log (undoes);
+create index if not exists audit_log_undone_by_idx on drift_guard.audit_log (undone_by);
+comment on table drift_guard.audit_log is 'Every repair and undo of supabase_migrations.schema_migrations, append-only.';
+
+create table if not exists drift_guard.tokens (
+  id uuid primary key default gen_random_uuid(),
+  public_id text not null unique check (public_id ~ '^[0-9a-f]{12}$'),
+  -- sha256 (hex) of the secret part of dg_<public_id>_<secret>; the secret itself is never stored
+  secret_hash text not null check (secret_hash ~ '^[0-9a-f]{64}$'),
+  scope text not null check (scope in ('read', 'deploy', 'repair')),
+  label text not null unique check (length(btrim(label)) > 0),
+  created_at timestamptz not null default now(),
+  last_used_at timestamptz null,
+  revoked_at timestamptz null
+);
+comment on table drift_guard.tokens is 'API tokens for the migration-drift function. Only hashes are stored.';
+
+create table if not exists drift_guard.manifests (
+  id bigint generated always as identity primary key,
+  uploaded_at timestamptz not null default now(),
+  uploaded_by jsonb not null,
+  git_commit text null,
+  git_branch text null,
+  migration_count int not null check (migration_count >= 0),
+  body jsonb not null
+);
+comment on table drift_guard.manifests is 'Uploaded manifests, kept as history; the newest is the highest id.';
+
+alter table drift_guard.schema_version enable row level security;
+alter table drift_guard.audit_log enable row level security;
+alter table drift_guard.tokens enable row level security;
+alter table drift_guard.manifests enable row level security;
+
+-- ---------------------------------------------------------------------------
+-- The history digest (must match historyDigest() in shared/checksum.ts)
+-- ---------------------------------------------------------------------------
+
+-- '-' for null, else <octet length in UTF-8>:<text>
+create or replace function drift_guard.digest_field(p_value text)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select case
+    when p_value is null then '-'
+    else pg_catalog.octet_length(pg_catalog.convert_to(p_value, 'UTF8'))::text || ':' || p_value
+  end
+$$;
+
+create or replace function drift_guard.history_digest()
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_has_name boolean;
+  v_has_statements boolean;
+  v_encoded text;
+begin
+  if v_table is null then
+    return 'sha256:' || pg_catalog.encode(pg_catalog.sha256(''::bytea), 'hex');
+  end if;
+  -- Old CLI versions created the table with the version column only: missing columns read as null.
+  select
+    pg_catalog.bool_or(a.attname = 'name'),
+    pg_catalog.bool_or(a.attname = 'statements')
+  into v_has_name, v_has_statements
+  from pg_catalog.pg_attribute a
+  where a.attrelid = v_table and a.attnum > 0 and not a.attisdropped;
+
+  execute pg_catalog.format(
+    $q$
+      select coalesce(pg_catalog.string_agg(
+        drift_guard.digest_field(h.version) || '|' || drift_guard.digest_field(h.name) || '|' ||
+        case
+          when h.statements is null then '-'
+          else pg_catalog.cardinality(h.statements)::text || '[' || coalesce((
+            select pg_catalog.string_agg(drift_guard.digest_field(s.elem), '' order by s.ord)
+            from pg_catalog.unnest(h.statements) with ordinality as s(elem, ord)
+          ), '') || ']'
+        end,
+        E'\n' order by h.version collate "C"), '')
+      from (
+        select m.version::text as version, %s as name, %s as statements
+        from supabase_migrations.schema_migrations m
+      ) h
+    $q$,
+    case when coalesce(v_has_name, false) then 'm.name::text' else 'null::text' end,
+    case when coalesce(v_has_statements, false) then 'm.statements::text[]' else 'null::text[]' end
+  ) into v_encoded;
+
+  return 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_encoded, 'UTF8')), 'hex');
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Internals shared by apply_repair and undo_repair
+-- ---------------------------------------------------------------------------
+
+-- The advisory lock every repair and undo takes ('dGrepair' as a bigint).
+create or replace function drift_guard.repair_lock_key()
+returns bigint
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$ select 7225869907141945714::bigint $$;
+
+-- Takes the repair lock for the rest of the transaction, or raises DGL01 naming the holder.
+create or replace function drift_guard.acquire_repair_lock()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_key bigint := drift_guard.repair_lock_key();
+  v_holder record;
+begin
+  if pg_catalog.pg_try_advisory_xact_lock(v_key) then
+    return;
+  end if;
+  select a.pid, a.application_name, a.usename, a.xact_start, a.backend_start, a.state
+  into v_holder
+  from pg_catalog.pg_locks l
+  left join pg_catalog.pg_stat_activity a on a.pid = l.pid
+  where l.locktype = 'advisory'
+    and l.granted
+    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
+    and l.classid = (v_key >> 32)::oid
+    and l.objid = (v_key & 4294967295)::oid
+    and l.objsubid = 1
+  limit 1;
+  if not found then
+    raise exception using
+      errcode = 'DGL01',
+      message = 'another session held the drift-guard repair lock a moment ago (it has since been released); try again',
+      hint = 'no change was made';
+  end if;
+  raise exception using
+    errcode = 'DGL01',
+    message = pg_catalog.format(
+      'the drift-guard repair lock is held by application_name "%s" (pid %s, user %s), in a transaction started %s, connected since %s',
+      coalesce(nullif(v_holder.application_name, ''), '(none)'),
+      v_holder.pid,
+      coalesce(v_holder.usename::text, '(not visible)'),
+      coalesce(v_holder.xact_start::text, '(no open transaction: a session-level lock)'),
+      coalesce(v_holder.backend_start::text, '(not visible)')
+    ),
+    hint = 'wait for that repair to finish, or end that session; no change was made';
+end;
+$$;
+
+-- Creates the history table if missing, exactly as the Supabase CLI does.
+create or replace function drift_guard.ensure_history_table()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_missing int;
+begin
+  if v_table is not null then
+    select 2 - pg_catalog.count(*) into v_missing
+    from pg_catalog.pg_attribute a
+    where a.attrelid = v_table and a.attnum > 0 and not a.attisdropped and a.attname in ('name', 'statements');
+    if v_missing = 0 then
+      return; -- no DDL, so no ACCESS EXCLUSIVE lock against concurrent readers
+    end if;
+  end if;
+  create schema if not exists supabase_migrations;
+  create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
+  alter table supabase_migrations.schema_migrations add column if not exists statements text[];
+  alter table supabase_migrations.schema_migrations add column if not exists name text;
+end;
+$$;
+
+-- A history row as jsonb, locked for the rest of the transaction; null when absent.
+create or replace function drift_guard.lock_history_row(p_version text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_row jsonb;
+begin
+  select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
+  into v_row
+  from supabase_migrations.schema_migrations m
+  where m.version = p_version
+  for update;
+  return v_row;
+end;
+$$;
+
+-- jsonb array of strings (or null) -> text[]; raises DGI01 on anything else.
+create or replace function drift_guard.jsonb_to_statements(p_value jsonb, p_context text)
+returns text[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null or pg_catalog.jsonb_typeof(p_value) = 'null' then
+    return null;
+  end if;
+  if pg_catalog.jsonb_typeof(p_value) <> 'array'
+     or exists (select 1 from pg_catalog.jsonb_array_elements(p_value) e where pg_catalog.jsonb_typeof(e) <> 'string') then
+    raise exception using errcode = 'DGI01', message = p_context || ': statements must be an array of strings or null';
+  end if;
+  return array(
+    select t.elem
+    from pg_catalog.jsonb_array_elements_text(p_value) with ordinality as t(elem, ord)
+    order by t.ord
+  );
+end;
+$$;
+
+create or replace function drift_guard.require_reason(p_reason text)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_reason is null or pg_catalog.btrim(p_reason, E' \t\r\n') = '' then
+    raise exception using errcode = 'DGI01', message = 'a reason is required: it is kept in the audit log', hint = 'pass --reason "why this repair is right"';
+  end if;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- apply_repair: the one way drift-guard writes the history
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.apply_repair(
+  p_expected_digest text,
+  p_changes jsonb,
+  p_reason text,
+  p_actor jsonb,
+  p_plan jsonb
+)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_digest_before text;
+  v_digest_after text;
+  v_change jsonb;
+  v_index bigint;
+  v_op text;
+  v_version text;
+  v_name text;
+  v_statements text[];
+  v_seen text[] := '{}';
+  v_row jsonb;
+  v_rows_before jsonb := '[]'::jsonb;
+  v_rows_after jsonb := '[]'::jsonb;
+  v_audit_id uuid;
+begin
+  perform drift_guard.require_reason(p_reason);
+
+  -- Validate the whole change list before touching anything.
+  if p_changes is null or pg_catalog.jsonb_typeof(p_changes) <> 'array' or pg_catalog.jsonb_array_length(p_changes) = 0 then
+    raise exception using errcode = 'DGI01', message = 'the repair has no changes: p_changes must be a non-empty array';
+  end if;
+  for v_change, v_index in select e.value, e.ord from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord) loop
+    if pg_catalog.jsonb_typeof(v_change) <> 'object' then
+      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s is not an object', v_index);
+    end if;
+    v_op := v_change ->> 'op';
+    if v_op is null or v_op not in ('insert', 'update', 'delete') then
+      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: op must be insert, update or delete', v_index);
+    end if;
+    if pg_catalog.jsonb_typeof(v_change -> 'version') is distinct from 'string' or pg_catalog.btrim(v_change ->> 'version') = '' then
+      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: version must be a non-empty string', v_index);
+    end if;
+    if coalesce(pg_catalog.jsonb_typeof(v_change -> 'name'), 'null') not in ('string', 'null') then
+      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: name must be a string or null', v_index);
+    end if;
+    perform drift_guard.jsonb_to_statements(v_change -> 'statements', pg_catalog.format('change %s', v_index));
+    v_version := v_change ->> 'version';
+    if v_version = any (v_seen) then
+      raise exception using errcode = 'DGI01', message = pg_catalog.format('version %s appears more than once in the repair', v_version);
+    end if;
+    v_seen := v_seen || v_version;
+  end loop;
+
+  perform drift_guard.acquire_repair_lock();
+
+  v_digest_before := drift_guard.history_digest();
+  if p_expected_digest is distinct from v_digest_before then
+    raise exception using
+      errcode = 'DGM01',
+      message = pg_catalog.format('expected history digest %s, but the current digest is %s', coalesce(p_expected_digest, '(none)'), v_digest_before),
+      hint = 'plan the repair again against the current history; no change was made';
+  end if;
+
+  perform drift_guard.ensure_history_table();
+
+  for v_change in select e.value from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord) order by e.ord loop
+    v_op := v_change ->> 'op';
+    v_version := v_change ->> 'version';
+    v_name := v_change ->> 'name';
+    v_statements := drift_guard.jsonb_to_statements(v_change -> 'statements', 'change ' || v_version);
+
+    v_row := drift_guard.lock_history_row(v_version);
+    v_rows_before := v_rows_before || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
+
+    if v_op = 'insert' then
+      if v_row is not null then
+        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is already in the history, so it cannot be inserted', v_version),
+          hint = 'plan the repair again; no change was made';
+      end if;
+      begin
+        insert into supabase_migrations.schema_migrations (version, name, statements) values (v_version, v_name, v_statements);
+      exception when unique_violation then
+        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s was inserted into the history by another session meanwhile', v_version),
+          hint = 'plan the repair again; no change was made';
+      end;
+    elsif v_op = 'update' then
+      if v_row is null then
+        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is not in the history, so it cannot be updated', v_version),
+          hint = 'plan the repair again; no change was made';
+      end if;
+      update supabase_migrations.schema_migrations m set name = v_name, statements = v_statements where m.version = v_version;
+    else
+      if v_row is null then
+        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is not in the history, so it cannot be deleted', v_version),
+          hint = 'plan the repair again; no change was made';
+      end if;
+      delete from supabase_migrations.schema_migrations m where m.version = v_version;
+    end if;
+
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
+    into v_row
+    from supabase_migrations.schema_migrations m
+    where m.version = v_version;
+    v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
+  end loop;
+
+  v_digest_after := drift_guard.history_digest();
+
+  insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
+  values (
+    'repair',
+    coalesce(p_actor, '{}'::jsonb),
+    p_reason,
+    coalesce(p_plan, pg_catalog.jsonb_build_object('changes', p_changes)),
+    v_digest_before,
+    v_digest_after,
+    v_rows_before,
+    v_rows_after
+  )
+  returning id into v_audit_id;
+
+  return pg_catalog.jsonb_build_object(
+    'audit_id', v_audit_id,
+    'history_digest', v_digest_after,
+    'digest_before', v_digest_before
+  );
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- undo_repair: put back exactly the rows a repair changed
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.undo_repair(p_audit_id uuid, p_reason text, p_actor jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_original drift_guard.audit_log%rowtype;
+  v_digest_before text;
+  v_digest_after text;
+  v_entry jsonb;
+  v_version text;
+  v_target jsonb;
+  v_current jsonb;
+  v_row jsonb;
+  v_changes jsonb := '[]'::jsonb;
+  v_rows_before jsonb := '[]'::jsonb;
+  v_rows_after jsonb := '[]'::jsonb;
+  v_audit_id uuid;
+begin
+  perform drift_guard.require_reason(p_reason);
+  if p_audit_id is null then
+    raise exception using errcode = 'DGI01', message = 'an audit id is required';
+  end if;
+
+  perform drift_guard.acquire_repair_lock();
+
+  select * into v_original from drift_guard.audit_log a where a.id = p_audit_id for update;
+  if not found then
+    raise exception using errcode = 'DGN01', message = pg_catalog.format('no audit entry has id %s', p_audit_id);
+  end if;
+  if v_original.kind = 'undo' then
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('audit entry %s is itself an undo (of %s); to redo that repair, plan and apply it again', p_audit_id, v_original.undoes);
+  end if;
+  if v_original.undone_by is not null then
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('repair %s was already undone by %s', p_audit_id, v_original.undone_by);
+  end if;
+
+  v_digest_before := drift_guard.history_digest();
+  if v_digest_before is distinct from v_original.digest_after then
+    raise exception using
+      errcode = 'DGM01',
+      message = pg_catalog.format('the history changed since repair %s: it left digest %s, the current digest is %s', p_audit_id, v_original.digest_after, v_digest_before),
+      hint = 'undo the later repairs first (newest first), or plan a new repair; no change was made';
+  end if;
+
+  perform drift_guard.ensure_history_table();
+
+  for v_entry in select e.value from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord) order by e.ord loop
+    v_version := v_entry ->> 'version';
+    v_target := v_entry -> 'row';
+    if pg_catalog.jsonb_typeof(v_target) = 'null' then
+      v_target := null;
+    end if;
+    v_current := drift_guard.lock_history_row(v_version);
+    v_rows_before := v_rows_before || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_current));
+
+    if v_target is null then
+      if v_current is not null then
+        delete from supabase_migrations.schema_migrations m where m.version = v_version;
+        v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'delete', 'version', v_version, 'name', v_current -> 'name'));
+      end if;
+    elsif v_current is null then
+      insert into supabase_migrations.schema_migrations (version, name, statements)
+      values (v_version, v_target ->> 'name', drift_guard.jsonb_to_statements(v_target -> 'statements', 'audit row ' || v_version));
+      v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'insert', 'version', v_version, 'name', v_target -> 'name'));
+    else
+      update supabase_migrations.schema_migrations m
+      set name = v_target ->> 'name',
+          statements = drift_guard.jsonb_to_statements(v_target -> 'statements', 'audit row ' || v_version)
+      where m.version = v_version;
+      v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'update', 'version', v_version, 'name', v_target -> 'name'));
+    end if;
+
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
+    into v_row
+    from supabase_migrations.schema_migrations m
+    where m.version = v_version;
+    v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
+  end loop;
+
+  v_digest_after := drift_guard.history_digest();
+  if v_digest_after is distinct from v_original.digest_before then
+    raise exception using
+      errcode = 'DGX01',
+      message = pg_catalog.format('undo of %s would leave digest %s instead of the recorded %s; nothing was changed', p_audit_id, v_digest_after, v_original.digest_before);
+  end if;
+
+  insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after, undoes)
+  values (
+    'undo',
+    coalesce(p_actor, '{}'::jsonb),
+    p_reason,
+    pg_catalog.jsonb_build_object('undo_of', p_audit_id, 'changes', v_changes),
+    v_digest_before,
+    v_digest_after,
+    v_rows_before,
+    v_rows_after,
+    p_audit_id
+  )
+  returning id into v_audit_id;
+
+  update drift_guard.audit_log a set undone_by = v_audit_id where a.id = p_audit_id;
+
+  return pg_catalog.jsonb_build_object(
+    'audit_id', v_audit_id,
+    'history_digest', v_digest_after,
+    'digest_before', v_digest_before,
+    'undoes', p_audit_id
+  );
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The audit log is append-only: the only update allowed is setting undone_by once.
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.audit_log_append_only()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'UPDATE' then
+    if old.undone_by is null
+       and new.undone_by is not null
+       and (pg_catalog.to_jsonb(new) - 'undone_by') = (pg_catalog.to_jsonb(old) - 'undone_by') then
+      return new;
+    end if;
+  end if;
+  raise exception using errcode = 'DGA01', message = 'drift_guard.audit_log is append-only: use drift-guard undo to reverse a repair';
+end;
+$$;
+
+drop trigger if exists audit_log_append_only on drift_guard.audit_log;
+create trigger audit_log_append_only
+  before update or delete on drift_guard.audit_log
+  for each row execute function drift_guard.audit_log_append_only();
+drop trigger if exists audit_log_no_truncate on drift_guard.audit_log;
+create trigger audit_log_no_truncate
+  before truncate on drift_guard.audit_log
+  for each statement execute function drift_guard.audit_log_append_only();
+
+-- ---------------------------------------------------------------------------
+-- Tokens
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.create_token(p_label text, p_scope text, p_public_id text, p_secret_hash text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_token drift_guard.tokens%rowtype;
+begin
+  if p_label is null or pg_catalog.btrim(p_label) = '' then
+    raise exception using errcode = 'DGI01', message = 'a token needs a non-empty label';
+  end if;
+  if p_scope is null or p_scope not in ('read', 'deploy', 'repair') then
+    raise exception using errcode = 'DGI01', message = pg_catalog.format('unknown scope "%s": use read, deploy or repair', p_scope);
+  end if;
+  if p_public_id is null or p_public_id !~ '^[0-9a-f]{12}$' then
+    raise exception using errcode = 'DGI01', message = 'the public id must be 12 lowercase hex characters';
+  end if;
+  if p_secret_hash is null or p_secret_hash !~ '^[0-9a-f]{64}$' then
+    raise exception using errcode = 'DGI01', message = 'the secret hash must be 64 lowercase hex characters (sha256)';
+  end if;
+  if exists (select 1 from drift_guard.tokens t where t.label = p_label) then
+    raise exception using errcode = 'DGI01', message = pg_catalog.format('a token labelled "%s" already exists', p_label),
+      hint = 'choose another label (labels stay taken after a token is revoked)';
+  end if;
+  begin
+    insert into drift_guard.tokens (label, scope, public_id, secret_hash)
+    values (p_label, p_scope, p_public_id, p_secret_hash)
+    returning * into v_token;
+  exception when unique_violation then
+    raise exception using errcode = 'DGI01', message = pg_catalog.format('a token labelled "%s" (or with the same public id) already exists', p_label);
+  end;
+  return pg_catalog.jsonb_build_object(
+    'id', v_token.id, 'label', v_token.label, 'scope', v_token.scope,
+    'public_id', v_token.public_id, 'created_at', v_token.created_at
+  );
+end;
+$$;
+
+-- The token row for a public id (revoked ones too: the caller decides). No side effects.
+create or replace function drift_guard.find_token(p_public_id text)
+returns table (id uuid, label text, scope text, secret_hash text, revoked_at timestamptz)
+language sql
+stable
+set search_path = ''
+as $$
+  select t.id, t.label, t.scope, t.secret_hash, t.revoked_at
+  from drift_guard.tokens t
+  where t.public_id = p_public_id
+$$;
+
+-- Records a successful use; at most one write a minute per token.
+create or replace function drift_guard.touch_token(p_id uuid)
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  update drift_guard.tokens t
+  set last_used_at = pg_catalog.now()
+  where t.id = p_id
+    and (t.last_used_at is null or t.last_used_at < pg_catalog.now() - interval '1 minute')
+$$;
+
+-- Revokes by label, id or public id. Null when nothing matches.
+create or replace function drift_guard.revoke_token(p_label_or_id text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_token drift_guard.tokens%rowtype;
+  v_already boolean;
+begin
+  select * into v_token
+  from drift_guard.tokens t
+  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id)
+  order by (t.label = p_label_or_id) desc
+  limit 1
+  for update;
+  if not found then
+    return null;
+  end if;
+  v_already := v_token.revoked_at is not null;
+  if not v_already then
+    update drift_guard.tokens t set revoked_at = pg_catalog.now() where t.id = v_token.id returning * into v_token;
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'id', v_token.id, 'label', v_token.label, 'scope', v_token.scope,
+    'public_id', v_token.public_id, 'revoked_at', v_token.revoked_at, 'already_revoked', v_already
+  );
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Manifests
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.store_manifest(p_body jsonb, p_uploaded_by jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_row drift_guard.manifests%rowtype;
+begin
+  if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' or pg_catalog.jsonb_typeof(p_body -> 'migrations') is distinct from 'array' then
+    raise exception using errcode = 'DGI01', message = 'a manifest is a JSON object with a migrations array';
+  end if;
+  insert into drift_guard.manifests (uploaded_by, git_commit, git_branch, migration_count, body)
+  values (
+    coalesce(p_uploaded_by, '{}'::jsonb),
+    case when pg_catalog.jsonb_typeof(p_body -> 'git') = 'object' then p_body -> 'git' ->> 'commit' end,
+    case when pg_catalog.jsonb_typeof(p_body -> 'git') = 'object' then p_body -> 'git' ->> 'branch' end,
+    pg_catalog.jsonb_array_length(p_body -> 'migrations'),
+    p_body
+  )
+  returning * into v_row;
+  return pg_catalog.jsonb_build_object(
+    'id', v_row.id, 'uploaded_at', v_row.uploaded_at, 'uploaded_by', v_row.uploaded_by,
+    'git_commit', v_row.git_commit, 'git_branch', v_row.git_branch, 'migration_count', v_row.migration_count
+  );
+end;
+$$;
+
+-- The newest manifest with its metadata, or null when none was uploaded.
+create or replace function drift_guard.current_manifest()
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'id', m.id, 'uploaded_at', m.uploaded_at, 'uploaded_by', m.uploaded_by,
+    'git_commit', m.git_commit, 'git_branch', m.git_branch, 'migration_count', m.migration_count,
+    'body', m.body
+  )
+  from drift_guard.manifests m
+  order by m.id desc
+  limit 1
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Row level security and privileges
+-- ---------------------------------------------------------------------------
+
+-- Nothing for PUBLIC: not the schema, not the tables, not the functions.
+revoke all on schema drift_guard from public;
+revoke all on all tables in schema drift_guard from public;
+revoke all on all sequences in schema drift_guard from public;
+revoke all on all functions in schema drift_guard from public;
+alter default privileges in schema drift_guard revoke execute on functions from public;
+
+-- Supabase's API roles. Guarded so that the file also installs on a plain Postgres.
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
+    revoke all on schema drift_guard from anon;
+    revoke all on all tables in schema drift_guard from anon;
+    revoke all on all sequences in schema drift_guard from anon;
+    revoke all on all functions in schema drift_guard from anon;
+  end if;
+
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
+    revoke all on all tables in schema drift_guard from authenticated;
+    revoke all on all sequences in schema drift_guard from authenticated;
+    revoke all on all functions in schema drift_guard from authenticated;
+    -- Signed-in users with a drift_guard_role in app_metadata may read the audit log; RLS filters the rest.
+    grant usage on schema drift_guard to authenticated;
+    grant select on drift_guard.audit_log to authenticated;
+
+    drop policy if exists audit_log_select_drift_guard_role on drift_guard.audit_log;
+    if pg_catalog.to_regprocedure('auth.jwt()') is not null then
+      create policy audit_log_select_drift_guard_role on drift_guard.audit_log
+        as permissive
+        for select
+        to authenticated
+        using (((select auth.jwt()) -> 'app_metadata' ->> 'drift_guard_role') in ('read', 'deploy', 'repair', 'admin'));
+    end if;
+  end if;
+
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
+    grant usage on schema drift_guard to service_role;
+    grant select on drift_guard.schema_version to service_role;
+    grant select, insert, update on drift_guard.audit_log to service_role;
+    grant select, insert, update on drift_guard.tokens to service_role;
+    grant select, insert on drift_guard.manifests to service_role;
+    grant usage, select on all sequences in schema drift_guard to service_role;
+    grant execute on all functions in schema drift_guard to service_role;
+  end if;
+end;
+$$;
+
+insert into drift_guard.schema_version (version) values ('20251101000000') on conflict (version) do nothing;

@@ -1,0 +1,119 @@
+/** Canonical checksum: cosmetic edits keep it, token edits change it, splitting never matters. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalChecksum, canonicalSql, compareCodePoints, historyDigest, statementsChecksum } from "../shared/checksum.ts";
+import { splitStatements } from "../shared/sql_statements.ts";
+
+describe("canonicalSql", () => {
+  it.each([
+    ["drops comments", "select 1 -- why\n/* more */ ;", "select 1"],
+    ["collapses whitespace outside literals", "select   1,\n\t2", "select 1,2"],
+    ["keeps literals byte for byte", "select '  a -- b  ', $$ x  /* y */ $$", "select '  a -- b  ',$$ x  /* y */ $$"],
+    ["keeps quoted identifiers", 'create table "My  Table" ( id int )', 'create table "My  Table"(id int)'],
+    ["a comment separates like whitespace", "select/**/1", "select 1"],
+    ["no space is invented between operators and words", "a = b", "a=b"],
+    ["operators that would merge keep their space", "a - -b", "a- -b"],
+    ["collapses empty statements", ";; select 1;;; select 2 ;", "select 1;select 2"],
+    ["E'' keeps its prefix apart from a word", "select e 'x'", "select e 'x'"],
+  ])("%s", (_, input, expected) => {
+    expect(canonicalSql(input)).toBe(expected);
+  });
+});
+
+describe("checksum", () => {
+  it("is sha256 over the canonical text", () => {
+    expect(canonicalChecksum("select 1;")).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+  it("empty and comment-only files are equal to their stored form", () => {
+    expect(canonicalChecksum("")).toBe(statementsChecksum([]));
+    expect(canonicalChecksum("-- only\n")).toBe(statementsChecksum(["-- only"]));
+    expect(canonicalChecksum("-- only\n")).toBe(canonicalChecksum(""));
+  });
+  it("does not depend on how the SQL was split", () => {
+    const fn = "create function f() returns int language sql begin atomic select 1; select 2; end";
+    expect(statementsChecksum([fn, "select 3"])).toBe(canonicalChecksum(`${fn};\nselect 3;`));
+    // A naive splitter would cut the atomic body apart: same checksum.
+    expect(statementsChecksum(["create function f() returns int language sql begin atomic select 1", "select 2", "end", "select 3"]))
+      .toBe(canonicalChecksum(`${fn};\nselect 3;`));
+    expect(statementsChecksum(["select 1; select 2"])).toBe(statementsChecksum(["select 1", "select 2"]));
+  });
+  it("a trailing line comment cannot swallow the rejoined separator", () => {
+    expect(statementsChecksum(["select 1 -- c", "select 2"])).not.toBe(statementsChecksum(["select 1 -- c select 2"]));
+  });
+});
+
+// ---- property tests ----------------------------------------------------------------
+
+const word = fc.stringMatching(/^[a-z_][a-z0-9_]{0,6}$/);
+const token = fc.oneof(
+  word,
+  fc.stringMatching(/^[0-9]{1,4}$/),
+  fc.stringMatching(/^[a-z ;]{0,6}$/).map((s) => `'${s}'`),
+  fc.stringMatching(/^[a-z ;-]{0,6}$/).map((s) => `$$${s}$$`),
+  fc.stringMatching(/^[A-Za-z ;]{1,6}$/).map((s) => `"${s}"`),
+  fc.constantFrom("(", ")", ",", "=", "<>", "::", ".", "*", "+", ";"),
+);
+const separator = fc.oneof(
+  fc.constantFrom(" ", "  ", "\n", "\t", "\r\n", " \n  "),
+  fc.stringMatching(/^[a-z ]{0,8}$/).map((s) => ` /* ${s} */ `),
+  fc.stringMatching(/^[a-z ;']{0,8}$/).map((s) => ` -- ${s}\n`),
+);
+
+const render = (tokens: string[], seps: string[]) => tokens.map((t, i) => (i ? seps[i % seps.length] : "") + t).join("");
+
+describe("properties", () => {
+  it("cosmetic rewrites (whitespace, comments, line endings) keep the checksum", () => {
+    fc.assert(fc.property(fc.array(token, { minLength: 1, maxLength: 25 }), fc.array(separator, { minLength: 1, maxLength: 5 }), (tokens, seps) => {
+      expect(canonicalChecksum(render(tokens, seps))).toBe(canonicalChecksum(tokens.join(" ")));
+    }), { numRuns: 400 });
+  });
+
+  it("any change to a token, inside literals too, changes the checksum", () => {
+    const nonSeparator = token.filter((t) => t !== ";");
+    fc.assert(fc.property(fc.array(nonSeparator, { minLength: 1, maxLength: 20 }), fc.nat(), fc.nat(), (tokens, which, at) => {
+      const i = which % tokens.length;
+      const t = tokens[i];
+      // Change one letter or digit in place (keeps the token's kind), or append one.
+      const letters = [...t].map((c, k) => (/[a-z0-9]/i.test(c) ? k : -1)).filter((k) => k >= 0);
+      const mutated = letters.length
+        ? (() => {
+          const k = letters[at % letters.length];
+          const c = t[k];
+          const repl = /[0-9]/.test(c) ? String((Number(c) + 1) % 10) : c === "z" ? "y" : String.fromCharCode(c.charCodeAt(0) + 1);
+          return t.slice(0, k) + repl + t.slice(k + 1);
+        })()
+        : t + t;
+      fc.pre(mutated !== t);
+      const changed = tokens.map((x, k) => (k === i ? mutated : x));
+      expect(canonicalChecksum(changed.join(" "))).not.toBe(canonicalChecksum(tokens.join(" ")));
+    }), { numRuns: 400 });
+  });
+
+  it("a file checks equal to its own stored statements, whatever it holds", () => {
+    fc.assert(fc.property(fc.array(token, { maxLength: 30 }), fc.array(separator, { minLength: 1, maxLength: 4 }), (tokens, seps) => {
+      const file = render(tokens, seps);
+      expect(statementsChecksum(splitStatements(file))).toBe(canonicalChecksum(file));
+    }), { numRuns: 300 });
+  });
+});
+
+describe("historyDigest", () => {
+  const rows = [
+    { version: "2", name: "b", statements: ["select 2"] },
+    { version: "1", name: "a", statements: ["select 1"] },
+  ];
+  it("is independent of row order and sensitive to every field", () => {
+    expect(historyDigest(rows)).toBe(historyDigest([...rows].reverse()));
+    expect(historyDigest(rows)).not.toBe(historyDigest([{ ...rows[0], name: "c" }, rows[1]]));
+    expect(historyDigest(rows)).not.toBe(historyDigest([{ ...rows[0], statements: null }, rows[1]]));
+    expect(historyDigest(rows)).not.toBe(historyDigest([{ ...rows[0], statements: [] }, rows[1]]));
+    expect(historyDigest(rows)).not.toBe(historyDigest([{ ...rows[0], name: null }, rows[1]]));
+    expect(historyDigest(rows)).not.toBe(historyDigest([rows[1]]));
+    // Field boundaries are length-prefixed: moving text between fields changes the digest.
+    expect(historyDigest([{ version: "1", name: "ab", statements: ["c"] }])).not.toBe(historyDigest([{ version: "1", name: "a", statements: ["bc"] }]));
+  });
+  it("orders by code point, like COLLATE \"C\"", () => {
+    expect(["b", "a", "é", "😀", "Z"].sort(compareCodePoints)).toEqual(["Z", "a", "b", "é", "😀"]);
+    expect(compareCodePoints("\uFF5E", "😀")).toBeLessThan(0);
+  });
+});
