@@ -29,7 +29,7 @@ async function guarded<T>(query: () => Promise<T>): Promise<T> {
 export function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<string, unknown>): Promise<StoredManifest> {
   return guarded(async () => {
     const [row] = await sql.unsafe<{ stored: StoredManifest }[]>(
-      "select drift_guard.store_manifest($1::jsonb, $2::jsonb) as stored",
+      "select drift_guard.store_manifest($1::text::jsonb, $2::text::jsonb) as stored",
       [JSON.stringify(manifest), JSON.stringify(uploadedBy)],
     );
     return row.stored;
