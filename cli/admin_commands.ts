@@ -36,7 +36,7 @@ const write = (line = "") => process.stdout.write(line + "\n");
 // install
 // ---------------------------------------------------------------------------
 
-export async function installCommand(opts: DbOptions): Promise<number> {
+export async function installCommand(opts: DbOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   const result = await withDatabase(url, (sql) => installSchema(sql));
   if (result.applied.length === 0) {
@@ -61,7 +61,7 @@ export function generateToken(): { token: string; publicId: string; secret: stri
   return { token: `dg_${publicId}_${secret}`, publicId, secret };
 }
 
-export async function tokenCreateCommand(opts: DbOptions & { scope: TokenScope; label: string }): Promise<number> {
+export async function tokenCreateCommand(opts: DbOptions & { scope: TokenScope; label: string }, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   if (!TOKEN_SCOPES.includes(opts.scope)) {
     throw new DriftGuardError("usage", `unknown scope "${opts.scope}": use read, deploy or repair`);
@@ -99,7 +99,7 @@ interface TokenRow {
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export async function tokenListCommand(opts: DbOptions & { format: "text" | "json" }): Promise<number> {
+export async function tokenListCommand(opts: DbOptions & { format: "text" | "json" }, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   const rows = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
@@ -133,7 +133,7 @@ export async function tokenListCommand(opts: DbOptions & { format: "text" | "jso
   return EXIT.ok;
 }
 
-export async function tokenRevokeCommand(opts: DbOptions & { which: string }): Promise<number> {
+export async function tokenRevokeCommand(opts: DbOptions & { which: string }, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   const which = (opts.which ?? "").trim();
   if (!which) throw new DriftGuardError("usage", "name the token to revoke by its label or id");
@@ -219,7 +219,7 @@ function describeActor(actor: Record<string, unknown>): string {
   return JSON.stringify(actor ?? {});
 }
 
-export async function auditCommand(opts: DbOptions & { format: "text" | "json" }): Promise<number> {
+export async function auditCommand(opts: DbOptions & { format: "text" | "json" }, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   const entries = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);

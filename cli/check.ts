@@ -42,7 +42,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function", "drift-guard check --db-url postgresql://…");
     }
     report = await withDatabase(opts.dbUrl, async (sql) => {
-      const remote = await readHistory(sql);
+      const remote = await readHistory(sql, new Map(parsed.migrations.map((m) => [m.version, m.statements])));
       const remoteVersions = new Set((remote ?? []).map((r) => r.version));
       const localOnly = parsed.migrations.filter((m) => !remoteVersions.has(m.version));
       const evidence = opts.evidence && remote?.length ? await collectEvidence(sql, localOnly) : undefined;

@@ -1,14 +1,14 @@
 /** Reads a migrations directory from disk and hands the bytes to the core. */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type MigrationFileInput, parseMigrationFiles, type ParsedMigrations } from "../shared/migration_files.ts";
 import { DriftGuardError } from "../shared/types.ts";
 
 export function readMigrationsDir(dir: string): ParsedMigrations {
-  let names: string[];
+  let entries: Dirent[];
   try {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as { code?: string }).code;
     const why = code === "ENOENT" ? "does not exist" : code === "ENOTDIR" ? "is not a directory" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code})`;
@@ -16,10 +16,12 @@ export function readMigrationsDir(dir: string): ParsedMigrations {
   }
   const files: MigrationFileInput[] = [];
   const unreadable: ParsedMigrations["problems"] = [];
-  for (const fileName of names) {
+  for (const entry of entries) {
+    const fileName = entry.name;
     const path = join(dir, fileName);
     try {
-      if (!statSync(path).isFile()) continue;
+      // Only symlinks need a stat to know whether they point at a file.
+      if (entry.isDirectory() || (!entry.isFile() && !statSync(path).isFile())) continue;
       files.push({ path, fileName, bytes: readFileSync(path) });
     } catch (err) {
       unreadable.push({ level: "error", file: path, message: `cannot be read (${(err as { code?: string }).code ?? "error"}): fix its permissions` });

@@ -37,7 +37,7 @@ export interface FetchOptions {
   versions: string[];
 }
 
-export async function fetchCommand(opts: FetchOptions): Promise<number> {
+export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
   const parsed = readMigrationsDir(opts.migrations);
   const remote = await withDatabase(url, (sql) => readHistory(sql));

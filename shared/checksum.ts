@@ -8,14 +8,21 @@
  * that is what makes the checksum independent of how the SQL was split.
  */
 import { createHash } from "node:crypto";
-import { scanSql, splitStatements } from "./sql_statements.ts";
+import { scanSql, type SqlScan, splitStatements, trimStatement } from "./sql_statements.ts";
 import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";
 
 function isWordChar(c: string): boolean {
-  const cp = c.codePointAt(0)!;
-  return cp >= 128 || /[A-Za-z0-9_$]/.test(c);
+  const cp = c.charCodeAt(0);
+  return cp >= 128 || (cp >= 97 && cp <= 122) || (cp >= 65 && cp <= 90) || (cp >= 48 && cp <= 57) || cp === 95 || cp === 36;
+}
+
+/** Whitespace as JavaScript's trim() sees it, which is what the CLI trims from statements. */
+const JS_SPACE = /\s/;
+function isSpace(c: string): boolean {
+  const cp = c.charCodeAt(0);
+  return cp === 32 || (cp >= 9 && cp <= 13) || (cp >= 128 && JS_SPACE.test(c));
 }
 
 /** Would deleting the whitespace between `a` and `b` merge them into a different token? */
@@ -30,13 +37,11 @@ function spaceIsSignificant(a: string, b: string): boolean {
 }
 
 export function canonicalSql(text: string): string {
-  const { comments, literals } = scanSql(text);
-  // Merge the two sorted span lists into one walk over the text.
-  const spans = [
-    ...comments.map(([s, e]) => ({ s, e, literal: false })),
-    ...literals.map(([s, e]) => ({ s, e, literal: true })),
-  ].sort((x, y) => x.s - y.s);
+  return canonicalFromScan(text, scanSql(text));
+}
 
+function canonicalFromScan(text: string, scan: SqlScan): string {
+  const { comments, literals } = scan;
   let out = "";
   let last = ""; // last character emitted
   let gap = false; // whitespace or a comment since `last`
@@ -50,11 +55,18 @@ export function canonicalSql(text: string): string {
     endsWithSeparator = false;
   };
   const code = (from: number, to: number) => {
+    let runStart = -1; // start of a run of ordinary characters, copied in one piece
+    const flush = (at: number) => {
+      if (runStart >= 0) emit(text.slice(runStart, at));
+      runStart = -1;
+    };
     for (let i = from; i < to; i++) {
       const c = text[i];
-      if (/\s/.test(c)) {
+      if (isSpace(c)) {
+        flush(i);
         gap = true;
       } else if (c === ";") {
+        flush(i);
         // Empty statements are not content: collapse `;;` and drop leading `;`.
         if (out !== "" && !endsWithSeparator) {
           out += ";";
@@ -62,18 +74,24 @@ export function canonicalSql(text: string): string {
           endsWithSeparator = true;
         }
         gap = false;
-      } else {
-        emit(c);
+      } else if (runStart < 0) {
+        runStart = i;
       }
     }
+    flush(to);
   };
 
+  // Walk comments and literals in order; both lists are sorted and never overlap.
   let pos = 0;
-  for (const span of spans) {
-    code(pos, span.s);
-    if (span.literal) emit(text.slice(span.s, span.e));
-    else gap = true;
-    pos = span.e;
+  let ci = 0;
+  let li = 0;
+  while (ci < comments.length || li < literals.length) {
+    const takeComment = li >= literals.length || (ci < comments.length && comments[ci][0] < literals[li][0]);
+    const [s, e] = takeComment ? comments[ci++] : literals[li++];
+    code(pos, s);
+    if (takeComment) gap = true;
+    else emit(text.slice(s, e));
+    pos = e;
   }
   code(pos, text.length);
   return endsWithSeparator ? out.slice(0, -1) : out;
@@ -98,7 +116,24 @@ export function statementsChecksum(statements: readonly string[]): string {
  * trims away) checks equal to what was stored.
  */
 export function canonicalChecksum(sql: string): string {
-  return statementsChecksum(splitStatements(sql));
+  return splitAndChecksum(sql).checksum;
+}
+
+/**
+ * One scan for both results. When the text does not end inside a comment or
+ * literal, canonicalising the text itself equals canonicalising its rejoined
+ * statements (tests/checksum.test.ts holds that as a property); otherwise the
+ * CLI's trimming reaches into the open literal, so we checksum the statements.
+ */
+export function splitAndChecksum(sql: string): { statements: string[]; checksum: string } {
+  const scan = scanSql(sql);
+  const statements: string[] = [];
+  for (const s of scan.statements) {
+    const stmt = trimStatement(sql.slice(s.start, s.end));
+    if (stmt.length > 0) statements.push(stmt);
+  }
+  const checksum = scan.dangling ? statementsChecksum(statements) : `sha256:${sha256Hex(canonicalFromScan(sql, scan))}`;
+  return { statements, checksum };
 }
 
 const utf8 = new TextEncoder();
@@ -106,15 +141,19 @@ const field = (s: string | null) => (s === null ? "-" : `${utf8.encode(s).length
 
 /** Orders strings by code point, which is byte order in UTF-8 and `COLLATE "C"` in Postgres. */
 export function compareCodePoints(a: string, b: string): number {
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done || y.done) return x.done === y.done ? 0 : x.done ? -1 : 1;
-    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
-    if (d !== 0) return d;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order differs from code point order only between surrogates and U+E000..U+FFFF.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
   }
+  return a.length - b.length;
 }
 
 /**
@@ -125,12 +164,12 @@ export function compareCodePoints(a: string, b: string): number {
 export function historyDigest(rows: readonly RemoteMigration[]): string {
   const encoded = [...rows]
     .sort((a, b) => compareCodePoints(a.version, b.version))
-    .map((r) => {
-      const statements = r.statements === null
-        ? "-"
-        : `${r.statements.length}[${r.statements.map((s) => field(s)).join("")}]`;
-      return `${field(r.version)}|${field(r.name)}|${statements}`;
-    })
+    .map((r) => `${field(r.version)}|${field(r.name)}|${r.statements === null ? "-" : statementsEncoding(r.statements)}`)
     .join("\n");
   return `sha256:${sha256Hex(encoded)}`;
+}
+
+/** The length-prefixed encoding of a statements array; db/history.ts builds the same text in SQL. */
+export function statementsEncoding(statements: readonly string[]): string {
+  return `${statements.length}[${statements.map((s) => field(s)).join("")}]`;
 }

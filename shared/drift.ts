@@ -32,12 +32,20 @@ export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";
  */
 export const compareVersions = compareCodePoints;
 
-function classify(local: LocalMigration | undefined, remote: RemoteMigration | undefined, newestRemote: string | undefined): DriftState {
+/** The checksum of a row's statements; identical statements share the local file's checksum without a rescan. */
+function remoteChecksum(remote: RemoteMigration, local: LocalMigration | undefined): string | null {
+  if (remote.statements === null) return null;
+  const same = local !== undefined && (local.statements === remote.statements ||
+    (local.statements.length === remote.statements.length && local.statements.every((s, i) => s === remote.statements![i])));
+  return same ? local.checksum : statementsChecksum(remote.statements);
+}
+
+function classify(local: LocalMigration | undefined, remote: RemoteMigration | undefined, remoteSum: string | null, newestRemote: string | undefined): DriftState {
   if (local && remote) {
     const sameName = local.name === (remote.name ?? "");
     // A row without statements cannot be content-checked: names decide.
-    if (remote.statements === null) return sameName ? "in_sync" : "renamed";
-    if (statementsChecksum(remote.statements) !== local.checksum) return "edited";
+    if (remoteSum === null) return sameName ? "in_sync" : "renamed";
+    if (remoteSum !== local.checksum) return "edited";
     return sameName ? "in_sync" : "renamed";
   }
   if (local) {
@@ -58,7 +66,8 @@ export function computeDrift(input: DriftInput): Report {
   const migrations: MigrationEntry[] = versions.map((version) => {
     const local = localBy.get(version);
     const remote = remoteBy.get(version);
-    const state = classify(local, remote, newestRemote);
+    const remoteSum = remote ? remoteChecksum(remote, local) : null;
+    const state = classify(local, remote, remoteSum, newestRemote);
     summary[state] += 1;
     if (local && remote && remote.statements === null) {
       problems.push({
@@ -74,7 +83,7 @@ export function computeDrift(input: DriftInput): Report {
       state,
       local: local ? { path: local.path, checksum: local.checksum } : null,
       remote: remote
-        ? { name: remote.name ?? "", checksum: remote.statements === null ? null : statementsChecksum(remote.statements) }
+        ? { name: remote.name ?? "", checksum: remoteSum }
         : null,
       ...(evidence ? { evidence } : {}),
     };

@@ -1,6 +1,6 @@
 /** Migration files as the Supabase CLI sees them: name rule, skipped files, duplicate versions. */
-import { compareCodePoints, statementsChecksum } from "./checksum.ts";
-import { scanSql, splitStatements } from "./sql_statements.ts";
+import { compareCodePoints, splitAndChecksum } from "./checksum.ts";
+import { scanSql } from "./sql_statements.ts";
 import type { LocalMigration, Problem } from "./types.ts";
 
 /** The CLI's rule, verbatim: `^([0-9]+)_(.*)\.sql$`. */
@@ -28,8 +28,8 @@ export interface ParsedMigrations {
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function parseMigrationFile(file: MigrationFileInput, version: string, name: string): LocalMigration {
-  const statements = splitStatements(strictUtf8.decode(file.bytes));
-  return { version, name, path: file.path, checksum: statementsChecksum(statements), statements };
+  const { statements, checksum } = splitAndChecksum(strictUtf8.decode(file.bytes));
+  return { version, name, path: file.path, checksum, statements };
 }
 
 /**

@@ -13,6 +13,8 @@
  */
 
 export interface SqlScan {
+  /** The text ends inside a comment or literal. */
+  dangling: boolean;
   /** [start, end) of each raw statement, including its terminating `;`. */
   statements: Array<{ start: number; end: number; terminated: boolean }>;
   /** [start, end) spans that are comments (line or block). */
@@ -26,29 +28,40 @@ interface State {
   next(ch: string, end: number): State | null;
 }
 
-const SQL_SPACE = " \t\n\r\f\v";
-
+/** space, \t, \n, \v, \f, \r: the CLI's whitespace. */
 function isSpace(ch: string): boolean {
-  return ch.length === 1 && SQL_SPACE.includes(ch);
+  const c = ch.charCodeAt(0);
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 function isNewline(ch: string): boolean {
   return ch === "\n" || ch === "\r";
 }
 
-/** Identifier characters as the CLI sees them: ASCII word chars, `$`, and anything non-ASCII. */
-function isIdentChar(ch: string): boolean {
-  const c = ch.codePointAt(0);
-  return c !== undefined && (c >= 128 || /[A-Za-z0-9_$]/.test(ch));
+/**
+ * Identifier characters as the CLI sees them: ASCII word chars, `$`, and
+ * anything non-ASCII. Scanning by UTF-16 unit is equivalent to scanning by
+ * code point here: both halves of a surrogate pair are non-ASCII.
+ */
+export function isIdentChar(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  return c >= 128 || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
 }
 
 class Scanner {
-  readonly scan: SqlScan = { statements: [], comments: [], literals: [] };
+  readonly scan: SqlScan = { dangling: false, statements: [], comments: [], literals: [] };
   /** Start of the statement being scanned; look-behind never crosses it. */
   tokenStart = 0;
   private openAt = -1;
+  /** Ready holds no state of its own, so one instance serves the whole scan. */
+  readonly ready: Ready = new Ready(this);
 
   constructor(readonly text: string) {}
+
+  /** True when a comment or literal is still open: the text ends inside it. */
+  get dangling(): boolean {
+    return this.openAt >= 0;
+  }
 
   openSpan(at: number): void {
     this.openAt = at;
@@ -78,8 +91,12 @@ class Scanner {
   endsWithWord(end: number, word: string): boolean {
     const start = end - word.length;
     if (start < this.tokenStart) return false;
-    const tail = this.text.slice(start, end).replace(/[a-z]/g, (c) => c.toUpperCase());
-    return tail === word && !this.identBefore(start);
+    for (let i = 0; i < word.length; i++) {
+      const c = this.text.charCodeAt(start + i);
+      // ASCII-only upper-casing, as the CLI does.
+      if ((c >= 97 && c <= 122 ? c - 32 : c) !== word.charCodeAt(i)) return false;
+    }
+    return !this.identBefore(start);
   }
 
   endsWithBeginAtomic(end: number): boolean {
@@ -123,10 +140,10 @@ class Ready implements State {
       case ";":
         return null;
       case "(":
-        return new Parenthesized(sc, new Ready(sc));
+        return new Parenthesized(sc, sc.ready);
       case "c":
       case "C":
-        if (sc.endsWithBeginAtomic(end)) return new AtomicBody(sc, new Ready(sc), end);
+        if (sc.endsWithBeginAtomic(end)) return new AtomicBody(sc, sc.ready, end);
         return this;
       default:
         return this;
@@ -141,7 +158,7 @@ class Dash implements State {
       this.sc.openSpan(end - 2);
       return new LineComment(this.sc);
     }
-    return new Ready(this.sc).next(ch, end);
+    return this.sc.ready.next(ch, end);
   }
 }
 
@@ -150,7 +167,7 @@ class LineComment implements State {
   next(ch: string, end: number): State | null {
     if (!isNewline(ch)) return this;
     this.sc.closeSpan("comments", end - ch.length);
-    return new Ready(this.sc);
+    return this.sc.ready;
   }
 }
 
@@ -164,12 +181,12 @@ class BlockComment implements State {
     const pair = this.afterDelimiter ? "" : this.sc.text.slice(Math.max(this.sc.tokenStart, end - 2), end);
     const delta = pair === "/*" ? 1 : pair === "*/" ? -1 : 0;
     this.afterDelimiter = delta !== 0;
-    if (this.depth === 0 && delta === 0) return new Ready(this.sc).next(ch, end);
+    if (this.depth === 0 && delta === 0) return this.sc.ready.next(ch, end);
     if (this.depth === 0) this.sc.openSpan(end - 2);
     this.depth += delta;
     if (this.depth > 0) return this;
     this.sc.closeSpan("comments", end);
-    return new Ready(this.sc);
+    return this.sc.ready;
   }
 }
 
@@ -190,7 +207,7 @@ class Quoted implements State {
       }
       this.sc.closeSpan("literals", end - ch.length);
       if (this.backslashEscapes) return new AfterEscapeString(this.sc).next(ch, end);
-      return new Ready(this.sc).next(ch, end);
+      return this.sc.ready.next(ch, end);
     }
     if (this.backslash) {
       this.backslash = false;
@@ -235,7 +252,7 @@ class AfterEscapeString implements State {
         return new Quoted(this.sc, ch, true);
       }
     }
-    return new Ready(this.sc).next(ch, end);
+    return this.sc.ready.next(ch, end);
   }
 }
 
@@ -247,7 +264,7 @@ class DollarTag implements State {
       return new DollarBody(this.sc, this.sc.text.slice(this.start, end));
     }
     if (isIdentChar(ch)) return this;
-    return new Ready(this.sc).next(ch, end);
+    return this.sc.ready.next(ch, end);
   }
 }
 
@@ -258,7 +275,7 @@ class DollarBody implements State {
     const from = end - this.tag.length;
     if (from >= this.sc.tokenStart && this.sc.text.startsWith(this.tag, from)) {
       this.sc.closeSpan("literals", end);
-      return new Ready(this.sc);
+      return this.sc.ready;
     }
     return this;
   }
@@ -268,7 +285,7 @@ class Escaped implements State {
   constructor(private readonly sc: Scanner) {}
   next(_ch: string, end: number): State | null {
     this.sc.closeSpan("literals", end);
-    return new Ready(this.sc);
+    return this.sc.ready;
   }
 }
 
@@ -282,12 +299,12 @@ class Parenthesized implements State {
   next(ch: string, end: number): State | null {
     const inner = this.prev.next(ch, end);
     if (inner === null) {
-      this.prev = new Ready(this.sc);
+      this.prev = this.sc.ready;
       return this;
     }
     this.prev = inner;
     if (!(inner instanceof Ready)) return this;
-    return ch === ")" ? new Ready(this.sc) : this;
+    return ch === ")" ? this.sc.ready : this;
   }
 }
 
@@ -300,10 +317,10 @@ class AtomicBody implements State {
   next(ch: string, end: number): State | null {
     const wasPendingEnd = this.pendingEnd;
     this.pendingEnd = false;
-    if (wasPendingEnd && !isIdentChar(ch)) return new Ready(this.sc).next(ch, end);
+    if (wasPendingEnd && !isIdentChar(ch)) return this.sc.ready.next(ch, end);
     const inner = this.prev.next(ch, end);
     if (inner === null) {
-      this.prev = new Ready(this.sc);
+      this.prev = this.sc.ready;
       this.statementStart = end;
       this.statementHasContent = false;
       return this;
@@ -350,21 +367,22 @@ function isBlankSql(text: string, from: number, to: number): boolean {
 /** Scans SQL text into raw statements, comment spans and literal spans. */
 export function scanSql(text: string): SqlScan {
   const sc = new Scanner(text);
-  let state: State | null = new Ready(sc);
-  let end = 0;
-  for (const ch of text) {
-    end += ch.length;
-    const next: State | null = state!.next(ch, end);
+  let state: State | null = sc.ready;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const end = i + 1;
+    const next: State | null = state!.next(text[i], end);
     if (next === null) {
       sc.scan.statements.push({ start: sc.tokenStart, end, terminated: true });
       sc.tokenStart = end;
-      state = new Ready(sc);
+      state = sc.ready;
     } else {
       state = next;
     }
   }
+  sc.scan.dangling = sc.dangling;
   sc.closeDangling(state);
-  if (end > sc.tokenStart) sc.scan.statements.push({ start: sc.tokenStart, end, terminated: false });
+  if (n > sc.tokenStart) sc.scan.statements.push({ start: sc.tokenStart, end: n, terminated: false });
   return sc.scan;
 }
 

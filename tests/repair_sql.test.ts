@@ -30,7 +30,7 @@ interface RepairResult {
   digest_before: string;
 }
 
-async function apply(sql: postgres.Sql, expected: string, changes: Change[], reason = "ran by hand", actor: object = { user: "tester" }) {
+async function apply(sql: postgres.Sql, expected: string, changes: Change[], reason = "ran by hand", actor: postgres.JSONValue = { user: "tester" }) {
   const [row] = await sql<{ r: RepairResult }[]>`
     select drift_guard.apply_repair(${expected}, ${sql.json(changes)}, ${reason}, ${sql.json(actor)},
                                     ${sql.json({ changes: changes.map(({ op, version, name }) => ({ op, version, name })) })}) as r`;
@@ -281,7 +281,7 @@ describe("apply_repair and undo_repair", () => {
         and objid = (${REPAIR_LOCK_KEY}::bigint & 4294967295)::oid`;
       expect(lockHolder.pid).toBe(pid);
 
-      const [killed] = await db.sql`select pg_terminate_backend(${pid}) as ok`;
+      const [killed] = await db.sql`select pg_terminate_backend(${pid!}) as ok`;
       expect(killed.ok).toBe(true);
       const outcome = await pending;
       expect(outcome).toBeInstanceOf(Error);
