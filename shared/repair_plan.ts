@@ -26,7 +26,8 @@ export function validateReason(reason: string | undefined): string {
   return r;
 }
 
-export function planRepair(request: RepairRequest, local: readonly LocalMigration[], remote: readonly RemoteMigration[] | null): RepairPlan {
+/** Checks the request's shape before anything touches a database. */
+export function validateRepairRequest(request: RepairRequest): { applied: string[]; reverted: string[]; reason: string } {
   const applied = [...new Set(request.markApplied ?? [])];
   const reverted = [...new Set(request.markReverted ?? [])];
   if (applied.length && reverted.length) {
@@ -39,7 +40,11 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
   for (const v of [...applied, ...reverted]) {
     if (!/^[0-9]+$/.test(v)) throw new DriftGuardError("unknown_version", `"${v}" is not a migration version (digits, as in <version>_<name>.sql)`);
   }
+  return { applied, reverted, reason };
+}
 
+export function planRepair(request: RepairRequest, local: readonly LocalMigration[], remote: readonly RemoteMigration[] | null): RepairPlan {
+  const { applied, reverted, reason } = validateRepairRequest(request);
   const rows = remote ?? [];
   const localBy = new Map(local.map((m) => [m.version, m]));
   const remoteBy = new Map(rows.map((r) => [r.version, r]));

@@ -1,5 +1,5 @@
 /** Report -> text for a person at a terminal: verdict, counts, the drifted rows, what to do next. */
-import type { Report } from "../types.ts";
+import type { Evidence, Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 
 export interface TextStyle {
@@ -18,6 +18,13 @@ const DETAIL: Record<string, string> = {
   pending: "not applied yet; db push applies it",
   out_of_order: "older than the newest applied; db push refuses it",
   remote_only: "applied, but no file in the repository",
+};
+
+const EVIDENCE_DETAIL: Record<Evidence["verdict"], (present: number, total: number) => string> = {
+  present: (p, n) => `objects present (${p}/${n}): looks applied, mark it applied`,
+  absent: (_, n) => `objects absent (0/${n}): a normal db push will apply it`,
+  partial: (p, n) => `objects partly present (${p}/${n}): review before repairing`,
+  unknown: () => "creates no objects we can look up: review by hand",
 };
 
 /** Pads to a column width, counting code points so that names with accents stay aligned. */
@@ -48,15 +55,21 @@ export function formatText(report: Report, style: TextStyle = PLAIN): string {
     lines.push("");
     const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => {
       let detail = DETAIL[m.state] ?? "";
-      if (m.evidence && m.evidence.verdict !== "unknown") {
-        const present = m.evidence.objects.filter((o) => o.present).length;
-        detail += `; objects ${m.evidence.verdict} (${present}/${m.evidence.objects.length})`;
-      }
+      if (m.evidence) detail = EVIDENCE_DETAIL[m.evidence.verdict](m.evidence.objects.filter((o) => o.present).length, m.evidence.objects.length);
       if (m.state === "renamed") detail += `: "${m.remote?.name}"`;
       return [m.version, m.state, m.name, detail];
     })];
     const table = alignedTable(rows);
     lines.push(style.dim(table[0]), ...table.slice(1));
+  }
+  const withEvidence = drifted.filter((m) => m.evidence && m.evidence.objects.length);
+  if (withEvidence.length) {
+    lines.push("", "Evidence (catalog look-up of what each local-only migration creates):");
+    for (const m of withEvidence.slice(0, 20)) {
+      const objects = m.evidence!.objects.map((o) => `${o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
+      lines.push(`  ${m.version}: ${objects.slice(0, 6).join(", ")}${objects.length > 6 ? `, … ${objects.length - 6} more` : ""}`);
+    }
+    if (withEvidence.length > 20) lines.push(`  … ${withEvidence.length - 20} more (--format json lists all)`);
   }
   if (report.problems.length) {
     lines.push("", "Problems:");

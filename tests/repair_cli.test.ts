@@ -1,0 +1,158 @@
+/** `drift-guard repair / undo / fetch` through the real CLI, with the Supabase CLI as oracle where it has an equivalent. */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { makeProject, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
+
+const FILES = {
+  "20240101000000_base.sql": "create table public.base(id int);",
+  "20240102000000_more.sql": "-- a comment first\ncreate table public.more(id int); insert into public.more values (1);",
+};
+const REPAIR_LOCK_KEY = "7225869907141945714";
+
+async function setup(label: string, install = true) {
+  const db = await createTestDatabase(label);
+  const project = makeProject(FILES);
+  supabasePush(db.url, project);
+  if (install) expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+  const run = (...args: string[]) => driftGuard(args, { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+  return { db, project, run };
+}
+
+const digestOf = (r: { stdout: string }) => JSON.parse(r.stdout).history_digest as string;
+const rows = (db: TestDatabase) => db.sql`select version, name, statements from supabase_migrations.schema_migrations order by version`;
+
+describe("mark applied", () => {
+  it("writes exactly the row `supabase migration repair --status applied` writes", async () => {
+    const ours = await setup("mark_ours");
+    const theirs = await setup("mark_theirs", false);
+    const file = "20240103000000_handmade.sql";
+    const text = "/* ran by hand */\ncreate function public.f() returns int language sql begin atomic select 1; end;\nselect 'x;y';\r\n";
+    for (const p of [ours.project, theirs.project]) writeFileSync(join(p, "supabase/migrations", file), text);
+    const plan = ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
+    expect(ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan)).status).toBe(0);
+    supabaseRepair(theirs.db.url, theirs.project, "applied", ["20240103000000"]);
+    expect(await rows(ours.db)).toEqual(await rows(theirs.db));
+    await ours.db.drop();
+    await theirs.db.drop();
+  });
+});
+
+describe("mark reverted", () => {
+  it("deletes the row as `--status reverted` does; the audit keeps it and undo brings it back", async () => {
+    const ours = await setup("revert_ours");
+    const theirs = await setup("revert_theirs", false);
+    const original = await rows(ours.db);
+    const plan = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--format", "json");
+    expect(JSON.parse(plan.stdout).changes).toEqual([{ op: "delete", version: "20240102000000", name: "more" }]);
+    const applied = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--apply", "--expect-digest", digestOf(plan), "--format", "json");
+    expect(applied.status).toBe(0);
+    supabaseRepair(theirs.db.url, theirs.project, "reverted", ["20240102000000"]);
+    expect(await rows(ours.db)).toEqual(await rows(theirs.db));
+
+    const [audit] = await ours.db.sql`select rows_before from drift_guard.audit_log where id = ${JSON.parse(applied.stdout).audit_id}`;
+    expect(JSON.stringify(audit.rows_before)).toContain("insert into public.more values (1)");
+    expect(ours.run("undo", "--audit-id", JSON.parse(applied.stdout).audit_id, "--reason", "it did run").status).toBe(0);
+    expect(await rows(ours.db)).toEqual(original);
+    await ours.db.drop();
+    await theirs.db.drop();
+  });
+});
+
+describe("guards", () => {
+  it("bad input changes nothing and says why", async () => {
+    const { db, run } = await setup("guards");
+    const before = await rows(db);
+    const cases: Array<[string[], number, RegExp]> = [
+      [["repair", "--mark-applied", "99990101000000", "--reason", "x"], 2, /no local migration file has that version/],
+      [["repair", "--mark-reverted", "99990101000000", "--reason", "x"], 2, /not in the migration history/],
+      [["repair", "--mark-applied", "abc", "--reason", "x"], 2, /not a migration version/],
+      [["repair", "--mark-applied", "20240101000000"], 2, /reason is required/],
+      [["repair", "--mark-applied", "20240101000000", "--reason", "   "], 2, /reason is required/],
+      [["repair", "--mark-applied", "20240101000000", "--reason", "x", "--apply"], 2, /--apply needs --expect-digest/],
+      [["repair", "--mark-applied", "20240101000000", "--mark-reverted", "20240102000000", "--reason", "x"], 2, /not both/],
+      [["repair", "--reason", "x"], 2, /nothing to repair/],
+      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`], 4, /history changed since the plan/],
+      [["undo", "--audit-id", "00000000-0000-0000-0000-000000000000", "--reason", "x"], 2, /audit/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = run(...args);
+      expect(r.status, args.join(" ")).toBe(code);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+    expect(await rows(db)).toEqual(before);
+    const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.audit_log`;
+    expect(n).toBe(0);
+    await db.drop();
+  });
+
+  it("a database without our schema: apply says to run drift-guard install", async () => {
+    const { db, run } = await setup("no_schema", false);
+    const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
+    expect(plan.status).toBe(0);
+    const r = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", digestOf(plan));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/run drift-guard install/);
+    expect(await rows(db)).toHaveLength(2);
+    await db.drop();
+  });
+
+  it("a user without rights: exit 3 naming the missing privilege", async () => {
+    const { db, project } = await setup("rights");
+    await db.sql.unsafe(`drop role if exists dg_limited; create role dg_limited login password 'limited-pw'; grant connect on database "${db.name}" to dg_limited`);
+    const url = db.url.replace(/postgres:[^@]+@/, "dg_limited:limited-pw@");
+    const r = driftGuard(["check", "--db-url", url], { cwd: project });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/permission denied for schema supabase_migrations/);
+    expect(r.stderr).not.toContain("limited-pw");
+    await db.drop();
+  });
+
+  it("another repair holding the lock: exit 4, naming its application_name and start time", async () => {
+    const { db, run } = await setup("lock");
+    const holder = postgres(db.url, { max: 1, connection: { application_name: "colleague-laptop-repair" }, onnotice: () => {} });
+    const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
+    await holder.begin(async (tx) => {
+      await tx.unsafe(`select pg_advisory_xact_lock(${REPAIR_LOCK_KEY})`);
+      const r = await driftGuardAsync(["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", digestOf(plan)], { env: { SUPABASE_DB_URL: db.url }, cwd: undefined });
+      expect(r.status).toBe(4);
+      expect(r.stderr).toMatch(/colleague-laptop-repair/);
+      expect(r.stderr).toMatch(/20\d\d-\d\d-\d\d/);
+    });
+    await holder.end();
+    expect(await rows(db)).toHaveLength(2);
+    await db.drop();
+  });
+
+  it("two concurrent applies of one plan: exactly one wins, the other exits 4", async () => {
+    const { db, project } = await setup("concurrent");
+    const env = { SUPABASE_DB_URL: db.url };
+    const plan = driftGuard(["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--format", "json"], { cwd: project, env });
+    const args = ["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--apply", "--expect-digest", digestOf(plan)];
+    const results = await Promise.all([driftGuardAsync(args, { cwd: project, env }), driftGuardAsync(args, { cwd: project, env })]);
+    expect(results.map((r) => r.status).sort()).toEqual([0, 4]);
+    const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.audit_log`;
+    expect(n).toBe(1);
+    await db.drop();
+  });
+});
+
+describe("fetch", () => {
+  it("writes remote-only migrations that check in_sync and split back identically", async () => {
+    const { db, run, project } = await setup("fetch");
+    await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+      values ('20240301000000', 'dash', array['create table public.d(id int) -- trailing comment', 'select $$a;b$$'])`;
+    const r = run("fetch");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/wrote supabase\/migrations\/20240301000000_dash\.sql/);
+    expect(r.stdout).not.toMatch(/warning/);
+    expect(run("check").status).toBe(0);
+    expect(run("fetch", "20240101000000").status).toBe(2);
+    expect(run("fetch", "123").status).toBe(2);
+    expect(project).toBeTruthy();
+    await db.drop();
+  });
+});
