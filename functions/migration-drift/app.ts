@@ -21,6 +21,11 @@ const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, 
   ["GET", "/history/:version", "read", history],
   ["GET", "/audit", "read", audit],
 ];
+const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
+  method, scope, handler,
+  names: [...path.matchAll(/:(\w+)/g)].map((m) => m[1]),
+  pattern: new RegExp(`^${path.replace(/:\w+/g, "([^/]+)")}$`),
+}));
 
 const STATUS: Record<ErrorCode, number> = {
   usage: 400, bad_input: 400, unknown_version: 400, malformed_manifest: 400, bad_directory: 400,
@@ -34,17 +39,17 @@ const PREFIX = /^(?:\/functions\/v1)?\/migration-drift(?=\/|$)/;
 
 function match(method: string, pathname: string) {
   const path = pathname.replace(PREFIX, "").replace(/\/+$/, "") || "/";
-  let pathKnown = false;
-  for (const [m, pattern, scope, handler] of ROUTES) {
-    const names: string[] = [];
-    const re = new RegExp(`^${pattern.replace(/:(\w+)/g, (_, n) => (names.push(n), "([^/]+)"))}$`);
-    const found = PREFIX.test(pathname) ? re.exec(path) : null;
-    if (!found) continue;
-    pathKnown = true;
-    if (m === method) return { scope, handler, params: Object.fromEntries(names.map((n, i) => [n, found[i + 1]])) };
+  const candidates = PREFIX.test(pathname) ? COMPILED.filter((r) => r.pattern.test(path)) : [];
+  const route = candidates.find((r) => r.method === method);
+  if (route) {
+    const values = route.pattern.exec(path)!.slice(1);
+    return { ...route, params: Object.fromEntries(route.names.map((n, i) => [n, values[i]])) };
   }
-  const routes = ROUTES.map(([m, p]) => `${m} ${p}`).join(", ");
-  throw new DriftGuardError("not_found", pathKnown ? `${method} is not allowed on ${path}` : `no route ${method} ${path}`, `routes: ${routes}`);
+  throw new DriftGuardError(
+    "not_found",
+    candidates.length ? `${method} is not allowed on ${path}` : `no route ${method} ${path}`,
+    `routes: ${ROUTES.map(([m, p]) => `${m} ${p}`).join(", ")}`,
+  );
 }
 
 const json = (status: number, body: unknown) =>

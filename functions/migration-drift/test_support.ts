@@ -3,7 +3,7 @@
  * the vitest suite uses), with Supabase's roles, drift_guard installed by the
  * real CLI, and tokens minted by the real CLI. Nothing here is a stand-in.
  */
-import postgres from "npm:postgres@^3.4.9";
+import { openDatabase, type Sql } from "../../db/connect.ts";
 import { buildManifest, type Manifest } from "../../shared/manifest.ts";
 import { parseMigrationFiles } from "../../shared/migration_files.ts";
 import { type PgServer, startPostgres } from "../../tests/harness/postgres.ts";
@@ -13,7 +13,7 @@ const root = new URL("../../", import.meta.url);
 export interface TestDb {
   server: PgServer;
   url: string;
-  sql: postgres.Sql;
+  sql: Sql;
   close(): Promise<void>;
 }
 
@@ -31,11 +31,11 @@ export async function createToken(url: string, scope: "read" | "deploy" | "repai
 
 export async function startTestDatabase(): Promise<TestDb> {
   const server = await startPostgres();
-  const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
+  const admin = openDatabase(server.url(), { max: 1 });
   await admin.unsafe("create database dg_function");
   await admin.end();
   const url = server.url("dg_function");
-  const sql = postgres(url, { onnotice: () => {}, max: 2 });
+  const sql = openDatabase(url, { max: 2 });
   await sql.unsafe(await Deno.readTextFile(new URL("tests/harness/supabase_roles.sql", root)));
   await cli(["install", "--db-url", url]);
   return {
@@ -60,7 +60,7 @@ export function manifestOf(files: Record<string, string>): Manifest {
 }
 
 /** Records migrations in the history as `supabase db push` would (the table as the CLI creates it). */
-export async function recordHistory(sql: postgres.Sql, manifest: Manifest, versions: string[]): Promise<void> {
+export async function recordHistory(sql: Sql, manifest: Manifest, versions: string[]): Promise<void> {
   await sql.unsafe(`create schema if not exists supabase_migrations;
     create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
   for (const m of manifest.migrations.filter((m) => versions.includes(m.version))) {

@@ -1,0 +1,11 @@
+import { PGlite } from "@electric-sql/pglite";
+let t0 = Date.now();
+const db = await PGlite.create();
+console.log("created", Date.now() - t0);
+t0 = Date.now();
+const dump = await db.dumpDataDir("none");
+console.log("dumped", Date.now() - t0, dump.size);
+await db.close();
+t0 = Date.now();
+const db2 = await PGlite.create({ loadDataDir: dump });
+console.log("created from dump", Date.now() - t0);

@@ -1,0 +1,68 @@
+/**
+ * Serves the migration-drift function for a test, exactly as `npm run serve` does
+ * (the same deno command, from package.json), on a free port, with its database
+ * from SUPABASE_DB_URL. Stopped by its own pid.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { freePort } from "./postgres.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const DENO = resolve(ROOT, "node_modules/.bin/deno");
+
+/** The `serve` script's deno arguments, so the test runs what users run. */
+function serveArgs(): string[] {
+  const script: string = JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8")).scripts.serve;
+  const [cmd, ...args] = script.split(/\s+/);
+  if (cmd !== "deno") throw new Error(`unexpected serve script: ${script}`);
+  return args;
+}
+
+export interface FunctionServer {
+  /** http://127.0.0.1:PORT/functions/v1/migration-drift */
+  url: string;
+  port: number;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startFunctionServer(env: Record<string, string | undefined>): Promise<FunctionServer> {
+  const port = await freePort();
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: String(port), NO_COLOR: "1" };
+  for (const name of ["SUPABASE_DB_URL", "SUPABASE_SECRET_KEYS", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWKS", "SUPABASE_JWT_SECRET", "SUPABASE_URL"]) {
+    delete childEnv[name];
+  }
+  const child: ChildProcess = spawn(DENO, serveArgs(), { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the function did not start in 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      if (output.includes("listening on")) {
+        clearTimeout(timer);
+        ready();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the function exited (${code}) before listening:\n${output}`));
+    });
+  });
+
+  return {
+    url: `http://127.0.0.1:${port}/functions/v1/migration-drift`,
+    port,
+    pid: child.pid!,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
