@@ -20,7 +20,7 @@ const fnToken = () => new Option("--token <token>", "token (default: $DRIFT_GUAR
 
 let exitCode: number = EXIT.ok;
 let jsonErrors = false;
-const run = (fn: (opts: any, cmd: Command) => Promise<number>) => async (opts: any, cmd: Command) => {
+const run = (fn: (opts: any, cmd: Command) => number | Promise<number>) => async (opts: any, cmd: Command) => {
   jsonErrors = opts.format === "json";
   exitCode = await fn(opts, cmd);
 };

@@ -16,7 +16,7 @@ function reportProblems(manifest: ReturnType<typeof buildManifest>): void {
   for (const p of manifest.problems) process.stderr.write(`${p.level}: ${p.file}: ${p.message}\n`);
 }
 
-export async function manifestBuildCommand(opts: { migrations: string; out?: string }): Promise<number> {
+export function manifestBuildCommand(opts: { migrations: string; out?: string }): number {
   const { manifest, hasErrors } = manifestFrom(opts.migrations);
   reportProblems(manifest);
   if (hasErrors) return EXIT.usage;

@@ -8,7 +8,7 @@
  * that is what makes the checksum independent of how the SQL was split.
  */
 import { createHash } from "node:crypto";
-import { scanSql, type SqlScan, splitStatements, trimStatement } from "./sql_statements.ts";
+import { scanSql, type SqlScan, trimStatement } from "./sql_statements.ts";
 import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";

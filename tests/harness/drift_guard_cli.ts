@@ -11,7 +11,7 @@ export interface CliResult {
 }
 
 const baseEnv = () => {
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" };
   delete env.SUPABASE_DB_URL;
   delete env.DRIFT_GUARD_URL;
   delete env.DRIFT_GUARD_TOKEN;
