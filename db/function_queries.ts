@@ -11,8 +11,6 @@ export interface StoredManifest {
   git_commit: string | null;
   git_branch: string | null;
   migration_count: number;
-  /** The manifest as uploaded; validate it again with parseManifest before use. */
-  body?: unknown;
 }
 
 /** Runs a query against drift_guard; a missing schema or function becomes not_installed. */
@@ -36,11 +34,21 @@ export function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<s
   });
 }
 
-/** The newest uploaded manifest with its metadata, or null when none was uploaded. */
-export function currentManifest(sql: Sql): Promise<StoredManifest | null> {
+/**
+ * The newest manifest, parsed. Parsing re-validates every checksum, which costs
+ * a scan of every statement, so a warm function keeps the last one by id and
+ * only asks the database whether a newer one exists.
+ */
+export function newestManifest(sql: Sql, cache: { id: number; manifest: Manifest } | null, parse: (body: unknown) => Manifest):
+  Promise<{ meta: StoredManifest; manifest: Manifest } | null> {
   return guarded(async () => {
-    const [row] = await sql.unsafe<{ current: StoredManifest | null }[]>("select drift_guard.current_manifest() as current");
-    return row?.current ?? null;
+    const [meta] = await sql<StoredManifest[]>`
+      select id::int as id, uploaded_at, uploaded_by, git_commit, git_branch, migration_count
+      from drift_guard.manifests order by id desc limit 1`;
+    if (!meta) return null;
+    if (cache && cache.id === meta.id) return { meta, manifest: cache.manifest };
+    const [{ body }] = await sql<{ body: string }[]>`select body::text as body from drift_guard.manifests where id = ${meta.id}`;
+    return { meta, manifest: parse(JSON.parse(body)) };
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { collectEvidence } from "../../db/evidence.ts";
-import { currentManifest, listAudit, readHistoryRow, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { listAudit, newestManifest, readHistoryRow, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistory } from "../../db/history.ts";
 import { applyRepair, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
@@ -38,7 +38,7 @@ const noManifest = () =>
 /** The same composition as `drift-guard check`: history + catalog evidence + the manifest -> the core's report. */
 async function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  const remote = await readHistory(sql);
+  const remote = await readHistory(sql, new Map(local.map((m) => [m.version, m.statements])));
   const remoteVersions = new Set((remote ?? []).map((r) => r.version));
   const evidence = remote?.length ? await collectEvidence(sql, local.filter((m) => !remoteVersions.has(m.version))) : undefined;
   return computeDrift({ local, remote, problems, evidence });
@@ -74,11 +74,20 @@ const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optio
 
 export const health: Handler = () => Promise.resolve({ status: 200, body: { ok: true } });
 
+/** The last manifest this instance parsed, by id: warm requests skip re-validating it. */
+let manifestCache: { id: number; manifest: Manifest } | null = null;
+
+async function newest(sql: Sql) {
+  const found = await newestManifest(sql, manifestCache, parseManifest);
+  if (found) manifestCache = { id: found.meta.id, manifest: found.manifest };
+  return found;
+}
+
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
-    const stored = await currentManifest(sql);
-    if (!stored) throw noManifest();
-    return reportReply(await reportFor(sql, parseManifest(stored.body)), { manifest: manifestInfo(stored) });
+    const found = await newest(sql);
+    if (!found) throw noManifest();
+    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
   });
 
 export const drift: Handler = async (ctx) => {
@@ -95,9 +104,9 @@ export const putManifest: Handler = async (ctx) => {
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
-    const stored = await currentManifest(sql);
-    if (!stored && body.mark_applied?.length) throw noManifest();
-    const local = stored ? manifestMigrations(parseManifest(stored.body)).local : [];
+    const found = await newest(sql);
+    if (!found && body.mark_applied?.length) throw noManifest();
+    const local = found ? manifestMigrations(found.manifest).local : [];
     const plan = planRepair({ markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason }, local, await readHistory(sql));
     if (!body.expect_digest) return plan;
     if (plan.history_digest !== body.expect_digest) {
