@@ -3,9 +3,11 @@
  *  1. parse + checksum throughput (files/s, MB/s) on a realistic corpus
  *  2. `drift-guard check` wall time at 1,000 / 5,000 / 10,000 migrations, next to
  *     `supabase migration list` on the same database in the same run.
+ *  3. the function's warm GET /status at 5,000 and 10,000 migrations: median and
+ *     p99 latency, server RSS, CPU time per request.
  * Run with BENCH_SIZES=1000,5000 to pick sizes.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +54,54 @@ function timeCommand(cmd: string, args: string[], cwd: string): number {
   console.log(`parse + checksum: ${n} files, ${(bytes / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms = ${Math.round(n / (ms / 1000))} files/s, ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`);
 }
 
+const STATUS_REQUESTS = Number(process.env.BENCH_STATUS_REQUESTS ?? 40);
+const WARMUP = 5;
+const functionResults: Array<{ n: number; listMs: number; median: number; p99: number; cpuPerRequest: number; rssMb: number }> = [];
+
+function dg(args: string[], cwd: string, env: Record<string, string> = {}): string {
+  const r = spawnSync("node", [join(root, "bin/drift-guard.js"), ...args], { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`drift-guard ${args[0]} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** CPU seconds (user + system) of a process so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function benchFunction(dbUrl: string, project: string) {
+  dg(["install", "--db-url", dbUrl], project);
+  const token = dg(["token", "create", "--db-url", dbUrl, "--scope", "deploy", "--label", `bench-${Date.now()}`], project).trim().split("\n").at(-1)!;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(join(root, "node_modules/.bin/deno"), ["run", "--allow-all", "--config", join(root, "deno.json"), join(root, "functions/migration-drift/serve.ts")], {
+    env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: dbUrl },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
+  const base = `http://127.0.0.1:${port}/functions/v1/migration-drift`;
+  try {
+    dg(["manifest", "upload", "--url", base, "--token", token], project);
+    const get = async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/status`, { headers: { authorization: `Bearer ${token}` } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`/status answered ${res.status}`);
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < WARMUP; i++) await get();
+    const cpu0 = cpuSeconds(child.pid!);
+    const times: number[] = [];
+    for (let i = 0; i < STATUS_REQUESTS; i++) times.push(await get());
+    const cpuPerRequest = ((cpuSeconds(child.pid!) - cpu0) * 1000) / STATUS_REQUESTS;
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) / 1024;
+    times.sort((a, b) => a - b);
+    return { median: median(times), p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))], cpuPerRequest, rssMb };
+  } finally {
+    child.kill();
+  }
+}
+
 // 2. check vs supabase migration list
 const server = await startPostgres();
 try {
@@ -80,7 +130,15 @@ try {
     const ours = timeCommand("node", [join(root, "bin/drift-guard.js"), "check", "--db-url", url, "--format", "json"], project);
     const theirs = timeCommand(join(root, "node_modules/.bin/supabase"), ["migration", "list", "--db-url", url, "--output-format", "json", "--workdir", project], project);
     console.log(`${String(n).padStart(10)}  ${ours.toFixed(0).padStart(14)} ms  ${theirs.toFixed(0).padStart(20)} ms  ${(ours / theirs).toFixed(2)}`);
+    if (n >= 5000) functionResults.push({ n, listMs: theirs, ...(await benchFunction(url, project)) });
     rmSync(project, { recursive: true, force: true });
+  }
+  if (functionResults.length) {
+    console.log(`\nfunction GET /status, warm (${STATUS_REQUESTS} sequential requests after ${WARMUP} warm-up)`);
+    console.log("migrations  median ms  p99 ms  cpu ms/req  rss MB  median / migration list");
+    for (const r of functionResults) {
+      console.log(`${String(r.n).padStart(10)}  ${r.median.toFixed(1).padStart(9)}  ${r.p99.toFixed(1).padStart(6)}  ${r.cpuPerRequest.toFixed(1).padStart(10)}  ${r.rssMb.toFixed(0).padStart(6)}  ${(r.median / r.listMs).toFixed(2).padStart(23)}`);
+    }
   }
 } finally {
   server.destroy();

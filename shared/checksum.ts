@@ -136,8 +136,22 @@ export function splitAndChecksum(sql: string): { statements: string[]; checksum:
   return { statements, checksum };
 }
 
-const utf8 = new TextEncoder();
-const field = (s: string | null) => (s === null ? "-" : `${utf8.encode(s).length}:${s}`);
+/** UTF-8 byte length without encoding (a lone surrogate counts as U+FFFD, as TextEncoder would). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+const field = (s: string | null) => (s === null ? "-" : `${utf8Length(s)}:${s}`);
 
 /** Orders strings by code point, which is byte order in UTF-8 and `COLLATE "C"` in Postgres. */
 export function compareCodePoints(a: string, b: string): number {
@@ -162,14 +176,25 @@ export function compareCodePoints(a: string, b: string): number {
  * inside the database; tests/history_digest.test.ts holds the two together.
  */
 export function historyDigest(rows: readonly RemoteMigration[]): string {
-  const encoded = [...rows]
-    .sort((a, b) => compareCodePoints(a.version, b.version))
-    .map((r) => `${field(r.version)}|${field(r.name)}|${r.statements === null ? "-" : statementsEncoding(r.statements)}`)
-    .join("\n");
-  return `sha256:${sha256Hex(encoded)}`;
+  // Hashed row by row: a history of thousands of migrations never becomes one big string.
+  const hash = createHash("sha256");
+  [...rows].sort((a, b) => compareCodePoints(a.version, b.version)).forEach((r, i) => {
+    hash.update(`${i ? "\n" : ""}${field(r.version)}|${field(r.name)}|${r.statements === null ? "-" : statementsEncoding(r.statements)}`, "utf8");
+  });
+  return `sha256:${hash.digest("hex")}`;
 }
 
-/** The length-prefixed encoding of a statements array; db/history.ts builds the same text in SQL. */
+/**
+ * The length-prefixed encoding of a statements array; db/history.ts builds the
+ * same text in SQL. Remembered per array: a warm edge function meets the same
+ * manifest arrays on every request.
+ */
+const encodings = new WeakMap<readonly string[], string>();
 export function statementsEncoding(statements: readonly string[]): string {
-  return `${statements.length}[${statements.map((s) => field(s)).join("")}]`;
+  let encoded = encodings.get(statements);
+  if (encoded === undefined) {
+    encoded = `${statements.length}[${statements.map((s) => field(s)).join("")}]`;
+    encodings.set(statements, encoded);
+  }
+  return encoded;
 }

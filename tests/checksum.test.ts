@@ -1,7 +1,7 @@
 /** Canonical checksum: cosmetic edits keep it, token edits change it, splitting never matters. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalChecksum, canonicalSql, compareCodePoints, historyDigest, statementsChecksum } from "../shared/checksum.ts";
+import { canonicalChecksum, canonicalSql, compareCodePoints, historyDigest, statementsChecksum, utf8Length } from "../shared/checksum.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 
 describe("canonicalSql", () => {
@@ -115,5 +115,14 @@ describe("historyDigest", () => {
   it("orders by code point, like COLLATE \"C\"", () => {
     expect(["b", "a", "é", "😀", "Z"].sort(compareCodePoints)).toEqual(["Z", "a", "b", "é", "😀"]);
     expect(compareCodePoints("\uFF5E", "😀")).toBeLessThan(0);
+  });
+});
+
+describe("utf8Length", () => {
+  it("equals TextEncoder's byte count, surrogates included", () => {
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => {
+      expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
+    }), { numRuns: 500 });
+    expect(utf8Length("\uD800x")).toBe(4);
   });
 });
