@@ -3,6 +3,7 @@ import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type MigrationFileInput, parseMigrationFiles, type ParsedMigrations } from "../shared/migration_files.ts";
 import { DriftGuardError } from "../shared/types.ts";
+import { progress } from "./progress.ts";
 
 export function readMigrationsDir(dir: string): ParsedMigrations {
   let entries: Dirent[];
@@ -15,6 +16,7 @@ export function readMigrationsDir(dir: string): ParsedMigrations {
     throw new DriftGuardError("bad_directory", `migrations directory ${dir} ${why}`, "run from your project root, or pass --migrations DIR");
   }
   const files: MigrationFileInput[] = [];
+  const bar = progress(`reading ${dir}`, entries.length);
   const unreadable: ParsedMigrations["problems"] = [];
   for (const entry of entries) {
     const fileName = entry.name;
@@ -23,10 +25,12 @@ export function readMigrationsDir(dir: string): ParsedMigrations {
       // Only symlinks need a stat to know whether they point at a file.
       if (entry.isDirectory() || (!entry.isFile() && !statSync(path).isFile())) continue;
       files.push({ path, fileName, bytes: readFileSync(path) });
+      bar.tick(files.length);
     } catch (err) {
       unreadable.push({ level: "error", file: path, message: `cannot be read (${(err as { code?: string }).code ?? "error"}): fix its permissions` });
     }
   }
+  bar.done();
   const parsed = parseMigrationFiles(files);
   return { migrations: parsed.migrations, problems: [...unreadable, ...parsed.problems] };
 }

@@ -14,6 +14,7 @@ import { type Actor, applyRepair, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
+import { progress } from "./progress.ts";
 
 function requireDbUrl(url: string | undefined): string {
   if (!url) throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL)", "drift-guard <command> --db-url postgresql://…");
@@ -54,7 +55,9 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
   const rows = new Map((remote ?? []).map((r) => [r.version, r]));
   let written = 0;
   let failed = 0;
+  const bar = progress("fetching", wanted.length);
   for (const v of wanted) {
+    bar.tick(written + failed);
     const row = rows.get(v)!;
     const fileName = fileNameFor(v, row.name);
     if (row.statements === null || fileName === null) {
@@ -74,6 +77,7 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
     written++;
     process.stdout.write(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}\n`);
   }
+  bar.done();
   process.stdout.write(`${written} file(s) written${failed ? `, ${failed} skipped` : ""}. Review and commit them.\n`);
   return failed ? EXIT.usage : EXIT.ok;
 }
