@@ -7,6 +7,7 @@ import type { Sql } from "../db/connect.ts";
 import { installSchema, schemaInstalled } from "../db/install.ts";
 import { notInstalledError, TOKEN_SCOPES, type TokenScope } from "../db/tokens.ts";
 import { withDatabase } from "./database.ts";
+import { listAudit } from "../db/audit.ts";
 
 interface DbOptions {
   dbUrl?: string;
@@ -162,52 +163,6 @@ export async function tokenRevokeCommand(opts: DbOptions & { which: string }, _c
 // audit
 // ---------------------------------------------------------------------------
 
-interface AuditRow {
-  id: string;
-  created_at: Date;
-  kind: "repair" | "undo";
-  actor: Record<string, unknown>;
-  reason: string;
-  plan: { changes?: Array<{ op: string; version: string; name?: string | null }> } & Record<string, unknown>;
-  digest_before: string;
-  digest_after: string;
-  undoes: string | null;
-  undone_by: string | null;
-}
-
-export interface AuditEntry {
-  id: string;
-  created_at: string;
-  kind: "repair" | "undo";
-  actor: Record<string, unknown>;
-  reason: string;
-  digest_before: string;
-  digest_after: string;
-  changes: Array<{ op: string; version: string; name?: string | null }>;
-  undoes: string | null;
-  undone_by: string | null;
-}
-
-/** The audit log, newest first. */
-export async function readAuditLog(sql: Sql): Promise<AuditEntry[]> {
-  const rows = await sql.unsafe<AuditRow[]>(
-    `select id, created_at, kind, actor, reason, plan, digest_before, digest_after, undoes, undone_by
-     from drift_guard.audit_log order by created_at desc, id desc`,
-  );
-  return rows.map((r) => ({
-    id: r.id,
-    created_at: new Date(r.created_at).toISOString(),
-    kind: r.kind,
-    actor: r.actor,
-    reason: r.reason,
-    digest_before: r.digest_before,
-    digest_after: r.digest_after,
-    changes: Array.isArray(r.plan?.changes) ? r.plan.changes.map(({ op, version, name }) => ({ op, version, name: name ?? null })) : [],
-    undoes: r.undoes,
-    undone_by: r.undone_by,
-  }));
-}
-
 function describeActor(actor: Record<string, unknown>): string {
   for (const key of ["label", "user", "name", "email", "id"]) {
     const v = actor?.[key];
@@ -223,7 +178,7 @@ export async function auditCommand(opts: DbOptions & { format: "text" | "json" }
   const url = requireDbUrl(opts);
   const entries = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
-    return await readAuditLog(sql);
+    return await listAudit(sql);
   });
   if (opts.format === "json") {
     write(JSON.stringify(entries, null, 2));

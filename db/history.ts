@@ -1,5 +1,5 @@
 /** Reads supabase_migrations.schema_migrations with as little transfer as possible. */
-import { sha256Hex, statementsEncoding } from "../shared/checksum.ts";
+import { sha256Hex, statementsChecksum, statementsEncoding } from "../shared/checksum.ts";
 import type { RemoteMigration } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 
@@ -7,6 +7,14 @@ import type { Sql } from "./connect.ts";
 const STATEMENTS_ENCODING = `pg_catalog.cardinality(m.statements)::text || '[' || coalesce((
     select pg_catalog.string_agg(pg_catalog.octet_length(pg_catalog.convert_to(s.e, 'UTF8'))::text || ':' || s.e, '' order by s.o)
     from pg_catalog.unnest(m.statements) with ordinality as s(e, o)), '') || ']'`;
+
+/** The history table's columns, or null when it does not exist. Old CLI versions created it with `version` only. */
+async function historyColumns(sql: Sql): Promise<Set<string> | null> {
+  const columns = await sql<{ name: string }[]>`
+    select attname as name from pg_catalog.pg_attribute
+    where attrelid = pg_catalog.to_regclass('supabase_migrations.schema_migrations') and attnum > 0 and not attisdropped`;
+  return columns.length ? new Set(columns.map((c) => c.name)) : null;
+}
 
 /** A warm edge function sees the same manifest arrays on every request: hash each once. */
 const hashCache = new WeakMap<readonly string[], string>();
@@ -28,12 +36,8 @@ function statementsHash(statements: readonly string[]): string {
  * Rows that match get the known array itself: same content, no copy.
  */
 export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly string[]> = new Map()): Promise<RemoteMigration[] | null> {
-  // Old CLI versions created the table with the version column only. No columns: no table.
-  const columns = await sql<{ column_name: string }[]>`
-    select attname as column_name from pg_catalog.pg_attribute
-    where attrelid = pg_catalog.to_regclass('supabase_migrations.schema_migrations') and attnum > 0 and not attisdropped`;
-  if (columns.length === 0) return null;
-  const has = new Set(columns.map((c) => c.column_name));
+  const has = await historyColumns(sql);
+  if (!has) return null;
   const name = has.has("name") ? "m.name" : "null::text";
   if (!has.has("statements")) {
     const rows = await sql.unsafe<{ version: string; name: string | null }[]>(
@@ -57,4 +61,25 @@ export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly 
     name: r.name,
     statements: r.matched ? (known.get(r.version) as string[]) : r.statements,
   }));
+}
+
+export interface HistoryRow {
+  version: string;
+  name: string | null;
+  statements: string[] | null;
+  checksum: string | null;
+}
+
+/** One row of supabase_migrations.schema_migrations, statements included; null when absent (or no table yet). */
+export async function readHistoryRow(sql: Sql, version: string): Promise<HistoryRow | null> {
+  const has = await historyColumns(sql);
+  if (!has) return null;
+  const [row] = await sql.unsafe<{ version: string; name: string | null; statements: string[] | null }[]>(
+    `select version, ${has.has("name") ? "name" : "null::text as name"}, ` +
+      `${has.has("statements") ? "statements" : "null::text[] as statements"} ` +
+      `from supabase_migrations.schema_migrations where version = $1`,
+    [version],
+  );
+  if (!row) return null;
+  return { ...row, checksum: row.statements === null ? null : statementsChecksum(row.statements) };
 }

@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { collectEvidence } from "../../db/evidence.ts";
-import { listAudit, newestManifest, readHistoryRow, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
-import { readHistory } from "../../db/history.ts";
+import { listAudit } from "../../db/audit.ts";
+import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { readHistory, readHistoryRow } from "../../db/history.ts";
 import { applyRepair, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { computeDrift } from "../../shared/drift.ts";
