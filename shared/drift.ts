@@ -118,8 +118,9 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
       explain:
         `${remoteOnly.length} migration(s) ran on the database but have no file. Write them out from their stored statements, ` +
         `review and commit them. Do not run \`supabase migration repair --status reverted\` for these: it DELETES the history ` +
-        `rows, and the next \`db push\` would try to run that SQL again.`,
-      command: `drift-guard fetch${dirFlag} ${list(remoteOnly).join(" ")}`,
+        `rows, and once their files reach the repository \`db push\` would run that SQL a second time.`,
+      // Without versions, fetch writes every remote-only migration: the short command for the common case.
+      command: `drift-guard fetch${dirFlag}`,
     });
   }
 

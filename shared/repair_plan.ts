@@ -4,7 +4,7 @@
  * - mark applied  = `migration repair --status applied`: write the row (version,
  *   name, the local file's statements). No SQL runs.
  * - mark reverted = `migration repair --status reverted`: DELETE the row. The
- *   SQL it ran stays in the database; the next `db push` would run it again.
+ *   SQL it ran stays in the database; `db push` runs it again whenever its file is present.
  */
 import { historyDigest } from "./checksum.ts";
 import type { LocalMigration, RemoteMigration, RepairChange, RepairPlan } from "./types.ts";
@@ -73,7 +73,7 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
       throw new DriftGuardError("unknown_version", `cannot mark ${version} reverted: it is not in the migration history`, "drift-guard check lists the versions the history holds");
     }
     changes.push({ op: "delete", version, name: row.name ?? "" });
-    explain.push(`delete ${version}: remove the history row (kept in the audit for undo). The SQL it ran stays in the database, and db push would run it again`);
+    explain.push(`delete ${version}: remove the history row (kept in the audit for undo). The SQL it ran stays in the database, and db push will run it again whenever its file is present`);
   }
 
   return { dry_run: true, history_digest: historyDigest(rows), changes, audit_id: null, reason, explain };

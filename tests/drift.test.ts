@@ -58,7 +58,8 @@ describe("actions say what the CLI's repair statuses really do", () => {
   it("remote-only: fetch, and never a blind revert", () => {
     const report = computeDrift({ local: [], remote: [remote("7", "x", ["select 1"])] });
     const fetch = report.actions.find((a) => a.kind === "fetch")!;
-    expect(fetch.command).toBe("drift-guard fetch 7");
+    expect(fetch.command).toBe("drift-guard fetch");
+    expect(fetch.versions).toEqual(["7"]);
     expect(fetch.explain).toMatch(/--status reverted.*DELETES the history/);
   });
   it("out-of-order: mark applied records without running SQL; or push --include-all", () => {

@@ -1,5 +1,16 @@
-/** Report -> JUnit XML: one testcase per migration, a failure for each drifted one. */
+/**
+ * Report -> JUnit XML for CI test reporters.
+ *
+ * Suite "migration history": one testcase per migration, named <version>_<name>;
+ * a drifted one has a <failure> whose type is its state, whose message says
+ * what is wrong, and whose body explains it (evidence, every fix that applies,
+ * with its command). Testcases with a local file carry its path in `file`, so
+ * reporters can annotate it.
+ * Suite "migration files" (only when there are problems): one testcase per
+ * problem, an <error> for errors (the check exits 2), <skipped> for warnings.
+ */
 import type { Report } from "../types.ts";
+import { actionsByVersion, migrationDetail } from "./detail.ts";
 
 export function escapeXml(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped rather than escaped.
@@ -8,22 +19,59 @@ export function escapeXml(s: string): string {
     .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }
 
+/** An attribute value: escaped, and with line breaks as character references so that parsers keep them. */
+const attr = (s: string) => escapeXml(s).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+
 export function formatJunit(report: Report): string {
-  const failures = report.migrations.filter((m) => m.state !== "in_sync").length;
-  const explain = new Map<string, string>();
-  for (const a of report.actions) for (const v of a.versions) explain.set(v, `${a.explain}\n$ ${a.command}`);
+  const drifted = report.migrations.filter((m) => m.state !== "in_sync");
+  const fixes = actionsByVersion(report.actions);
+  const historySuite = `name="migration history" tests="${report.migrations.length}" failures="${drifted.length}" errors="0" skipped="0"`;
+
   const cases = report.migrations.map((m) => {
-    const name = escapeXml(`${m.version}_${m.name}`);
-    if (m.state === "in_sync") return `    <testcase classname="drift-guard.migrations" name="${name}"/>`;
-    const body = escapeXml(explain.get(m.version) ?? m.state);
-    return `    <testcase classname="drift-guard.migrations" name="${name}">\n      <failure type="${m.state}" message="${escapeXml(`${m.version} is ${m.state}`)}">${body}</failure>\n    </testcase>`;
+    const open = `    <testcase classname="drift-guard.migrations" name="${attr(`${m.version}_${m.name}`)}"${m.local ? ` file="${attr(m.local.path)}"` : ""}`;
+    if (m.state === "in_sync") return `${open}/>`;
+    const detail = migrationDetail(m);
+    const body: string[] = [`${m.version} (${m.name}) is ${m.state}: ${detail}.`];
+    if (m.local) body.push(`Local file: ${m.local.path}`);
+    if (m.remote && m.remote.name !== m.name) body.push(`Recorded name: ${m.remote.name}`);
+    if (m.evidence?.objects.length) {
+      body.push("Evidence (catalog look-up):", ...m.evidence.objects.map((o) => `  ${o.present ? "present" : "absent "} ${o.kind} ${o.name}`));
+    }
+    for (const a of fixes.get(m.version) ?? []) body.push("", a.explain, `$ ${a.command}`);
+    return [
+      `${open}>`,
+      `      <failure type="${attr(m.state)}" message="${attr(`${m.version} is ${m.state}: ${detail}`)}">${escapeXml(body.join("\n"))}</failure>`,
+      `    </testcase>`,
+    ].join("\n");
   });
+
+  const errors = report.problems.filter((p) => p.level === "error").length;
+  const warnings = report.problems.length - errors;
+  const problemCases = report.problems.map((p) => {
+    const outcome = p.level === "error"
+      ? `<error type="problem" message="${attr(p.message)}">${escapeXml(`${p.file}: ${p.message}`)}</error>`
+      : `<skipped message="${attr(p.message)}"/>`;
+    return `    <testcase classname="drift-guard.files" name="${attr(p.file)}" file="${attr(p.file)}">\n      ${outcome}\n    </testcase>`;
+  });
+
+  const totalTests = report.migrations.length + report.problems.length;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="drift-guard" tests="${report.migrations.length}" failures="${failures}">`,
-    `  <testsuite name="migration history" tests="${report.migrations.length}" failures="${failures}">`,
+    `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length}" errors="${errors}" skipped="${warnings}">`,
+    `  <testsuite ${historySuite}>`,
+    `    <properties>`,
+    `      <property name="status" value="${attr(report.status)}"/>`,
+    `      <property name="history_digest" value="${attr(report.history_digest)}"/>`,
+    `    </properties>`,
     ...cases,
     `  </testsuite>`,
+    ...(report.problems.length
+      ? [
+        `  <testsuite name="migration files" tests="${report.problems.length}" failures="0" errors="${errors}" skipped="${warnings}">`,
+        ...problemCases,
+        `  </testsuite>`,
+      ]
+      : []),
     `</testsuites>`,
     ``,
   ].join("\n");

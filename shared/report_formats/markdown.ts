@@ -1,29 +1,100 @@
-/** Report -> Markdown for a GitHub step summary. */
+/**
+ * Report -> GitHub-flavoured Markdown, for a pull request's step summary or a comment.
+ *
+ * Names, paths and messages come from files and from the database, so nothing
+ * from them may turn into markup: names and paths go in code spans (with a fence
+ * longer than any backtick run they hold), prose has `<` and `&` escaped outside
+ * its code spans, and table cells escape `|` and lose their newlines.
+ */
 import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
+import { migrationDetail } from "./detail.ts";
 
-const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** Table cells: one line, no column breaks. GFM reads `\|` as a literal pipe, even inside code spans. */
+const oneLine = (s: string) => s.replace(/\r?\n|\r/g, " ").replace(/\|/g, "\\|");
+
+/** A code span that holds any text, backticks included. */
+export function codeSpan(s: string): string {
+  const text = s.replace(/\r?\n|\r/g, " ");
+  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longestRun + 1);
+  const padding = text.startsWith("`") || text.endsWith("`") || text === "" ? " " : "";
+  return `${fence}${padding}${text}${padding}${fence}`;
+}
+
+/**
+ * Prose that may carry `code spans`. Outside them: `&` and `<` become entities,
+ * so no tag survives, and emphasis and link characters are backslash-escaped
+ * (an underscore inside a word cannot start emphasis, so it stays readable).
+ */
+export function prose(s: string): string {
+  const escape = (text: string) =>
+    text
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/[\\*~[\]]/g, "\\$&")
+      .replace(/_/g, (u, at: number, all: string) => (/[\p{L}\p{N}]/u.test(all[at - 1] ?? "") && /[\p{L}\p{N}]/u.test(all[at + 1] ?? "") ? u : "\\_"));
+  return s.split(/(`+[^`]*?`+)/g).map((part, i) => (i % 2 === 1 ? part : escape(part))).join("");
+}
+
+/** A fenced code block whose fence no line inside can close. */
+function codeBlock(lang: string, lines: string[]): string[] {
+  const longestRun = Math.max(2, ...lines.flatMap((l) => l.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longestRun + 1);
+  return [`${fence}${lang}`, ...lines, fence];
+}
 
 export function formatMarkdown(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
+  const errors = report.problems.filter((p) => p.level === "error");
+  const total = report.migrations.length;
   const out: string[] = [];
-  out.push(report.status === "in_sync"
-    ? `## ✅ Migrations in sync`
-    : `## ❌ Migration drift: ${drifted.length} of ${report.migrations.length} differ`);
-  out.push("", `| ${DRIFT_STATES.join(" | ")} |`, `|${DRIFT_STATES.map(() => "---:").join("|")}|`, `| ${DRIFT_STATES.map((s) => report.summary[s]).join(" | ")} |`);
+
+  if (report.status === "drift" && !errors.length && drifted.every((m) => m.state === "pending")) {
+    // Not drift anyone has to repair: new files a db push (the deploy) applies.
+    out.push(`## 🕓 Only new migrations: ${drifted.length} of ${total} not applied yet (pending)`);
+  } else if (report.status === "drift") out.push(`## ❌ Migration drift: ${drifted.length} of ${total} migration(s) differ from the history`);
+  else if (errors.length) out.push(`## ⚠️ Migrations in sync, but ${errors.length} file error(s) must be fixed`);
+  else out.push(`## ✅ Migrations in sync: ${total} migration(s) match the history`);
+
+  out.push(
+    "",
+    `| ${DRIFT_STATES.join(" | ")} |`,
+    `|${DRIFT_STATES.map(() => "---:").join("|")}|`,
+    `| ${DRIFT_STATES.map((s) => report.summary[s]).join(" | ")} |`,
+  );
+
   if (drifted.length) {
-    out.push("", "| version | state | name | local | remote name |", "|---|---|---|---|---|");
-    for (const m of drifted) out.push(`| \`${m.version}\` | ${m.state} | ${cell(m.name)} | ${m.local ? `\`${cell(m.local.path)}\`` : ""} | ${m.remote ? cell(m.remote.name) : ""} |`);
+    out.push("", "| version | state | name | detail | file |", "|---|---|---|---|---|");
+    for (const m of drifted) {
+      const cells = [codeSpan(m.version), m.state, codeSpan(m.name), prose(migrationDetail(m)), m.local ? codeSpan(m.local.path) : ""];
+      out.push(`| ${cells.map(oneLine).join(" | ")} |`);
+    }
   }
+
+  const withEvidence = drifted.filter((m) => m.evidence && m.evidence.objects.length);
+  if (withEvidence.length) {
+    out.push("", "### Evidence", "", "What each local-only migration creates, looked up in the database's catalog:", "");
+    for (const m of withEvidence) {
+      const objects = m.evidence!.objects.map((o) => `${o.present ? "✓" : "✗"} ${o.kind} ${codeSpan(o.name)}`);
+      out.push(`- ${codeSpan(m.version)}: ${objects.join(", ")}`);
+    }
+  }
+
   if (report.problems.length) {
     out.push("", "### Problems", "");
-    for (const p of report.problems) out.push(`- **${p.level}** \`${cell(p.file)}\`: ${cell(p.message)}`);
+    const ordered = [...errors, ...report.problems.filter((p) => p.level !== "error")];
+    for (const p of ordered) out.push(`- **${p.level}** ${codeSpan(p.file)}: ${prose(p.message.replace(/\r?\n|\r/g, " "))}`);
   }
+
   if (report.actions.length) {
-    out.push("", "### Fix", "");
-    for (const a of report.actions) out.push(`- ${a.explain}`);
-    out.push("", "```sh", ...report.actions.map((a) => a.command), "```");
+    out.push("", "### How to fix", "");
+    report.actions.forEach((a, i) => {
+      out.push(`${i + 1}. ${prose(a.explain.replace(/\r?\n|\r/g, " "))}`, "", ...codeBlock("sh", [a.command]).map((l) => `   ${l}`), "");
+    });
+    out.pop();
   }
-  out.push("", `<sub>history digest \`${report.history_digest}\`</sub>`, "");
+
+  out.push("", `<sub>drift-guard check · history digest ${codeSpan(report.history_digest)}</sub>`, "");
   return out.join("\n");
 }

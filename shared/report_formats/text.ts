@@ -1,6 +1,7 @@
 /** Report -> text for a person at a terminal: verdict, counts, the drifted rows, what to do next. */
-import type { Evidence, Report } from "../types.ts";
+import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
+import { migrationDetail } from "./detail.ts";
 
 export interface TextStyle {
   bold(s: string): string;
@@ -11,21 +12,6 @@ export interface TextStyle {
 }
 
 export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s };
-
-const DETAIL: Record<string, string> = {
-  edited: "file changed after it was applied",
-  renamed: "same SQL, different name in history",
-  pending: "not applied yet; db push applies it",
-  out_of_order: "older than the newest applied; db push refuses it",
-  remote_only: "applied, but no file in the repository",
-};
-
-const EVIDENCE_DETAIL: Record<Evidence["verdict"], (present: number, total: number) => string> = {
-  present: (p, n) => `objects present (${p}/${n}): looks applied, mark it applied`,
-  absent: (_, n) => `objects absent (0/${n}): a normal db push will apply it`,
-  partial: (p, n) => `objects partly present (${p}/${n}): review before repairing`,
-  unknown: () => "creates no objects we can look up: review by hand",
-};
 
 /** Pads to a column width, counting code points so that names with accents stay aligned. */
 export function pad(s: string, width: number): string {
@@ -53,12 +39,7 @@ export function formatText(report: Report, style: TextStyle = PLAIN): string {
   lines.push(DRIFT_STATES.map((s) => `${s} ${report.summary[s]}`).join(" · "));
   if (drifted.length) {
     lines.push("");
-    const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => {
-      let detail = DETAIL[m.state] ?? "";
-      if (m.evidence) detail = EVIDENCE_DETAIL[m.evidence.verdict](m.evidence.objects.filter((o) => o.present).length, m.evidence.objects.length);
-      if (m.state === "renamed") detail += `: "${m.remote?.name}"`;
-      return [m.version, m.state, m.name, detail];
-    })];
+    const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => [m.version, m.state, m.name, migrationDetail(m)])];
     const table = alignedTable(rows);
     lines.push(style.dim(table[0]), ...table.slice(1));
   }

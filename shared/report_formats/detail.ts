@@ -1,0 +1,36 @@
+/** One sentence per drifted migration, shared by every format so that they never disagree. */
+import type { Action, Evidence, MigrationEntry } from "../types.ts";
+
+export const STATE_DETAIL: Record<string, string> = {
+  edited: "file changed after it was applied",
+  renamed: "same SQL, different name in history",
+  pending: "not applied yet; db push applies it",
+  out_of_order: "older than the newest applied; db push refuses it",
+  remote_only: "applied, but no file in the repository",
+};
+
+export const EVIDENCE_DETAIL: Record<Evidence["verdict"], (present: number, total: number) => string> = {
+  present: (p, n) => `objects present (${p}/${n}): looks applied, mark it applied`,
+  absent: (_, n) => `objects absent (0/${n}): a normal db push will apply it`,
+  partial: (p, n) => `objects partly present (${p}/${n}): review before repairing`,
+  unknown: () => "creates no objects we can look up: review by hand",
+};
+
+/** What is wrong with one migration, in a phrase: the state, the evidence, the recorded name. */
+export function migrationDetail(m: MigrationEntry): string {
+  let detail = STATE_DETAIL[m.state] ?? "";
+  if (m.evidence) {
+    detail = EVIDENCE_DETAIL[m.evidence.verdict](m.evidence.objects.filter((o) => o.present).length, m.evidence.objects.length);
+  }
+  if (m.state === "renamed") detail += `: "${m.remote?.name}"`;
+  return detail;
+}
+
+/** Every action that names a version, in report order (a version can have more than one, e.g. mark applied or push). */
+export function actionsByVersion(actions: readonly Action[]): Map<string, Action[]> {
+  const byVersion = new Map<string, Action[]>();
+  for (const a of actions) {
+    for (const v of a.versions) byVersion.set(v, [...(byVersion.get(v) ?? []), a]);
+  }
+  return byVersion;
+}

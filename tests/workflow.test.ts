@@ -1,0 +1,197 @@
+/**
+ * .github/workflows/migration-drift.yml: its shape, every drift-guard command it
+ * runs exists with the flags it uses, and its steps' scripts, run verbatim with
+ * bash against `npm run serve` and a real database, pass, fail and summarise as
+ * documented. Only `npx` is pointed at this checkout (the scripts run in a
+ * scratch project without node_modules), and GITHUB_STEP_SUMMARY is a temp file.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
+import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
+import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+
+const PATH = resolve(import.meta.dirname, "../.github/workflows/migration-drift.yml");
+const TEXT = readFileSync(PATH, "utf8");
+const workflow = parse(TEXT) as {
+  on: Record<string, any>;
+  permissions: Record<string, string>;
+  jobs: Record<string, { if?: string; env?: Record<string, string>; steps: Array<{ name?: string; uses?: string; run?: string; if?: string }> }>;
+};
+
+const steps = Object.entries(workflow.jobs).flatMap(([job, j]) => j.steps.map((s) => ({ job, ...s })));
+const scripts = steps.filter((s) => s.run).map((s) => ({ job: s.job, name: s.name ?? "", run: s.run! }));
+
+/** Every `npx drift-guard …` invocation: its subcommand words and its flags. */
+function invocations(): Array<{ command: string[]; flags: string[]; line: string }> {
+  const found: Array<{ command: string[]; flags: string[]; line: string }> = [];
+  for (const { run } of scripts) {
+    const joined = run.replace(/\\\n\s*/g, " ");
+    for (const m of joined.matchAll(/npx drift-guard ([^\n;|&>]*)/g)) {
+      const words = m[1].trim().split(/\s+/);
+      const command: string[] = [];
+      for (const w of words) {
+        if (w.startsWith("-") || w.startsWith('"') || w.startsWith("$")) break;
+        command.push(w);
+      }
+      found.push({ command, flags: words.filter((w) => w.startsWith("--")).map((w) => w.split("=")[0]), line: m[0] });
+    }
+  }
+  return found;
+}
+
+function stepScript(job: string, namePart: string): string {
+  const s = scripts.find((x) => x.job === job && x.name.includes(namePart));
+  if (!s) throw new Error(`no step "${namePart}" in job ${job}`);
+  return s.run;
+}
+
+describe("the workflow file", () => {
+  it("has the structure GitHub requires: every job runs somewhere, every step runs or uses something", () => {
+    expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0);
+    for (const [name, job] of Object.entries<any>(workflow.jobs)) {
+      expect(job["runs-on"], name).toBeTruthy();
+      expect(Array.isArray(job.steps), name).toBe(true);
+      for (const step of job.steps) expect(Boolean(step.run) !== Boolean(step.uses), `${name}: ${JSON.stringify(step).slice(0, 80)}`).toBe(true);
+    }
+  });
+
+  it("runs on pull requests, on push to main, and on a schedule", () => {
+    expect(Object.keys(workflow.on)).toEqual(expect.arrayContaining(["pull_request", "push", "schedule"]));
+    expect(workflow.on.push.branches).toEqual(["main"]);
+    expect(workflow.permissions).toEqual({ contents: "read" });
+  });
+
+  it("uploads the manifest on push with the deploy token, checks pull requests with the read token", () => {
+    const upload = workflow.jobs["upload-manifest"];
+    expect(upload.if).toBe("github.event_name == 'push'");
+    expect(upload.env).toEqual({ DRIFT_GUARD_URL: "${{ secrets.DRIFT_GUARD_URL }}", DRIFT_GUARD_TOKEN: "${{ secrets.DRIFT_GUARD_DEPLOY_TOKEN }}" });
+    expect(stepScript("upload-manifest", "Upload")).toMatch(/npx drift-guard manifest upload --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN"/);
+
+    const check = workflow.jobs.check;
+    expect(check.if).toBe("github.event_name != 'push'");
+    expect(check.env).toEqual({ DRIFT_GUARD_URL: "${{ secrets.DRIFT_GUARD_URL }}", DRIFT_GUARD_TOKEN: "${{ secrets.DRIFT_GUARD_READ_TOKEN }}" });
+    const script = stepScript("check", "Compare");
+    expect(script).toMatch(/npx drift-guard check --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN" --format markdown --output drift\.md/);
+    expect(script).toContain('>> "$GITHUB_STEP_SUMMARY"');
+  });
+
+  it("replaces the Docker-based guard, and never puts an expression inside a script", () => {
+    for (const { run } of scripts) {
+      expect(run).not.toMatch(/db diff|docker/i);
+      // ${{ }} inside run: is how untrusted pull request text gets executed; values come through env.
+      expect(run).not.toContain("${{");
+    }
+  });
+
+  it("every drift-guard command it runs exists, with every flag it uses", () => {
+    const found = invocations();
+    expect(found.map((f) => f.command.join(" "))).toEqual(expect.arrayContaining(["check", "manifest upload"]));
+    for (const { command, flags, line } of found) {
+      const r = spawnSync(process.execPath, [BIN, ...command, "--help"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+      expect(r.status, `${line}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`Usage: drift-guard ${command.join(" ")} [options]`);
+      for (const flag of flags) expect(r.stdout, `${line}: ${flag}`).toMatch(new RegExp(`(^|\\s)${flag}[ ,<]`, "m"));
+    }
+  });
+});
+
+describe("the workflow's scripts, run verbatim", () => {
+  let db: TestDatabase;
+  let server: FunctionServer;
+  let shims: string;
+  let readToken: string;
+  let deployToken: string;
+  const A = "20240101000000_accounts.sql";
+  const B = "20240102000000_orders.sql";
+
+  const token = (scope: string, label: string) => {
+    const r = driftGuard(["token", "create", "--db-url", db.url, "--scope", scope, "--label", label]);
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim().split("\n").at(-1)!;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase("workflow");
+    supabasePush(db.url, makeProject({ [A]: "create table public.accounts (id bigint primary key);" }));
+    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    readToken = token("read", "github-pr");
+    deployToken = token("deploy", "github-deploy");
+    server = await startFunctionServer({ SUPABASE_DB_URL: db.url });
+    shims = mkdtempSync(join(tmpdir(), "dg-npx-"));
+    writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = drift-guard ] && shift && exec node ${JSON.stringify(BIN)} "$@"\nexit 127\n`);
+    chmodSync(join(shims, "npx"), 0o755);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+    if (shims) rmSync(shims, { recursive: true, force: true });
+  });
+
+  /** A step's script as the runner runs it: bash -e, the job's env, a fresh step summary file. */
+  function runStep(script: string, project: string, tokenValue: string) {
+    const summary = join(shims, `summary-${Math.random().toString(36).slice(2)}.md`);
+    writeFileSync(summary, "");
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+      cwd: project,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        NO_COLOR: "1",
+        PATH: `${shims}:${process.env.PATH}`,
+        DRIFT_GUARD_URL: server.url,
+        DRIFT_GUARD_TOKEN: tokenValue,
+        GITHUB_STEP_SUMMARY: summary,
+      },
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, summary: readFileSync(summary, "utf8") };
+  }
+
+  const check = () => stepScript("check", "Compare");
+  const files = (names: string[]) =>
+    Object.fromEntries(names.map((n) => [n, n === A ? "create table public.accounts (id bigint primary key);" : `create table public.t_${n.slice(0, 14)} (id int);`]));
+
+  it("in sync: passes, and the summary says so", () => {
+    const r = runStep(check(), makeProject(files([A])), readToken);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.summary).toMatch(/^## ✅ Migrations in sync: 1 migration\(s\) match the history/);
+    expect(r.stdout).toMatch(/^in sync: 1 migration\(s\)/);
+  });
+
+  it("a pull request that only adds migrations (pending): passes with a notice", () => {
+    const r = runStep(check(), makeProject(files([A, B])), readToken);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.summary).toMatch(/^## 🕓 Only new migrations: 1 of 2 not applied yet \(pending\)/);
+    expect(r.stdout).toContain("::notice title=migration drift::only new migrations (pending)");
+  });
+
+  it("drift (a migration applied in production without a file): fails with exit 1, the report in the summary", () => {
+    // Someone pushed B from a laptop; the pull request's branch does not have it.
+    supabasePush(db.url, makeProject(files([A, B])));
+    const r = runStep(check(), makeProject(files([A])), readToken);
+    expect(r.status).toBe(1);
+    expect(r.summary).toMatch(/^## ❌ Migration drift: 1 of 2 migration\(s\) differ from the history/);
+    expect(r.summary).toContain("| `20240102000000` | remote_only | `orders` |");
+    expect(r.summary).toMatch(/^\s*drift-guard fetch$/m);
+    expect(r.summary).toContain("20240102000000");
+    expect(r.stdout).toMatch(/^drift: 1 of 2/);
+  });
+
+  it("a bad token fails the check (exit 3), it does not pass silently", () => {
+    const r = runStep(check(), makeProject(files([A])), "dg_000000000000_not-a-real-token");
+    expect(r.status).toBe(3);
+  });
+
+  it("push to main: the manifest upload succeeds with the deploy token, and the read token cannot do it", () => {
+    const upload = stepScript("upload-manifest", "Upload");
+    const project = makeProject(files([A, B]));
+    const ok = runStep(upload, project, deployToken);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(runStep(upload, project, readToken).status).toBe(3);
+  });
+});
