@@ -30,9 +30,9 @@ export function exitCodeFor(report: Report): number {
 }
 
 export async function checkCommand(opts: CheckOptions): Promise<number> {
-  const parsed = readMigrationsDir(opts.migrations);
   let report: Report;
   if (opts.url && !opts.dbUrl) {
+    const parsed = await readMigrationsDir(opts.migrations);
     const target = requireFunctionTarget(opts.url, opts.token);
     const manifest = buildManifest(parsed, gitProvenance(opts.migrations), new Date());
     const [, body] = await callFunction(target, "POST", "drift", manifest);
@@ -42,6 +42,10 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function", "drift-guard check --db-url postgresql://…");
     }
     report = await withDatabase(opts.dbUrl, async (sql) => {
+      // Connect while the files are read: the handshake's round trips overlap the disk work.
+      const connected = sql`select 1`.catch(() => {});
+      const parsed = await readMigrationsDir(opts.migrations);
+      await connected;
       const remote = await readHistory(sql, new Map(parsed.migrations.map((m) => [m.version, m.statements])));
       const remoteVersions = new Set((remote ?? []).map((r) => r.version));
       const localOnly = parsed.migrations.filter((m) => !remoteVersions.has(m.version));

@@ -5,7 +5,10 @@ import { type MigrationFileInput, parseMigrationFiles, type ParsedMigrations } f
 import { DriftGuardError } from "../shared/types.ts";
 import { progress } from "./progress.ts";
 
-export function readMigrationsDir(dir: string): ParsedMigrations {
+/** Lets pending I/O (such as a database connection being set up) progress between chunks of file reads. */
+const breathe = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+export async function readMigrationsDir(dir: string): Promise<ParsedMigrations> {
   let entries: Dirent[];
   try {
     if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
@@ -26,6 +29,7 @@ export function readMigrationsDir(dir: string): ParsedMigrations {
       if (entry.isDirectory() || (!entry.isFile() && !statSync(path).isFile())) continue;
       files.push({ path, fileName, bytes: readFileSync(path) });
       bar.tick(files.length);
+      if (files.length % 500 === 0) await breathe();
     } catch (err) {
       unreadable.push({ level: "error", file: path, message: `cannot be read (${(err as { code?: string }).code ?? "error"}): fix its permissions` });
     }

@@ -7,8 +7,8 @@ import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { gitProvenance } from "./git.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 
-function manifestFrom(dir: string) {
-  const parsed = readMigrationsDir(dir);
+async function manifestFrom(dir: string) {
+  const parsed = await readMigrationsDir(dir);
   return { manifest: buildManifest(parsed, gitProvenance(dir), new Date()), hasErrors: parsed.problems.some((p) => p.level === "error") };
 }
 
@@ -16,8 +16,8 @@ function reportProblems(manifest: ReturnType<typeof buildManifest>): void {
   for (const p of manifest.problems) process.stderr.write(`${p.level}: ${p.file}: ${p.message}\n`);
 }
 
-export function manifestBuildCommand(opts: { migrations: string; out?: string }): number {
-  const { manifest, hasErrors } = manifestFrom(opts.migrations);
+export async function manifestBuildCommand(opts: { migrations: string; out?: string }): Promise<number> {
+  const { manifest, hasErrors } = await manifestFrom(opts.migrations);
   reportProblems(manifest);
   if (hasErrors) return EXIT.usage;
   const text = JSON.stringify(manifest, null, 2) + "\n";
@@ -32,7 +32,7 @@ export function manifestBuildCommand(opts: { migrations: string; out?: string })
 
 export async function manifestUploadCommand(opts: { migrations: string; url?: string; token?: string }): Promise<number> {
   const target = requireFunctionTarget(opts.url, opts.token);
-  const { manifest, hasErrors } = manifestFrom(opts.migrations);
+  const { manifest, hasErrors } = await manifestFrom(opts.migrations);
   reportProblems(manifest);
   if (hasErrors) return EXIT.usage;
   const [, body] = await callFunction(target, "PUT", "manifest", manifest);

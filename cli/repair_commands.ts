@@ -41,7 +41,7 @@ export interface FetchOptions {
 
 export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
-  const parsed = readMigrationsDir(opts.migrations);
+  const parsed = await readMigrationsDir(opts.migrations);
   const remote = await withDatabase(url, (sql) => readHistory(sql));
   const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
   const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
@@ -103,7 +103,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   }
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
-  const parsed = readMigrationsDir(opts.migrations);
+  const parsed = await readMigrationsDir(opts.migrations);
   const result = await withDatabase(url, async (sql) => {
     const remote = await readHistory(sql);
     // A stale plan is a conflict even when it would no longer validate (its version was already reverted).

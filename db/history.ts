@@ -31,36 +31,51 @@ function statementsHash(statements: readonly string[]): string {
  * The history rows, or null when the table does not exist yet.
  *
  * `known` holds the statements we already have (the local files). The server
- * hashes each row's statements and sends the array only when it differs, so an
- * in-sync history of thousands of migrations costs hashes, not megabytes.
- * Rows that match get the known array itself: same content, no copy.
+ * sends a hash of each row's statements, and the arrays themselves only for
+ * rows whose hash differs: an in-sync history of thousands of migrations costs
+ * hashes, not megabytes. Rows that match get the known array itself.
  */
 export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly string[]> = new Map()): Promise<RemoteMigration[] | null> {
-  const has = await historyColumns(sql);
-  if (!has) return null;
-  const name = has.has("name") ? "m.name" : "null::text";
-  if (!has.has("statements")) {
-    const rows = await sql.unsafe<{ version: string; name: string | null }[]>(
-      `select m.version, ${name} as name from supabase_migrations.schema_migrations m`,
+  let rows: Array<{ version: string; name: string | null; hash: string | null }>;
+  try {
+    rows = await sql.unsafe(
+      `select m.version, m.name, case when m.statements is not null then
+         pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(${STATEMENTS_ENCODING}, 'UTF8')), 'hex') end as hash
+       from supabase_migrations.schema_migrations m`,
     );
-    return rows.map((r) => ({ version: r.version, name: r.name, statements: null }));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "42P01" || code === "3F000") return null; // no table (or schema): nothing was pushed yet
+    if (code === "42703") return await readLegacyHistory(sql); // a table from an old CLI
+    throw err;
   }
-  const hashes: Record<string, string> = {};
-  for (const [version, statements] of known) hashes[version] = statementsHash(statements);
-  const rows = await sql.unsafe<{ version: string; name: string | null; matched: boolean; statements: string[] | null }[]>(
-    `with k as (select key as version, value as hash from pg_catalog.jsonb_each_text($1::text::jsonb))
-     select m.version, ${name} as name, x.matched, case when x.matched then null else m.statements end as statements
-     from supabase_migrations.schema_migrations m
-     left join k on k.version = m.version
-     cross join lateral (select m.statements is not null and k.hash is not null and
-       k.hash = pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(${STATEMENTS_ENCODING}, 'UTF8')), 'hex') as matched) x`,
-    [JSON.stringify(hashes)],
-  );
+  const missing = rows.filter((r) => {
+    const statements = known.get(r.version);
+    return r.hash !== null && (statements === undefined || statementsHash(statements) !== r.hash);
+  }).map((r) => r.version);
+  const fetched = new Map<string, string[]>();
+  if (missing.length) {
+    const extra = await sql<{ version: string; statements: string[] }[]>`
+      select version, statements from supabase_migrations.schema_migrations where version = any(${missing})`;
+    for (const r of extra) fetched.set(r.version, r.statements);
+  }
   return rows.map((r) => ({
     version: r.version,
     name: r.name,
-    statements: r.matched ? (known.get(r.version) as string[]) : r.statements,
+    statements: r.hash === null ? null : fetched.get(r.version) ?? (known.get(r.version) as string[]),
   }));
+}
+
+/** Old CLI versions created the table with `version` only; later ones added the other columns. */
+async function readLegacyHistory(sql: Sql): Promise<RemoteMigration[] | null> {
+  const has = await historyColumns(sql);
+  if (!has) return null;
+  const rows = await sql.unsafe<{ version: string; name: string | null; statements: string[] | null }[]>(
+    `select m.version, ${has.has("name") ? "m.name" : "null::text"} as name,
+            ${has.has("statements") ? "m.statements" : "null::text[]"} as statements
+     from supabase_migrations.schema_migrations m`,
+  );
+  return rows.map((r) => ({ version: r.version, name: r.name, statements: r.statements }));
 }
 
 export interface HistoryRow {

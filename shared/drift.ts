@@ -43,8 +43,9 @@ function remoteChecksum(remote: RemoteMigration, local: LocalMigration | undefin
 function classify(local: LocalMigration | undefined, remote: RemoteMigration | undefined, remoteSum: string | null, newestRemote: string | undefined): DriftState {
   if (local && remote) {
     const sameName = local.name === (remote.name ?? "");
-    // A row without statements cannot be content-checked: names decide.
-    if (remoteSum === null) return sameName ? "in_sync" : "renamed";
+    // A row without statements cannot be content-checked: names decide, and a tool that
+    // recorded only the version recorded no name to disagree with.
+    if (remoteSum === null) return sameName || remote.name === null ? "in_sync" : "renamed";
     if (remoteSum !== local.checksum) return "edited";
     return sameName ? "in_sync" : "renamed";
   }

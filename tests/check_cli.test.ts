@@ -26,6 +26,18 @@ describe("check", () => {
     expect(report.actions[0]).toMatchObject({ kind: "push", command: "supabase db push" });
   });
 
+  it("a history table from an old CLI (version column only) is read, with a warning per unchecked row", async () => {
+    const old = await createTestDatabase("legacy_table");
+    await old.sql.unsafe(`create schema supabase_migrations; create table supabase_migrations.schema_migrations (version text not null primary key);
+      insert into supabase_migrations.schema_migrations values ('1'), ('3');`);
+    const r = driftGuard(["check", "--db-url", old.url, "--format", "json"], { cwd: makeProject({ "1_a.sql": "select 1;", "2_b.sql": "select 2;" }) });
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.migrations.map((m: { version: string; state: string }) => [m.version, m.state])).toEqual([["1", "in_sync"], ["2", "out_of_order"], ["3", "remote_only"]]);
+    expect(report.problems).toEqual([expect.objectContaining({ level: "warning", message: expect.stringContaining("no statements") })]);
+    await old.drop();
+  });
+
   it("in sync prints one line and exits 0; SUPABASE_DB_URL is the default", async () => {
     const fresh = await createTestDatabase("insync");
     const project = makeProject({ "20240101000000_a.sql": "create table a(id int);" });

@@ -22,6 +22,8 @@ describe("states", () => {
     ["no history table: all local is pending", [local("1", "a", "select 1;")], null, "1", "pending"],
     ["null statements, same name: in_sync (with a warning)", [local("1", "a", "select 1;")], [remote("1", "a", null)], "1", "in_sync"],
     ["null name is the empty name", [local("1", "", "select 1;")], [remote("1", null, ["select 1"])], "1", "in_sync"],
+    ["a version-only row (no name, no statements): in_sync, with a warning", [local("1", "a", "select 1;")], [remote("1", null, null)], "1", "in_sync"],
+    ["no statements but another name: renamed", [local("1", "a", "select 1;")], [remote("1", "b", null)], "1", "renamed"],
   ];
   it.each(table)("%s", (_, l, r, version, state) => {
     const report = computeDrift({ local: l, remote: r });
