@@ -3,6 +3,7 @@
  * code from the contract; every error names what to do next.
  */
 import { Command, CommanderError, Option } from "commander";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { checkCommand } from "./check.ts";
@@ -10,8 +11,10 @@ import { manifestBuildCommand, manifestUploadCommand } from "./manifest_commands
 import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
 import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
+import { registerSchemaDiff } from "./schema_diff_command.ts";
 
 const env = process.env;
+const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
 const dbUrl = () => new Option("--db-url <url>", "database URL (default: $SUPABASE_DB_URL)").default(env.SUPABASE_DB_URL, "$SUPABASE_DB_URL");
 const migrations = () => new Option("--migrations <dir>", "migrations directory").default(DEFAULT_MIGRATIONS_DIR);
@@ -28,6 +31,7 @@ const run = (fn: (opts: any, cmd: Command) => number | Promise<number>) => async
 export function buildProgram(): Command {
   const program = new Command("drift-guard")
     .description("Detect and safely repair Supabase migration-history drift.")
+    .version(VERSION, "-V, --version")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", `
@@ -40,7 +44,7 @@ Examples:
 
   program
     .command("check")
-    .description("compare supabase/migrations with the database's migration history (read-only)")
+    .description("compare supabase/migrations with the database's migration history (read-only); exits 0 in sync, 1 on drift")
     .addOption(dbUrl())
     .addOption(fnUrl())
     .addOption(fnToken())
@@ -55,12 +59,20 @@ Examples:
   $ drift-guard check --format markdown --output report.md`)
     .action(run(checkCommand));
 
-  const manifest = program.command("manifest").description("build or upload the manifest of expected migrations");
+  const manifest = program.command("manifest").description("build or upload the manifest of expected migrations")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard manifest build --out manifest.json
+  $ drift-guard manifest upload --url "$DRIFT_GUARD_URL" --token "$DRIFT_GUARD_DEPLOY_TOKEN"`);
   manifest
     .command("build")
     .description("print (or write) the manifest: versions, names, checksums, statements, git commit and branch")
     .addOption(migrations())
     .option("--out <file>", "write to FILE instead of stdout")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard manifest build --out manifest.json
+  $ drift-guard manifest build --migrations db/migrations > manifest.json`)
     .action(run(manifestBuildCommand));
   manifest
     .command("upload")
@@ -68,12 +80,18 @@ Examples:
     .addOption(fnUrl())
     .addOption(fnToken())
     .addOption(migrations())
+    .addHelpText("after", `
+Examples:
+  $ drift-guard manifest upload --url "$DRIFT_GUARD_URL" --token "$DRIFT_GUARD_DEPLOY_TOKEN"`)
     .action(run(manifestUploadCommand));
 
   program
     .command("install")
     .description("create or upgrade the drift_guard schema (idempotent)")
     .addOption(dbUrl())
+    .addHelpText("after", `
+Examples:
+  $ drift-guard install --db-url "$SUPABASE_DB_URL"`)
     .action(run(installCommand));
 
   program
@@ -82,6 +100,10 @@ Examples:
     .addOption(dbUrl())
     .addOption(migrations())
     .argument("[versions...]", "versions to fetch (default: every remote-only one)")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard fetch
+  $ drift-guard fetch 20251025212010`)
     .action(async (versions: string[], opts: any, cmd: Command) => {
       exitCode = await fetchCommand({ ...opts, versions }, cmd);
     });
@@ -110,6 +132,9 @@ Examples:
     .requiredOption("--audit-id <id>", "the audit_id of the repair to undo")
     .option("--reason <text>", "why (required)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard undo --audit-id 7f50813c-009a-41e3-9616-ec72f847c37a --reason "the SQL never ran after all"`)
     .action(run(undoCommand));
 
   program
@@ -117,31 +142,52 @@ Examples:
     .description("the audit log, newest first")
     .addOption(dbUrl())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard audit
+  $ drift-guard audit --format json`)
     .action(run(auditCommand));
 
-  const token = program.command("token").description("manage API tokens for the function");
+  const token = program.command("token").description("manage API tokens for the function")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard token create --scope read --label github-pr
+  $ drift-guard token list
+  $ drift-guard token revoke github-pr`);
   token
     .command("create")
     .description("print a new token once, on the last line of stdout; only its hash is stored")
     .addOption(dbUrl())
     .addOption(new Option("--scope <scope>", "read < deploy < repair").choices(["read", "deploy", "repair"]).makeOptionMandatory())
     .requiredOption("--label <name>", "who or what uses it, e.g. github-ci")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard token create --scope read --label github-pr
+  $ drift-guard token create --scope deploy --label github-deploy`)
     .action(run(tokenCreateCommand));
   token
     .command("list")
     .description("list tokens (never their secrets)")
     .addOption(dbUrl())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard token list
+  $ drift-guard token list --format json`)
     .action(run(tokenListCommand));
   token
     .command("revoke")
     .description("revoke a token by label or id")
     .addOption(dbUrl())
     .argument("<label-or-id>")
+    .addHelpText("after", `
+Examples:
+  $ drift-guard token revoke github-pr`)
     .action(async (which: string, opts: any, cmd: Command) => {
       exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
     });
 
+  registerSchemaDiff(program, run);
   return program;
 }
 

@@ -1,0 +1,279 @@
+/**
+ * `drift-guard schema-diff`: does the live database match what the migrations build?
+ *
+ * 1. read the live catalog (and the platform facts the shadow needs: default
+ *    privileges, search_path, installed extensions, applied versions);
+ * 2. replay supabase/migrations into a shadow: embedded PGlite by default, or
+ *    an empty real Postgres with --shadow-url; Supabase stand-ins first;
+ * 3. read the shadow's catalog with the same SQL, compare, suggest a migration.
+ *
+ * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
+ * replayed), 3 cannot reach a database.
+ */
+import { writeFileSync } from "node:fs";
+import process from "node:process";
+import { Command, Option } from "commander";
+import { postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
+import {
+  assertEmptyShadow,
+  bootstrapShadow,
+  canonicalViewDefinitions,
+  createdExtension,
+  missingRoleRepair,
+  openEmbeddedShadow,
+  openPostgresShadow,
+  type PlatformSettings,
+  ReplayError,
+  replayMigrations,
+  type Shadow,
+  shadowUnreachable,
+  stripLeadingComments,
+} from "../db/shadow.ts";
+import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
+import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
+import { buildSchemaReport, type CatalogSnapshot, DEFAULT_EXCLUDED_SCHEMAS, type SchemaDiffReport, schemaFilter, type SchemaFilter } from "../shared/schema_diff.ts";
+import type { LocalMigration, Problem } from "../shared/types.ts";
+import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { withDatabase } from "./database.ts";
+import { readMigrationsDir } from "./local_migrations.ts";
+import { progress } from "./progress.ts";
+import { terminalStyle } from "./terminal.ts";
+
+export interface SchemaDiffOptions {
+  dbUrl?: string;
+  migrations: string;
+  shadowUrl?: string;
+  format: SchemaReportFormat;
+  includeSchema?: string[];
+  excludeSchema?: string[];
+  output?: string;
+}
+
+export function schemaExitCode(report: SchemaDiffReport): number {
+  if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
+  return report.status === "in_sync" ? EXIT.ok : EXIT.drift;
+}
+
+export async function schemaDiffCommand(opts: SchemaDiffOptions): Promise<number> {
+  const report = await runSchemaDiff(opts);
+  if (opts.output) {
+    writeFileSync(opts.output, renderSchemaReport(report, opts.format));
+    process.stdout.write(renderSchemaReport(report, "text", terminalStyle()));
+  } else {
+    process.stdout.write(renderSchemaReport(report, opts.format, opts.format === "text" ? terminalStyle() : undefined));
+  }
+  return schemaExitCode(report);
+}
+
+/** The report, without printing it. */
+export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiffReport> {
+  if (!opts.dbUrl) {
+    throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL)", "drift-guard schema-diff --db-url postgresql://…");
+  }
+  const parsed = await readMigrationsDir(opts.migrations);
+  const errors = parsed.problems.filter((p) => p.level === "error");
+  if (errors.length) {
+    throw new DriftGuardError("bad_input", `cannot replay ${opts.migrations}: ${errors.map((p) => `${p.file}: ${p.message}`).join("; ")}`, "fix the files named above, then run schema-diff again");
+  }
+  const filter = schemaFilter(opts.includeSchema, opts.excludeSchema);
+  const problems: Problem[] = [...parsed.problems];
+  const started = performance.now();
+
+  // The embedded shadow spends its first seconds compiling WebAssembly: start it while the live catalog is read.
+  const extensions = parsed.migrations.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
+  const opening: Promise<Shadow & { loaded?: string[] }> = opts.shadowUrl ? openPostgresShadow(opts.shadowUrl) : openEmbeddedShadow(extensions);
+  opening.catch(() => {}); // awaited below; do not let an early failure go unhandled
+
+  const t: Record<string, number> = {};
+  let live: { settings: PlatformSettings; snapshot: CatalogSnapshot };
+  try {
+    live = await withDatabase(opts.dbUrl, async (sql) => {
+      const conn = postgresCatalog(sql);
+      return { settings: await readPlatformSettings(conn), snapshot: await readCatalog(conn, filter) };
+    });
+  } catch (err) {
+    await opening.then((s) => s.close()).catch(() => {});
+    throw err;
+  }
+
+  t.live_ms = performance.now() - started;
+  const shadow = await opening;
+  t.shadow_start_ms = performance.now() - started;
+  let expected: CatalogSnapshot;
+  let replayed;
+  try {
+    let mark = performance.now();
+    if (shadow.kind === "postgres") await assertEmptyShadow(shadow, opts.shadowUrl!);
+    await bootstrapShadow(shadow, live.settings);
+    const skip = shadow.kind === "embedded" ? embeddedSkipRule(new Set([...(shadow.loaded ?? []), "plpgsql"]), live.settings, filter) : undefined;
+    const bar = progress("replaying migrations", parsed.migrations.length);
+    replayed = await replayMigrations(shadow, parsed.migrations, {
+      skip,
+      repair: missingRoleRepair(shadow, new Set(live.settings.roles)),
+      progress: (n) => bar.tick(n),
+    });
+    bar.done();
+    t.replay_ms = performance.now() - mark;
+    mark = performance.now();
+    expected = await readCatalog(shadow.catalog, filter);
+    await alignViewSpelling(shadow, expected, live.snapshot);
+    t.shadow_catalog_ms = performance.now() - mark;
+  } catch (err) {
+    if (err instanceof ReplayError) throw replayProblem(err, shadow.kind);
+    if (shadow.kind === "postgres") throw shadowUnreachable(err, opts.shadowUrl!);
+    throw err;
+  } finally {
+    await shadow.close().catch(() => {});
+  }
+
+  for (const s of replayed.skipped) problems.push({ level: "warning", file: s.file, message: `statement ${s.statement} skipped: ${s.reason}` });
+  for (const r of replayed.repaired) problems.push({ level: "warning", file: r.file, message: `statement ${r.statement} needed a fix: ${r.action}` });
+  problems.push(...pendingWarnings(parsed.migrations, live.settings.applied_versions));
+  if (parsed.migrations.length === 0) {
+    problems.push({ level: "warning", file: opts.migrations, message: "no migrations: every object in the live schema is reported as extra" });
+  }
+
+  return buildSchemaReport({
+    expected,
+    actual: live.snapshot,
+    problems,
+    schemas: filter,
+    now: new Date(),
+    migrationsDir: opts.migrations,
+    shadow: {
+      kind: shadow.kind,
+      server_version_num: expected.server_version_num,
+      migrations: replayed.migrations,
+      statements: replayed.statements,
+      ms: Math.round(performance.now() - started),
+      timings: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])),
+    },
+  });
+}
+
+/** Views that differ only in how two Postgres versions deparse them are made to read alike (see canonicalViewDefinitions). */
+async function alignViewSpelling(shadow: Shadow, expected: CatalogSnapshot, actual: CatalogSnapshot): Promise<void> {
+  const shadowViews = new Map(expected.objects.filter((o) => o.kind === "view" || o.kind === "materialized_view").map((o) => [`${o.kind}:${o.name}`, o]));
+  const candidates = actual.objects.filter((o) => {
+    const e = shadowViews.get(`${o.kind}:${o.name}`);
+    return e && e.props.definition !== o.props.definition;
+  });
+  const canonical = await canonicalViewDefinitions(shadow, candidates.map((o) => ({ name: `${o.kind}:${o.name}`, definition: String(o.props.definition) })));
+  for (const o of candidates) {
+    const c = canonical.get(`${o.kind}:${o.name}`);
+    if (c !== undefined && c === shadowViews.get(`${o.kind}:${o.name}`)!.props.definition) {
+      o.info = { ...o.info, live_definition: o.props.definition };
+      o.props = { ...o.props, definition: c };
+    }
+  }
+}
+
+function replayProblem(err: ReplayError, kind: Shadow["kind"]): DriftGuardError {
+  const first = stripLeadingComments(err.sqlText).split("\n")[0].slice(0, 120);
+  const where = kind === "embedded" ? "the embedded shadow (PGlite)" : "the shadow database";
+  const hint = kind === "embedded"
+    ? "PGlite lacks some extensions and features of a hosted Postgres: pass --shadow-url postgresql://… (an empty Postgres with the extensions your migrations need)"
+    : "the migration fails on a fresh database too: fix it so that `supabase db reset` would work";
+  return new DriftGuardError("bad_input", `${err.file} cannot be replayed in ${where}: statement ${err.statement} (${first}) failed: ${err.detail}`, hint);
+}
+
+/**
+ * On the embedded shadow, `create extension X` for an extension PGlite lacks is
+ * skipped when the live database has X in a schema we do not compare (Supabase
+ * preinstalls pg_net, pg_graphql, supabase_vault… in such schemas, and `db pull`
+ * writes `create extension if not exists` for each). Its `comment on` / `alter`
+ * go with it. Anything that then uses X fails to replay, naming --shadow-url.
+ */
+export function embeddedSkipRule(available: ReadonlySet<string>, settings: PlatformSettings, filter: SchemaFilter): (statement: string) => string | null {
+  const compared = (schema: string) => filter.include ? filter.include.includes(schema) : !filter.exclude.includes(schema) && !/^pg_/.test(schema);
+  const skipped = new Set<string>();
+  const ALTER = /^(?:comment\s+on|alter)\s+extension\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$-]*))/i;
+  return (statement) => {
+    const created = createdExtension(statement);
+    if (created !== null) {
+      if (available.has(created)) return null;
+      const live = settings.extensions.find((e) => e.name === created);
+      if (!live || compared(live.schema)) return null; // let it fail: the comparison needs it
+      skipped.add(created);
+      return `the embedded shadow (PGlite) has no extension ${created}; the live database has it in schema ${live.schema}, which is not compared`;
+    }
+    const m = ALTER.exec(stripLeadingComments(statement));
+    if (m) {
+      const name = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase();
+      if (skipped.has(name)) return `extension ${name} was skipped`;
+    }
+    return null;
+  };
+}
+
+function pendingWarnings(migrations: readonly LocalMigration[], applied: string[] | null): Problem[] {
+  if (applied === null) return [];
+  const set = new Set(applied);
+  const pending = migrations.filter((m) => !set.has(m.version));
+  if (!pending.length) return [];
+  const names = pending.slice(0, 5).map((m) => m.version).join(", ") + (pending.length > 5 ? `, … (${pending.length} in all)` : "");
+  return [{
+    level: "warning",
+    file: pending[0].path,
+    message: `${pending.length} local migration(s) are not in the live migration history (${names}): what they create shows as missing until they are pushed; see drift-guard check`,
+  }];
+}
+
+function wrap(text: string, width = 100): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join("\n");
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+
+type Action = (opts: any, cmd: Command) => Promise<void>;
+/** cli/main.ts's `run`: records the exit code main() returns and whether errors print as JSON. */
+export type Runner = (fn: (opts: any, cmd: Command) => number | Promise<number>) => Action;
+
+/**
+ * Adds `schema-diff` to the program. cli/main.ts calls `registerSchemaDiff(program, run)`
+ * in buildProgram(), so that the exit code and JSON errors go through main() like every
+ * other command's. Without `run`, a non-zero exit code ends the process itself.
+ */
+export function registerSchemaDiff(program: Command, run?: Runner): Command {
+  const action: Action = run
+    ? run((opts: SchemaDiffOptions) => schemaDiffCommand(opts))
+    : async (opts: SchemaDiffOptions) => {
+      const code = await schemaDiffCommand(opts);
+      if (code !== EXIT.ok) process.exit(code);
+    };
+  const cmd = program
+    .command("schema-diff")
+    .description("compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)")
+    .addOption(new Option("--db-url <url>", "database URL (default: $SUPABASE_DB_URL)").default(process.env.SUPABASE_DB_URL, "$SUPABASE_DB_URL"))
+    .addOption(new Option("--migrations <dir>", "migrations directory").default(DEFAULT_MIGRATIONS_DIR))
+    .option("--shadow-url <url>", "an empty Postgres to replay into, instead of the embedded PGlite shadow")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
+    .option("--include-schema <schemas...>", "compare only these schemas (repeat or comma-separate)", collect)
+    .option("--exclude-schema <schemas...>", "also leave out these schemas", collect)
+    .option("--output <file>", "also write --format to FILE; the terminal gets text")
+    .addHelpText("after", `
+Compared: schemas, tables, columns (type, default, not null, identity, generated), constraints, indexes,
+views, materialized views, functions (signature, language, security definer, search_path, body), triggers,
+enums and other types, sequences, extensions, row level security (enabled/forced), policies, grants
+(tables, columns, functions, schemas) and publication membership (realtime). Not compared: owners,
+comments, default privileges (copied from the live database into the shadow), data.
+${wrap(`Left out by default: ${DEFAULT_EXCLUDED_SCHEMAS.join(", ")}, pg_*, information_schema, and objects that extensions own. Policies and triggers that migrations attach to auth and storage tables are compared.`)}
+
+Exit codes: 0 in sync, 1 drift, 2 bad input or a migration that cannot be replayed, 3 cannot reach a database.
+
+Examples:
+  $ drift-guard schema-diff --db-url "$SUPABASE_DB_URL"
+  $ drift-guard schema-diff --format json > schema-drift.json
+  $ drift-guard schema-diff --shadow-url postgresql://postgres:postgres@localhost:5432/shadow_empty
+  $ drift-guard schema-diff --include-schema public,private --format markdown --output schema-drift.md`)
+    .action(action);
+  return cmd;
+}
