@@ -2,13 +2,15 @@
  * `drift-guard schema-diff`: does the live database match what the migrations build?
  *
  * 1. read the live catalog (and the platform facts the shadow needs: default
- *    privileges, search_path, installed extensions, applied versions);
+ *    privileges, search_path, installed extensions, applied versions), from the
+ *    database (--db-url) or from the deployed function's GET /schema (--url, --token:
+ *    CI then needs no database credentials; the same snapshot, read by the same SQL);
  * 2. replay supabase/migrations into a shadow: embedded PGlite by default, or
  *    an empty real Postgres with --shadow-url; Supabase stand-ins first;
  * 3. read the shadow's catalog with the same SQL, compare, suggest a migration.
  *
  * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
- * replayed), 3 cannot reach a database.
+ * replayed), 3 cannot reach or authenticate to a database or the function.
  */
 import { writeFileSync } from "node:fs";
 import process from "node:process";
@@ -31,16 +33,29 @@ import {
 } from "../db/shadow.ts";
 import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
 import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
-import { buildSchemaReport, type CatalogSnapshot, DEFAULT_EXCLUDED_SCHEMAS, type SchemaDiffReport, schemaFilter, type SchemaFilter } from "../shared/schema_diff.ts";
+import {
+  buildSchemaReport,
+  type CatalogSnapshot,
+  DEFAULT_EXCLUDED_SCHEMAS,
+  type SchemaDiffReport,
+  schemaDigest,
+  schemaFilter,
+  type SchemaFilter,
+  type SchemaFingerprint,
+} from "../shared/schema_diff.ts";
 import type { LocalMigration, Problem } from "../shared/types.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { withDatabase } from "./database.ts";
+import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { progress } from "./progress.ts";
 import { terminalStyle } from "./terminal.ts";
 
 export interface SchemaDiffOptions {
   dbUrl?: string;
+  /** The deployed function (with token): its GET /schema instead of --db-url. */
+  url?: string;
+  token?: string;
   migrations: string;
   shadowUrl?: string;
   format: SchemaReportFormat;
@@ -67,9 +82,15 @@ export async function schemaDiffCommand(opts: SchemaDiffOptions): Promise<number
 
 /** The report, without printing it. */
 export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiffReport> {
-  if (!opts.dbUrl) {
-    throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL)", "drift-guard schema-diff --db-url postgresql://…");
+  const viaFunction = Boolean(opts.url && !opts.dbUrl);
+  if (!opts.dbUrl && !viaFunction) {
+    throw new DriftGuardError(
+      "usage",
+      "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function",
+      "drift-guard schema-diff --db-url postgresql://…  or  drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token …",
+    );
   }
+  const target = viaFunction ? requireFunctionTarget(opts.url, opts.token) : null;
   const parsed = await readMigrationsDir(opts.migrations);
   const errors = parsed.problems.filter((p) => p.level === "error");
   if (errors.length) {
@@ -87,7 +108,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
   const t: Record<string, number> = {};
   let live: { settings: PlatformSettings; snapshot: CatalogSnapshot };
   try {
-    live = await withDatabase(opts.dbUrl, async (sql) => {
+    live = target ? await readLiveFromFunction(target, opts, filter) : await withDatabase(opts.dbUrl!, async (sql) => {
       const conn = postgresCatalog(sql);
       return { settings: await readPlatformSettings(conn), snapshot: await readCatalog(conn, filter) };
     });
@@ -149,6 +170,46 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
       timings: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])),
     },
   });
+}
+
+/**
+ * The live side from the function's GET /schema: the snapshot the function read with
+ * db/catalog.ts (the same SQL as --db-url), and the platform settings the shadow copies.
+ * The digest is checked against the objects, so a cut-off or altered body is refused.
+ */
+async function readLiveFromFunction(
+  target: ReturnType<typeof requireFunctionTarget>,
+  opts: SchemaDiffOptions,
+  filter: SchemaFilter,
+): Promise<{ settings: PlatformSettings; snapshot: CatalogSnapshot }> {
+  const query = new URLSearchParams();
+  if (opts.includeSchema?.length) query.set("include_schema", opts.includeSchema.join(","));
+  if (opts.excludeSchema?.length) query.set("exclude_schema", opts.excludeSchema.join(","));
+  let body: unknown;
+  try {
+    [, body] = await callFunction(target, "GET", `schema${query.size ? `?${query}` : ""}`);
+  } catch (err) {
+    if (err instanceof DriftGuardError && err.code === "not_found") {
+      throw new DriftGuardError("unreachable", `${err.message} (the function has no GET /schema)`, "deploy the current migration-drift function, or use --db-url");
+    }
+    throw err;
+  }
+  const fp = body as Partial<SchemaFingerprint> | null;
+  const settings = fp?.settings as Partial<PlatformSettings> | undefined;
+  const wellFormed = fp && typeof fp === "object" && Array.isArray(fp.objects) && typeof fp.server_version_num === "number" &&
+    typeof fp.schema_digest === "string" && settings && typeof settings === "object" && typeof settings.search_path === "string" &&
+    Array.isArray(settings.default_privileges) && Array.isArray(settings.roles) && Array.isArray(settings.extensions) &&
+    (settings.applied_versions === null || Array.isArray(settings.applied_versions));
+  if (!wellFormed) {
+    throw new DriftGuardError("unreachable", "the function's GET /schema answered with an unexpected body", "is --url the migration-drift function, and is it current?");
+  }
+  if (schemaDigest({ objects: fp.objects! }) !== fp.schema_digest) {
+    throw new DriftGuardError("unreachable", "the function's schema snapshot does not match its schema_digest", "retry; if it persists, redeploy the function");
+  }
+  if (JSON.stringify(fp.schemas) !== JSON.stringify(filter)) {
+    throw new DriftGuardError("unreachable", "the function read the schema with other schema filters than asked", "deploy the current migration-drift function");
+  }
+  return { settings: settings as PlatformSettings, snapshot: { server_version_num: fp.server_version_num!, objects: fp.objects! } };
 }
 
 /** Views that differ only in how two Postgres versions deparse them are made to read alike (see canonicalViewDefinitions). */
@@ -231,6 +292,18 @@ function wrap(text: string, width = 100): string {
   return [...lines, line].join("\n");
 }
 
+/**
+ * --db-url or --url: as `check`, the database wins when both are set, except that an --url
+ * typed on the command line beats a database URL that only came from $SUPABASE_DB_URL.
+ */
+function chooseLiveSource(opts: SchemaDiffOptions, cmd: Command): SchemaDiffOptions {
+  if (!opts.url || !opts.dbUrl) return opts;
+  const urlTyped = cmd.getOptionValueSource("url") === "cli";
+  const dbTyped = cmd.getOptionValueSource("dbUrl") === "cli";
+  if (urlTyped && dbTyped) throw new DriftGuardError("usage", "pass either --db-url or --url, not both");
+  return urlTyped ? { ...opts, dbUrl: undefined } : opts;
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
 type Action = (opts: any, cmd: Command) => Promise<void>;
@@ -244,15 +317,17 @@ export type Runner = (fn: (opts: any, cmd: Command) => number | Promise<number>)
  */
 export function registerSchemaDiff(program: Command, run?: Runner): Command {
   const action: Action = run
-    ? run((opts: SchemaDiffOptions) => schemaDiffCommand(opts))
-    : async (opts: SchemaDiffOptions) => {
-      const code = await schemaDiffCommand(opts);
+    ? run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseLiveSource(opts, cmd)))
+    : async (opts: SchemaDiffOptions, cmd: Command) => {
+      const code = await schemaDiffCommand(chooseLiveSource(opts, cmd));
       if (code !== EXIT.ok) process.exit(code);
     };
   const cmd = program
     .command("schema-diff")
     .description("compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)")
     .addOption(new Option("--db-url <url>", "database URL (default: $SUPABASE_DB_URL)").default(process.env.SUPABASE_DB_URL, "$SUPABASE_DB_URL"))
+    .addOption(new Option("--url <url>", "the migration-drift function, instead of --db-url (default: $DRIFT_GUARD_URL)").default(process.env.DRIFT_GUARD_URL, "$DRIFT_GUARD_URL"))
+    .addOption(new Option("--token <token>", "a read token for --url (default: $DRIFT_GUARD_TOKEN)").default(process.env.DRIFT_GUARD_TOKEN, "$DRIFT_GUARD_TOKEN"))
     .addOption(new Option("--migrations <dir>", "migrations directory").default(DEFAULT_MIGRATIONS_DIR))
     .option("--shadow-url <url>", "an empty Postgres to replay into, instead of the embedded PGlite shadow")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
@@ -267,11 +342,16 @@ enums and other types, sequences, extensions, row level security (enabled/forced
 comments, default privileges (copied from the live database into the shadow), data.
 ${wrap(`Left out by default: ${DEFAULT_EXCLUDED_SCHEMAS.join(", ")}, pg_*, information_schema, and objects that extensions own. Policies and triggers that migrations attach to auth and storage tables are compared.`)}
 
-Exit codes: 0 in sync, 1 drift, 2 bad input or a migration that cannot be replayed, 3 cannot reach a database.
+With --url and --token, the live schema comes from the deployed function's GET /schema (read scope):
+CI needs no database credentials. The shadow is still built locally from --migrations.
+
+Exit codes: 0 in sync, 1 drift, 2 bad input or a migration that cannot be replayed, 3 cannot reach or
+authenticate to a database or the function.
 
 Examples:
   $ drift-guard schema-diff --db-url "$SUPABASE_DB_URL"
   $ drift-guard schema-diff --format json > schema-drift.json
+  $ drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
   $ drift-guard schema-diff --shadow-url postgresql://postgres:postgres@localhost:5432/shadow_empty
   $ drift-guard schema-diff --include-schema public,private --format markdown --output schema-drift.md`)
     .action(action);

@@ -3,7 +3,7 @@ import { DriftGuardError, type ErrorCode } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { Database } from "./database.ts";
-import { audit, drift, type Handler, health, history, putManifest, repair, status, undo } from "./routes.ts";
+import { audit, drift, type Handler, health, history, putManifest, repair, schema, status, undo } from "./routes.ts";
 
 export interface AppDeps {
   db: Database;
@@ -20,6 +20,7 @@ const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, 
   ["POST", "/repair/undo", "repair", undo],
   ["GET", "/history/:version", "read", history],
   ["GET", "/audit", "read", audit],
+  ["GET", "/schema", "read", schema],
 ];
 const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
   method, scope, handler,

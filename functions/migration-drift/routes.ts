@@ -3,6 +3,7 @@
  * as the CLI, and returns a status and a JSON body. No drift logic lives here.
  */
 import { z } from "zod";
+import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import { collectEvidence } from "../../db/evidence.ts";
 import { listAudit } from "../../db/audit.ts";
 import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
@@ -12,6 +13,7 @@ import type { Sql } from "../../db/connect.ts";
 import { computeDrift } from "../../shared/drift.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
 import { planRepair, repairJson, validateReason } from "../../shared/repair_plan.ts";
+import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import type { Caller } from "./auth.ts";
@@ -145,4 +147,25 @@ export const audit: Handler = async (ctx) => {
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 1000");
   const entries = await ctx.db.run((sql) => listAudit(sql, limit));
   return { status: 200, body: { entries } };
+};
+
+/** `?include_schema=a,b&exclude_schema=c` (repeatable), as the CLI's --include-schema/--exclude-schema. */
+function schemaList(url: URL, name: string): string[] | undefined {
+  const values = url.searchParams.getAll(name).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
+  if (values.length > 100 || values.some((s) => s.length > 63)) throw new DriftGuardError("bad_input", `${name}: at most 100 schema names of at most 63 characters`);
+  return values.length ? values : undefined;
+}
+
+/**
+ * The live schema's fingerprint: the same normalized snapshot db/catalog.ts reads for
+ * `schema-diff --db-url`, the platform facts the shadow copies, and the digest.
+ */
+export const schema: Handler = async (ctx) => {
+  const filter = schemaFilter(schemaList(ctx.url, "include_schema"), schemaList(ctx.url, "exclude_schema"));
+  const body = await ctx.db.run(async (sql) => {
+    const conn = postgresCatalog(sql);
+    const settings = await readPlatformSettings(conn);
+    return schemaFingerprint(await readCatalog(conn, filter), filter, settings);
+  });
+  return { status: 200, body };
 };
