@@ -1,17 +1,15 @@
 /** `drift-guard check`: the report, read-only, from a database URL or through the function. */
-import { writeFileSync } from "node:fs";
-import process from "node:process";
 import { computeDrift } from "../shared/drift.ts";
 import { buildManifest } from "../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../shared/report_formats/index.ts";
 import type { Report } from "../shared/types.ts";
-import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { DriftGuardError } from "../shared/types.ts";
 import { readHistory } from "../db/history.ts";
 import { withDatabase } from "./database.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { gitProvenance } from "./git.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
-import { terminalStyle } from "./terminal.ts";
+import { printReport, reportExitCode } from "./output.ts";
 import { collectEvidence } from "../db/evidence.ts";
 
 export interface CheckOptions {
@@ -24,10 +22,6 @@ export interface CheckOptions {
   evidence: boolean;
 }
 
-export function exitCodeFor(report: Report): number {
-  if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
-  return report.status === "in_sync" ? EXIT.ok : EXIT.drift;
-}
 
 export async function checkCommand(opts: CheckOptions): Promise<number> {
   let report: Report;
@@ -53,11 +47,6 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       return computeDrift({ local: parsed.migrations, remote, problems: parsed.problems, evidence, migrationsDir: opts.migrations });
     });
   }
-  if (opts.output) {
-    writeFileSync(opts.output, renderReport(report, opts.format));
-    process.stdout.write(renderReport(report, "text", terminalStyle()));
-  } else {
-    process.stdout.write(renderReport(report, opts.format, opts.format === "text" ? terminalStyle() : undefined));
-  }
-  return exitCodeFor(report);
+  printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);
+  return reportExitCode(report);
 }

@@ -12,10 +12,9 @@
  * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
  * replayed), 3 cannot reach or authenticate to a database or the function.
  */
-import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { Command, Option } from "commander";
-import { postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
+import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
 import {
   assertEmptyShadow,
   bootstrapShadow,
@@ -24,7 +23,6 @@ import {
   missingRoleRepair,
   openEmbeddedShadow,
   openPostgresShadow,
-  type PlatformSettings,
   ReplayError,
   replayMigrations,
   type Shadow,
@@ -44,12 +42,12 @@ import {
   type SchemaFingerprint,
 } from "../shared/schema_diff.ts";
 import type { LocalMigration, Problem } from "../shared/types.ts";
-import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { DriftGuardError } from "../shared/types.ts";
 import { withDatabase } from "./database.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { progress } from "./progress.ts";
-import { terminalStyle } from "./terminal.ts";
+import { printReport, reportExitCode } from "./output.ts";
 
 export interface SchemaDiffOptions {
   dbUrl?: string;
@@ -64,20 +62,11 @@ export interface SchemaDiffOptions {
   output?: string;
 }
 
-export function schemaExitCode(report: SchemaDiffReport): number {
-  if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
-  return report.status === "in_sync" ? EXIT.ok : EXIT.drift;
-}
 
 export async function schemaDiffCommand(opts: SchemaDiffOptions): Promise<number> {
   const report = await runSchemaDiff(opts);
-  if (opts.output) {
-    writeFileSync(opts.output, renderSchemaReport(report, opts.format));
-    process.stdout.write(renderSchemaReport(report, "text", terminalStyle()));
-  } else {
-    process.stdout.write(renderSchemaReport(report, opts.format, opts.format === "text" ? terminalStyle() : undefined));
-  }
-  return schemaExitCode(report);
+  printReport((format, style) => renderSchemaReport(report, format, style), opts.format, opts.output);
+  return reportExitCode(report);
 }
 
 /** The report, without printing it. */
@@ -311,17 +300,11 @@ type Action = (opts: any, cmd: Command) => Promise<void>;
 export type Runner = (fn: (opts: any, cmd: Command) => number | Promise<number>) => Action;
 
 /**
- * Adds `schema-diff` to the program. cli/main.ts calls `registerSchemaDiff(program, run)`
- * in buildProgram(), so that the exit code and JSON errors go through main() like every
- * other command's. Without `run`, a non-zero exit code ends the process itself.
+ * Adds `schema-diff` to the program. `run` is cli/main.ts's wrapper, so the exit
+ * code and JSON errors go through main() like every other command's.
  */
-export function registerSchemaDiff(program: Command, run?: Runner): Command {
-  const action: Action = run
-    ? run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseLiveSource(opts, cmd)))
-    : async (opts: SchemaDiffOptions, cmd: Command) => {
-      const code = await schemaDiffCommand(chooseLiveSource(opts, cmd));
-      if (code !== EXIT.ok) process.exit(code);
-    };
+export function registerSchemaDiff(program: Command, run: Runner): Command {
+  const action: Action = run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseLiveSource(opts, cmd)));
   const cmd = program
     .command("schema-diff")
     .description("compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)")

@@ -13,7 +13,6 @@
  * server, whatever the session's search_path was.
  */
 import type { CatalogObject, CatalogSnapshot, SchemaFilter } from "../shared/schema_diff.ts";
-import type { PlatformSettings } from "./shadow.ts";
 
 /** Runs one statement; rows as plain objects. */
 export type QueryFn = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -412,6 +411,22 @@ select json_build_object(
     exists (select from pg_catalog.pg_class where relowner = sa.oid) or
     exists (select from pg_catalog.pg_proc where proowner = sa.oid)))
 )::text as settings`;
+
+/** What the shadow copies from the live database before replaying migrations. */
+export interface PlatformSettings {
+  current_user: string;
+  search_path: string;
+  /** Default privileges of the live role that runs migrations, as statements to replay. */
+  default_privileges: Array<{ schema: string | null; objtype: string; grantee: string; privilege: string; grantable: boolean; revoke: boolean }>;
+  /** Roles of the live cluster (pg_* left out). */
+  roles: string[];
+  /** Extensions installed live, with their schema. */
+  extensions: Array<{ name: string; schema: string }>;
+  /** The live database is a Supabase platform database: the stand-ins add the platform's baseline grants. */
+  supabase: boolean;
+  /** Versions in supabase_migrations.schema_migrations, or null when there is no such table. */
+  applied_versions: string[] | null;
+}
 
 /** Platform facts of the live database that the shadow copies before replay (see db/shadow.ts). */
 export async function readPlatformSettings(conn: CatalogConnection): Promise<PlatformSettings> {

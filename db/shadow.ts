@@ -21,7 +21,7 @@ import process from "node:process";
 import type { LocalMigration } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import { quoteIdent, quoteLiteral } from "../shared/schema_diff.ts";
-import { type CatalogConnection, pgliteCatalog } from "./catalog.ts";
+import { type CatalogConnection, pgliteCatalog, type PlatformSettings } from "./catalog.ts";
 import { databaseError, describeTarget, openDatabase } from "./connect.ts";
 
 export const STAND_INS_PATH = new URL("../supabase/shadow/supabase_stand_ins.sql", import.meta.url);
@@ -297,20 +297,6 @@ export async function assertEmptyShadow(shadow: Shadow, url: string): Promise<vo
 // Bootstrap and replay
 
 /** Facts about the live platform that shape what migrations build, copied into the shadow. */
-export interface PlatformSettings {
-  current_user: string;
-  search_path: string;
-  /** Default privileges of the live role that runs migrations, as statements to replay. */
-  default_privileges: Array<{ schema: string | null; objtype: string; grantee: string; privilege: string; grantable: boolean; revoke: boolean }>;
-  /** Roles of the live cluster (pg_* left out). */
-  roles: string[];
-  /** Extensions installed live, with their schema. */
-  extensions: Array<{ name: string; schema: string }>;
-  /** The live database is a Supabase platform database: the stand-ins add the platform's baseline grants. */
-  supabase: boolean;
-  /** Versions in supabase_migrations.schema_migrations, or null when there is no such table. */
-  applied_versions: string[] | null;
-}
 
 const DEFAULT_ACL_WORD: Record<string, string> = { r: "tables", S: "sequences", f: "functions", T: "types", n: "schemas" };
 
