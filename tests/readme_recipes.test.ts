@@ -17,7 +17,7 @@ const README = readFileSync(resolve(import.meta.dirname, "../README.md"), "utf8"
 const section = README.slice(README.indexOf("<!-- recipes:start -->"), README.indexOf("<!-- recipes:end -->"));
 const recipes = [...section.matchAll(/([^\n]+)\n```sh\n([\s\S]*?)```/g)].map((m) => ({ title: m[1], script: m[2] }));
 
-const EXPECTED = [200, 201, 409, 409, 200, 200, 200, 200, 200];
+const EXPECTED = [200, 201, 409, 409, 200, 200, 200, 200, 200, 200];
 
 describe("README curl recipes", () => {
   let db: TestDatabase;
@@ -68,6 +68,10 @@ describe("README curl recipes", () => {
       }
       if (title.startsWith("One stored history row")) expect(json.statements).toEqual(["create table public.legacy(id int)"]);
       if (title.startsWith("Undo")) expect(json.history_digest).toBe(env.DIGEST);
+      if (title.startsWith("The live schema's fingerprint")) {
+        expect(json.schema_digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(JSON.stringify(json.objects)).toContain("legacy");
+      }
     });
   });
 });
