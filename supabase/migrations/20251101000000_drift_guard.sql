@@ -390,10 +390,8 @@ begin
       delete from supabase_migrations.schema_migrations m where m.version = v_version;
     end if;
 
-    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
-    into v_row
-    from supabase_migrations.schema_migrations m
-    where m.version = v_version;
+    -- The row as it now is (already locked by this transaction).
+    v_row := drift_guard.lock_history_row(v_version);
     v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
   end loop;
 
@@ -500,10 +498,8 @@ begin
       v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'update', 'version', v_version, 'name', v_target -> 'name'));
     end if;
 
-    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
-    into v_row
-    from supabase_migrations.schema_migrations m
-    where m.version = v_version;
+    -- The row as it now is (already locked by this transaction).
+    v_row := drift_guard.lock_history_row(v_version);
     v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
   end loop;
 
