@@ -8,15 +8,11 @@
  * that is what makes the checksum independent of how the SQL was split.
  */
 import { createHash } from "node:crypto";
-import { scanSql, type SqlScan, trimStatement } from "./sql_statements.ts";
+import { isIdentChar, scanSql, type SqlScan, trimStatement } from "./sql_statements.ts";
 import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";
 
-function isWordChar(c: string): boolean {
-  const cp = c.charCodeAt(0);
-  return cp >= 128 || (cp >= 97 && cp <= 122) || (cp >= 65 && cp <= 90) || (cp >= 48 && cp <= 57) || cp === 95 || cp === 36;
-}
 
 /** Whitespace as JavaScript's trim() sees it, which is what the CLI trims from statements. */
 const JS_SPACE = /\s/;
@@ -27,10 +23,10 @@ function isSpace(c: string): boolean {
 
 /** Would deleting the whitespace between `a` and `b` merge them into a different token? */
 function spaceIsSignificant(a: string, b: string): boolean {
-  if (isWordChar(a) && isWordChar(b)) return true;
+  if (isIdentChar(a) && isIdentChar(b)) return true;
   if (OPERATOR_CHARS.includes(a) && OPERATOR_CHARS.includes(b)) return true;
   const quote = (c: string) => c === "'" || c === '"';
-  if ((quote(a) || quote(b)) && (quote(a) || isWordChar(a)) && (quote(b) || isWordChar(b))) return true;
+  if ((quote(a) || quote(b)) && (quote(a) || isIdentChar(a)) && (quote(b) || isIdentChar(b))) return true;
   if ((a === "." && /[0-9.]/.test(b)) || (b === "." && /[0-9.]/.test(a))) return true;
   if (a === ":" && (b === ":" || b === "=")) return true;
   return a === "\\" || b === "\\";
