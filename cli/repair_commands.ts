@@ -3,14 +3,13 @@ import { existsSync, writeFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { historyDigest } from "../shared/checksum.ts";
 import { computeDrift } from "../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
-import { planRepair, repairJson, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
+import { repairJson, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { readHistory } from "../db/history.ts";
-import { type Actor, applyRepair, undoRepair } from "../db/repair.ts";
+import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
@@ -104,19 +103,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const result = await withDatabase(url, async (sql) => {
-    const remote = await readHistory(sql);
-    // A stale plan is a conflict even when it would no longer validate (its version was already reverted).
-    const current = historyDigest(remote ?? []);
-    if (opts.apply && current !== opts.expectDigest) {
-      throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "run the repair again without --apply, review the new plan");
-    }
-    const plan = planRepair(request, parsed.migrations, remote);
-    if (!opts.apply) return plan;
-    if (plan.changes.length === 0) return { ...plan, dry_run: false };
-    const applied = await applyRepair(sql, plan, opts.expectDigest!, cliActor());
-    return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
-  });
+  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? opts.expectDigest : undefined, cliActor()));
 
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");

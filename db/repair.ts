@@ -1,7 +1,10 @@
 /** Calls the guarded SQL functions of the drift_guard schema. */
-import type { RepairPlan } from "../shared/types.ts";
+import { historyDigest } from "../shared/checksum.ts";
+import { planRepair, type RepairRequest } from "../shared/repair_plan.ts";
+import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
+import { readHistory } from "./history.ts";
 
 export type Actor = Record<string, unknown>;
 
@@ -49,4 +52,32 @@ export async function undoRepair(sql: Sql, auditId: string, reason: string, acto
   } catch (err) {
     throw repairError(err);
   }
+}
+
+/**
+ * The whole guarded repair, as both the CLI and the function run it: without
+ * `expectDigest` a dry-run plan; with it, apply only if the history is still the
+ * one the plan was made against. A stale digest is a conflict even when the plan
+ * would no longer validate (its version was reverted meanwhile by the winner of
+ * a race); the SQL function checks the digest again under its lock.
+ */
+export async function repairHistory(
+  sql: Sql,
+  request: RepairRequest,
+  local: readonly LocalMigration[],
+  expectDigest: string | undefined,
+  actor: Actor,
+): Promise<RepairPlan> {
+  const remote = await readHistory(sql);
+  if (expectDigest !== undefined) {
+    const current = historyDigest(remote ?? []);
+    if (current !== expectDigest) {
+      throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (without --apply or expect_digest) and review the new plan");
+    }
+  }
+  const plan = planRepair(request, local, remote);
+  if (expectDigest === undefined) return plan;
+  if (plan.changes.length === 0) return { ...plan, dry_run: false };
+  const applied = await applyRepair(sql, plan, expectDigest, actor);
+  return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
 }

@@ -13,7 +13,6 @@ import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";
 
-
 /** Whitespace as JavaScript's trim() sees it, which is what the CLI trims from statements. */
 const JS_SPACE = /\s/;
 function isSpace(c: string): boolean {

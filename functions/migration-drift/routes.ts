@@ -8,11 +8,11 @@ import { collectEvidence } from "../../db/evidence.ts";
 import { listAudit } from "../../db/audit.ts";
 import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistory, readHistoryRow } from "../../db/history.ts";
-import { applyRepair, undoRepair } from "../../db/repair.ts";
+import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { computeDrift } from "../../shared/drift.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
-import { planRepair, repairJson, validateReason } from "../../shared/repair_plan.ts";
+import { repairJson, validateReason } from "../../shared/repair_plan.ts";
 import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
@@ -110,19 +110,10 @@ export const repair: Handler = async (ctx) => {
     const found = await newest(sql);
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
-    const plan = planRepair({ markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason }, local, await readHistory(sql));
-    if (!body.expect_digest) return plan;
-    if (plan.history_digest !== body.expect_digest) {
-      throw new DriftGuardError(
-        "digest_mismatch",
-        `the history changed since the plan was made: it is now ${plan.history_digest}`,
-        "request the plan again without expect_digest and review it",
-      );
-    }
-    if (plan.changes.length === 0) return { ...plan, dry_run: false };
-    const applied = await applyRepair(sql, plan, body.expect_digest, ctx.caller!.actor);
-    return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
+    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason };
+    return await repairHistory(sql, request, local, body.expect_digest, ctx.caller!.actor);
   });
+
   return { status: 200, body: repairJson(result) };
 };
 
