@@ -8,7 +8,7 @@ import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
 import { repairJson, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
-import { readHistory } from "../db/history.ts";
+import { knownStatements, readHistory } from "../db/history.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
@@ -41,7 +41,7 @@ export interface FetchOptions {
 export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
   const parsed = await readMigrationsDir(opts.migrations);
-  const remote = await withDatabase(url, (sql) => readHistory(sql));
+  const remote = await withDatabase(url, (sql) => readHistory(sql, knownStatements(parsed.migrations)));
   const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
   const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
   const wanted = opts.versions.length ? opts.versions : [...remoteOnly];

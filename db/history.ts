@@ -27,6 +27,11 @@ function statementsHash(statements: readonly string[]): string {
   return hash;
 }
 
+/** The local migrations' statements by version: what readHistory need not transfer. */
+export function knownStatements(local: ReadonlyArray<{ version: string; statements: readonly string[] }>): Map<string, readonly string[]> {
+  return new Map(local.map((m) => [m.version, m.statements]));
+}
+
 /**
  * The history rows, or null when the table does not exist yet.
  *

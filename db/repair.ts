@@ -4,7 +4,7 @@ import { planRepair, type RepairRequest } from "../shared/repair_plan.ts";
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
-import { readHistory } from "./history.ts";
+import { knownStatements, readHistory } from "./history.ts";
 
 export type Actor = Record<string, unknown>;
 
@@ -68,7 +68,7 @@ export async function repairHistory(
   expectDigest: string | undefined,
   actor: Actor,
 ): Promise<RepairPlan> {
-  const remote = await readHistory(sql);
+  const remote = await readHistory(sql, knownStatements(local));
   if (expectDigest !== undefined) {
     const current = historyDigest(remote ?? []);
     if (current !== expectDigest) {

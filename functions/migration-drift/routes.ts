@@ -4,13 +4,12 @@
  */
 import { z } from "zod";
 import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
-import { collectEvidence } from "../../db/evidence.ts";
 import { listAudit } from "../../db/audit.ts";
 import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
-import { readHistory, readHistoryRow } from "../../db/history.ts";
+import { readHistoryRow } from "../../db/history.ts";
+import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
-import { computeDrift } from "../../shared/drift.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
 import { repairJson, validateReason } from "../../shared/repair_plan.ts";
 import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
@@ -38,13 +37,10 @@ export type Handler = (ctx: Context) => Promise<Reply>;
 const noManifest = () =>
   new DriftGuardError("no_manifest", "no manifest has been uploaded yet", "upload one from CI: drift-guard manifest upload --url … --token …");
 
-/** The same composition as `drift-guard check`: history + catalog evidence + the manifest -> the core's report. */
-async function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
+/** The same report as `drift-guard check`, for the manifest's migrations. */
+function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  const remote = await readHistory(sql, new Map(local.map((m) => [m.version, m.statements])));
-  const remoteVersions = new Set((remote ?? []).map((r) => r.version));
-  const evidence = remote?.length ? await collectEvidence(sql, local.filter((m) => !remoteVersions.has(m.version))) : undefined;
-  return computeDrift({ local, remote, problems, evidence });
+  return driftReport(sql, local, problems);
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
