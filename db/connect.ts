@@ -46,9 +46,11 @@ export function openDatabase(url: string, options: ConnectOptions = {}): Sql {
   });
 }
 
-const UNREACHABLE_CODES = new Set([
+/** Socket and server codes that mean "the database is not there right now" (not "your request is wrong"). */
+export const CONNECTION_LOST_CODES: ReadonlySet<string> = new Set([
   "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE", "ENETUNREACH",
+  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE", "ENETUNREACH", "ECONNABORTED",
+  "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004",
 ]);
 
 /** Turns a postgres.js / socket error into our error, naming the host and never the password. */
@@ -71,10 +73,9 @@ export function databaseError(err: unknown, url: string): DriftGuardError {
     case "42501":
       return new DriftGuardError("insufficient_privilege", `permission denied on ${target}: ${privilegeDetail(e.message)}`, "connect as the postgres user, or grant the privilege named above");
     case "P0001":
-    case "DG001":
       return new DriftGuardError("bad_input", String(e.message));
   }
-  if (UNREACHABLE_CODES.has(code)) {
+  if (CONNECTION_LOST_CODES.has(code)) {
     return new DriftGuardError("unreachable", `cannot reach the database at ${target} (${code.toLowerCase().replace(/_/g, " ")})`, "check the host and port, and that the database is running");
   }
   return new DriftGuardError("unreachable", `database error from ${target} (${code || "unknown"})`, "re-run with DRIFT_GUARD_DEBUG=1 to see the server's message");

@@ -4,7 +4,7 @@
  * next request starts fresh when the database is back. Every failure becomes a
  * DriftGuardError whose message names no host, URL, password or SQL text.
  */
-import { openDatabase, type Sql } from "../../db/connect.ts";
+import { CONNECTION_LOST_CODES, openDatabase, type Sql } from "../../db/connect.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 
 export interface Database {
@@ -18,12 +18,6 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-const CONNECTION_LOST = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "EPIPE", "ENETUNREACH", "ECONNABORTED",
-  "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006", "08001", "08004",
-]);
-
 const unreachable = (why: string) =>
   new DriftGuardError("unreachable", `the database is unreachable (${why})`, "retry shortly; if it persists, check the project's database");
 
@@ -32,7 +26,7 @@ export function safeDatabaseError(err: unknown): DriftGuardError {
   if (err instanceof DriftGuardError) return err;
   const e = err as { code?: unknown; errno?: unknown; message?: unknown };
   const code = String(e?.code ?? e?.errno ?? "");
-  if (CONNECTION_LOST.has(code)) return unreachable(code.toLowerCase().replace(/_/g, " "));
+  if (CONNECTION_LOST_CODES.has(code)) return unreachable(code.toLowerCase().replace(/_/g, " "));
   if (code === "28P01" || code === "28000" || code === "3D000") {
     return new DriftGuardError("unreachable", "the function cannot log in to its database", "check the function's SUPABASE_DB_URL secret");
   }
@@ -48,7 +42,7 @@ export function safeDatabaseError(err: unknown): DriftGuardError {
 
 function isConnectionLoss(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown };
-  return CONNECTION_LOST.has(String(e?.code ?? e?.errno ?? ""));
+  return CONNECTION_LOST_CODES.has(String(e?.code ?? e?.errno ?? ""));
 }
 
 export function lazyDatabase(url: string | undefined, options: DatabaseOptions = {}): Database {
