@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import postgres from "npm:postgres@^3.4.9";
+import postgres from "postgres";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";

@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import postgres from "npm:postgres@^3.4.9";
+import postgres from "postgres";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 

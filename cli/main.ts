@@ -221,8 +221,3 @@ export async function main(argv: string[]): Promise<number> {
     return wrapped.exitCode;
   }
 }
-
-if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
-}

@@ -3,7 +3,7 @@
  * Errors are rewritten into DriftGuardError so that no password, URL or SQL
  * text from the server ever reaches a user or an HTTP body.
  */
-import postgres from "npm:postgres@^3.4.9";
+import postgres from "postgres";
 import { DriftGuardError } from "../shared/types.ts";
 
 export type Sql = postgres.Sql;

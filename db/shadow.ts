@@ -48,33 +48,33 @@ export interface Shadow {
  * bundlers can follow them.
  */
 const PGLITE_EXTENSIONS: Record<string, () => Promise<Record<string, unknown>>> = {
-  "amcheck": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/amcheck"),
-  "bloom": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/bloom"),
-  "btree_gin": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/btree_gin"),
-  "btree_gist": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/btree_gist"),
-  "citext": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/citext"),
-  "cube": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/cube"),
-  "dict_int": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/dict_int"),
-  "dict_xsyn": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/dict_xsyn"),
-  "earthdistance": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/earthdistance"),
-  "fuzzystrmatch": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/fuzzystrmatch"),
-  "hstore": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/hstore"),
-  "intarray": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/intarray"),
-  "isn": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/isn"),
-  "lo": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/lo"),
-  "ltree": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/ltree"),
-  "moddatetime": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/moddatetime"),
-  "pg_stat_statements": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/pg_stat_statements"),
-  "pg_trgm": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/pg_trgm"),
-  "pgcrypto": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/pgcrypto"),
-  "seg": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/seg"),
-  "tablefunc": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/tablefunc"),
-  "tcn": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/tcn"),
-  "tsm_system_rows": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/tsm_system_rows"),
-  "tsm_system_time": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/tsm_system_time"),
-  "unaccent": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/unaccent"),
-  "uuid-ossp": () => import("npm:@electric-sql/pglite@^0.5.14/contrib/uuid_ossp"),
-  "vector": () => import("npm:@electric-sql/pglite-pgvector@^0.0.15"),
+  "amcheck": () => import("@electric-sql/pglite/contrib/amcheck"),
+  "bloom": () => import("@electric-sql/pglite/contrib/bloom"),
+  "btree_gin": () => import("@electric-sql/pglite/contrib/btree_gin"),
+  "btree_gist": () => import("@electric-sql/pglite/contrib/btree_gist"),
+  "citext": () => import("@electric-sql/pglite/contrib/citext"),
+  "cube": () => import("@electric-sql/pglite/contrib/cube"),
+  "dict_int": () => import("@electric-sql/pglite/contrib/dict_int"),
+  "dict_xsyn": () => import("@electric-sql/pglite/contrib/dict_xsyn"),
+  "earthdistance": () => import("@electric-sql/pglite/contrib/earthdistance"),
+  "fuzzystrmatch": () => import("@electric-sql/pglite/contrib/fuzzystrmatch"),
+  "hstore": () => import("@electric-sql/pglite/contrib/hstore"),
+  "intarray": () => import("@electric-sql/pglite/contrib/intarray"),
+  "isn": () => import("@electric-sql/pglite/contrib/isn"),
+  "lo": () => import("@electric-sql/pglite/contrib/lo"),
+  "ltree": () => import("@electric-sql/pglite/contrib/ltree"),
+  "moddatetime": () => import("@electric-sql/pglite/contrib/moddatetime"),
+  "pg_stat_statements": () => import("@electric-sql/pglite/contrib/pg_stat_statements"),
+  "pg_trgm": () => import("@electric-sql/pglite/contrib/pg_trgm"),
+  "pgcrypto": () => import("@electric-sql/pglite/contrib/pgcrypto"),
+  "seg": () => import("@electric-sql/pglite/contrib/seg"),
+  "tablefunc": () => import("@electric-sql/pglite/contrib/tablefunc"),
+  "tcn": () => import("@electric-sql/pglite/contrib/tcn"),
+  "tsm_system_rows": () => import("@electric-sql/pglite/contrib/tsm_system_rows"),
+  "tsm_system_time": () => import("@electric-sql/pglite/contrib/tsm_system_time"),
+  "unaccent": () => import("@electric-sql/pglite/contrib/unaccent"),
+  "uuid-ossp": () => import("@electric-sql/pglite/contrib/uuid_ossp"),
+  "vector": () => import("@electric-sql/pglite-pgvector"),
 };
 
 /** Extensions PGlite can load, by the name `create extension` uses. */
@@ -118,7 +118,7 @@ export function stripLeadingComments(statement: string): string {
 }
 
 export async function openEmbeddedShadow(extensionNames: Iterable<string>): Promise<Shadow & { loaded: string[] }> {
-  const { PGlite } = await import("npm:@electric-sql/pglite@^0.5.14");
+  const { PGlite } = await import("@electric-sql/pglite");
   const extensions: Record<string, unknown> = {};
   const loaded: string[] = [];
   for (const name of new Set(extensionNames)) {
@@ -184,7 +184,7 @@ function initdbCacheFile(): string | null {
   if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
   let version = "unknown";
   try {
-    const entry = fileURLToPath(import.meta.resolve("npm:@electric-sql/pglite@^0.5.14"));
+    const entry = fileURLToPath(import.meta.resolve("@electric-sql/pglite"));
     version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
   } catch {
     return null;
