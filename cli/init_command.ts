@@ -50,8 +50,11 @@ function readIfExists(file: string): string | null {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as { code?: string }).code === "ENOENT") return null;
-    throw err;
+    const code = (err as { code?: string }).code;
+    // ENOTDIR: a parent is a file, so this file cannot exist (writing it will fail, and say so).
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    const why = code === "EISDIR" ? "is a directory" : `cannot be read (${code})`;
+    throw new DriftGuardError("bad_input", `${file} ${why}`, "move it away or fix its permissions, then run init again; nothing was written");
   }
 }
 
@@ -162,23 +165,32 @@ export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNot
   return { writes, configNote };
 }
 
-/** Writes each planned file through a temporary name in its own directory, then renames, so no file is ever half-written. */
+/**
+ * Writes each planned file through a temporary name in its own directory, then
+ * renames them all into place. Any failure before the renames removes the
+ * temporary files and the directories it made, so nothing is half-written.
+ */
 function applyWrites(workdir: string, writes: PlannedWrite[]): void {
   const pending = writes.filter((w) => w.action === "create" || w.action === "update");
+  for (const w of pending) {
+    const target = join(workdir, w.path);
+    if (existsSync(target) && statSync(target).isDirectory()) throw new DriftGuardError("bad_input", `${w.path} is a directory`, "move it away, then run init again; nothing was written");
+  }
   const temps: Array<[string, string]> = [];
+  const madeDirs: string[] = [];
   try {
     for (const w of pending) {
       const target = join(workdir, w.path);
-      mkdirSync(dirname(target), { recursive: true });
-      if (existsSync(target) && statSync(target).isDirectory()) throw new DriftGuardError("bad_input", `${w.path} is a directory`, "move it away, then run init again");
+      const made = mkdirSync(dirname(target), { recursive: true });
+      if (made) madeDirs.push(made);
       const tmp = `${target}.drift-guard-${process.pid}.tmp`;
-      writeFileSync(tmp, w.text, { flag: "wx" });
       temps.push([tmp, target]);
+      writeFileSync(tmp, w.text, { flag: "wx" });
     }
   } catch (err) {
     for (const [tmp] of temps) rmSync(tmp, { force: true });
-    if (err instanceof DriftGuardError) throw err;
-    throw new DriftGuardError("bad_input", `cannot write into ${workdir}: ${(err as Error).message}`, "nothing was changed; check the directory's permissions");
+    for (const dir of madeDirs.reverse()) rmSync(dir, { recursive: true, force: true });
+    throw new DriftGuardError("bad_input", `cannot write into ${workdir}: ${(err as Error).message}`, "nothing was written; check the directory's permissions");
   }
   for (const [tmp, target] of temps) renameSync(tmp, target);
 }
@@ -213,6 +225,18 @@ function nextSteps(workdir: string): string {
 `;
 }
 
+/** One line per file, except that the function's folder is one line when all its files fare alike. */
+function summarize(writes: PlannedWrite[]): string[] {
+  const fnDir = join("supabase", "functions", FUNCTION_NAME);
+  const inFn = writes.filter((w) => w.path.startsWith(fnDir + "/"));
+  const line = (w: PlannedWrite) => `${VERB[w.action].padEnd(14)} ${w.path}${w.why ? `  (${w.why})` : ""}`;
+  const actions = new Set(inFn.map((w) => w.action));
+  const fnLines = actions.size === 1 && !actions.has("kept_edited")
+    ? [`${VERB[inFn[0].action].padEnd(14)} ${fnDir}/ (${inFn.length} files)`]
+    : inFn.filter((w) => w.action !== "unchanged").map(line);
+  return [...fnLines, ...writes.filter((w) => !inFn.includes(w)).map(line)];
+}
+
 export function initCommand(opts: InitOptions): number {
   const { writes, configNote } = planInit(opts);
   const changing = writes.filter((w) => w.action === "create" || w.action === "update");
@@ -220,7 +244,7 @@ export function initCommand(opts: InitOptions): number {
   if (!opts.dryRun) applyWrites(opts.workdir, writes);
   const head = opts.dryRun ? "drift-guard init --dry-run: would write" : "drift-guard init:";
   out.write(`${head}\n`);
-  for (const w of writes) out.write(`  ${VERB[w.action].padEnd(14)} ${w.path}${w.why ? `  (${w.why})` : ""}\n`);
+  for (const line of summarize(writes)) out.write(`  ${line}\n`);
   if (changing.length === 0) out.write("Nothing to change: drift-guard is already set up here.\n");
   if (configNote) process.stderr.write(`drift-guard: warning: ${configNote}\n`);
   if (!opts.dryRun && changing.length > 0) out.write(`\n${nextSteps(opts.workdir)}`);
