@@ -12,7 +12,6 @@
  * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
  * replayed), 3 cannot reach or authenticate to a database or the function.
  */
-import process from "node:process";
 import { Command, Option } from "commander";
 import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
 import {
