@@ -68,6 +68,7 @@ const repairBody = z.strictObject({
   mark_reverted: versions.optional(),
   reason: z.string().optional(),
   expect_digest: digest.optional(),
+  expect_plan_digest: digest.optional(),
 });
 const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optional() });
 
@@ -100,6 +101,15 @@ export const putManifest: Handler = async (ctx) => {
   return { status: 201, body: { stored: true, manifest: manifestInfo(stored) } };
 };
 
+/** Applying needs the plan digest the reviewer saw: the history digest alone does not pin what is written. */
+function expectation(body: z.infer<typeof repairBody>) {
+  if (body.expect_digest === undefined && body.expect_plan_digest === undefined) return undefined;
+  if (body.expect_plan_digest === undefined) {
+    throw new DriftGuardError("bad_input", "applying needs expect_plan_digest: the plan_digest of the dry run you reviewed", "POST /repair without expect_digest to get the plan, review it, then send its plan_digest");
+  }
+  return { historyDigest: body.expect_digest, planDigest: body.expect_plan_digest };
+}
+
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
@@ -107,7 +117,7 @@ export const repair: Handler = async (ctx) => {
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
     const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason };
-    return await repairHistory(sql, request, local, body.expect_digest, ctx.caller!.actor);
+    return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor);
   });
 
   return { status: 200, body: repairJson(result) };
