@@ -1,5 +1,5 @@
 /** `drift-guard fetch`, `repair` and `undo`: the guarded history operations. */
-import { existsSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -32,6 +32,31 @@ function shellArg(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Creates a new file and writes it; never overwrites, never follows a symlink
+ * (a dangling one included: O_EXCL refuses any existing path). Returns why it
+ * refused, or null when written.
+ *
+ * @example writeNewFile("supabase/migrations/1_a.sql", "select 1;\n") // null
+ */
+function writeNewFile(path: string, text: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EEXIST" || code === "ELOOP") return `${path} already exists (a file or a symlink); fetch never overwrites`;
+    if (code === "ENAMETOOLONG") return "its file name is too long for this file system";
+    return `cannot create ${path} (${code ?? "error"})`;
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return null;
+}
+
 export interface FetchOptions {
   dbUrl?: string;
   migrations: string;
@@ -61,18 +86,23 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
     const fileName = fileNameFor(v, row.name);
     if (row.statements === null || fileName === null) {
       failed++;
-      process.stderr.write(`skipped ${v}: ${row.statements === null ? "the history row has no statements to write out" : `its name "${row.name}" cannot be a file name`}\n`);
+      const why = row.statements === null
+        ? "the history row has no statements to write out"
+        : !/^[0-9]+$/.test(v)
+        ? "its version is not digits, so it cannot be a migration file name"
+        : `its name "${row.name}" cannot be a file name`;
+      process.stderr.write(`skipped ${v}: ${why}\n`);
       continue;
     }
     const path = join(opts.migrations, fileName);
-    if (existsSync(path)) {
-      failed++;
-      process.stderr.write(`skipped ${v}: ${path} already exists\n`);
-      continue;
-    }
     const text = renderMigrationFile(row.statements);
     const roundTrips = JSON.stringify(splitStatements(text)) === JSON.stringify(row.statements);
-    writeFileSync(path, text);
+    const refused = writeNewFile(path, text);
+    if (refused) {
+      failed++;
+      process.stderr.write(`skipped ${v}: ${refused}\n`);
+      continue;
+    }
     written++;
     process.stdout.write(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}\n`);
   }

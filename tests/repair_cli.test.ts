@@ -1,5 +1,6 @@
 /** `drift-guard repair / undo / fetch` through the real CLI, with the Supabase CLI as oracle where it has an equivalent. */
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
@@ -191,5 +192,42 @@ describe("fetch", () => {
     expect(run("fetch", "123").status).toBe(2);
     expect(project).toBeTruthy();
     await db.drop();
+  });
+
+  it("never writes outside the migrations folder, through a symlink, or over a file (issue 11 item 3)", async () => {
+    const { db, run, project } = await setup("fetch_escape");
+    const outside = mkdtempSync(join(tmpdir(), "drift-guard-outside-"));
+    try {
+      const migrations = join(project, "supabase/migrations");
+      // A version that climbs out of the folder, with SQL chosen by whoever wrote the row.
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('../../../escaped', 'pwn', array['grant all on all tables in schema public to anon'])`;
+      // A dangling symlink where a fetched file would go.
+      const target = join(outside, "written-through.sql");
+      symlinkSync(target, join(migrations, "20240401000000_link.sql"));
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('20240401000000', 'link', array['select 1'])`;
+      // A name too long for any file system, and one ordinary row that must still be written.
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('20240402000000', ${"n".repeat(300)}, array['select 2']), ('20240403000000', 'fine', array['select 3'])`;
+
+      const r = run("fetch");
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/skipped \.\.\/\.\.\/\.\.\/escaped: its version is not digits/);
+      expect(r.stderr).toMatch(/skipped 20240401000000: .*already exists \(a file or a symlink\)/);
+      expect(r.stderr).toMatch(/skipped 20240402000000: its file name is too long/);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+      expect(r.stdout).toMatch(/wrote supabase\/migrations\/20240403000000_fine\.sql/);
+      expect(r.stdout).toMatch(/1 file\(s\) written, 3 skipped/);
+      expect(existsSync(target)).toBe(false);
+      for (const up of [join(project, ".."), join(project, "../.."), join(project, "../../..")]) {
+        expect(readdirSync(up).filter((f) => f.includes("escaped"))).toEqual([]);
+      }
+      expect(readdirSync(join(project, "supabase")).filter((f) => f.includes("escaped"))).toEqual([]);
+    } finally {
+      await db.drop();
+      rmSync(project, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
