@@ -8,6 +8,7 @@ import { installSchema, schemaInstalled } from "../db/install.ts";
 import { notInstalledError, TOKEN_SCOPES, type TokenScope } from "../db/tokens.ts";
 import { withDatabase } from "./database.ts";
 import { listAudit } from "../db/audit.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 
 interface DbOptions {
   dbUrl?: string;
@@ -31,7 +32,8 @@ function sqlFunctionError(err: unknown): unknown {
   return notInstalledError(err) ?? err;
 }
 
-const write = (line = "") => process.stdout.write(line + "\n");
+/** Every line may carry labels, names or reasons from the database: shown escaped, never obeyed by the terminal. */
+const write = (line = "") => process.stdout.write(visible(line) + "\n");
 
 // ---------------------------------------------------------------------------
 // install

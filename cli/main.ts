@@ -12,6 +12,7 @@ import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
 import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
 import { registerSchemaDiff } from "./schema_diff_command.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 
 const env = process.env;
 const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
@@ -196,7 +197,8 @@ function report(err: DriftGuardError): void {
   if (jsonErrors) {
     process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + "\n");
   }
-  process.stderr.write(`drift-guard: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ""}`);
+  // Messages can quote input and database strings (versions, names, labels): escaped for the terminal.
+  process.stderr.write(`drift-guard: ${visible(err.message)}\n${err.hint ? `hint: ${visible(err.hint)}\n` : ""}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,6 +13,7 @@ import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 import { progress } from "./progress.ts";
 
 function requireDbUrl(url: string | undefined): string {
@@ -91,7 +92,7 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
         : !/^[0-9]+$/.test(v)
         ? "its version is not digits, so it cannot be a migration file name"
         : `its name "${row.name}" cannot be a file name`;
-      process.stderr.write(`skipped ${v}: ${why}\n`);
+      process.stderr.write(visible(`skipped ${v}: ${why}`) + "\n");
       continue;
     }
     const path = join(opts.migrations, fileName);
@@ -100,11 +101,11 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
     const refused = writeNewFile(path, text);
     if (refused) {
       failed++;
-      process.stderr.write(`skipped ${v}: ${refused}\n`);
+      process.stderr.write(visible(`skipped ${v}: ${refused}`) + "\n");
       continue;
     }
     written++;
-    process.stdout.write(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}\n`);
+    process.stdout.write(visible(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}`) + "\n");
   }
   bar.done();
   process.stdout.write(`${written} file(s) written${failed ? `, ${failed} skipped` : ""}. Review and commit them.\n`);
@@ -155,7 +156,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
   }
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(lines.map(visible).join("\n") + "\n");
   return EXIT.ok;
 }
 

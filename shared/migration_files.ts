@@ -109,6 +109,7 @@ export function renderMigrationFile(statements: readonly string[]): string {
 export function fileNameFor(version: string, name: string | null): string | null {
   const n = name ?? "";
   if (!/^[0-9]+$/.test(version)) return null;
+  // deno-lint-ignore no-control-regex -- a name with control characters cannot be a file name
   if (/[\/\\\u0000-\u001f\u007f]/.test(n) || n === "." || n === "..") return null;
   const fileName = `${version}_${n}.sql`;
   const back = parseMigrationFileName(fileName);

@@ -230,4 +230,26 @@ describe("fetch", () => {
       rmSync(outside, { recursive: true, force: true });
     }
   });
+
+  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped (issue 11 item 5)", async () => {
+    const { db, run, project } = await setup("terminal_escape");
+    try {
+      const evil = "x\x1b]0;pwned\x07\x1b[2J";
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements) values ('20240501000000', ${evil}, array['select 5'])`;
+      const outputs = [run("check"), run("fetch")];
+      const plan = run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, "--format", "json");
+      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`));
+      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, ...applyFlags(plan)));
+      outputs.push(run("audit"));
+      for (const r of outputs) {
+        expect(r.stdout + r.stderr).not.toMatch(/[\x07\x1b]/);
+      }
+      expect(outputs[0].stdout).toContain("x\\x1b]0;pwned\\x07\\x1b[2J");
+      expect(outputs[1].stderr).toMatch(/skipped 20240501000000: its name "x\\x1b/);
+      expect(outputs.at(-1)!.stdout).toContain("because\\x1b[31m red");
+    } finally {
+      await db.drop();
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
 });
