@@ -179,13 +179,16 @@ Examples:
     .action(run(tokenListCommand));
   token
     .command("revoke")
-    .description("revoke a token by label or id")
+    .description("revoke a token, named by --id or --label")
     .addOption(dbUrl())
-    .argument("<label-or-id>")
+    .option("--id <id>", "the token's id (uuid) or public id (the 12 hex digits after dg_)")
+    .option("--label <label>", "the token's label")
+    .argument("[label-or-id]", "accepted only when it names exactly one token; prefer --id or --label")
     .addHelpText("after", `
 Examples:
-  $ drift-guard token revoke github-pr`)
-    .action(async (which: string, opts: any, cmd: Command) => {
+  $ drift-guard token revoke --label github-pr
+  $ drift-guard token revoke --id 3f2c…`)
+    .action(async (which: string | undefined, opts: any, cmd: Command) => {
       exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
     });
 

@@ -123,4 +123,81 @@ begin
 end;
 $$;
 
+-- ---------------------------------------------------------------------------
+-- 4. Revoking a token names it explicitly: by id (uuid or public id) or by label.
+--    A label may equal another token's id, so "label or id" is a guess; the
+--    old one-argument form now refuses when the text matches more than one token.
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.revoke_token_by(p_field text, p_value text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_token drift_guard.tokens%rowtype;
+  v_already boolean;
+begin
+  if p_field is null or p_field not in ('id', 'label') then
+    raise exception using errcode = 'DGI01', message = 'revoke a token by id or by label';
+  end if;
+  select * into v_token
+  from drift_guard.tokens t
+  where (p_field = 'label' and t.label = p_value)
+     or (p_field = 'id' and (t.id::text = pg_catalog.lower(p_value) or t.public_id = pg_catalog.lower(p_value)))
+  for update;
+  if not found then
+    return null;
+  end if;
+  v_already := v_token.revoked_at is not null;
+  if not v_already then
+    update drift_guard.tokens t set revoked_at = pg_catalog.now() where t.id = v_token.id returning * into v_token;
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'id', v_token.id, 'label', v_token.label, 'scope', v_token.scope,
+    'public_id', v_token.public_id, 'revoked_at', v_token.revoked_at, 'already_revoked', v_already
+  );
+end;
+$$;
+
+create or replace function drift_guard.revoke_token(p_label_or_id text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_ids uuid[];
+begin
+  select pg_catalog.array_agg(t.id) into v_ids
+  from drift_guard.tokens t
+  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id);
+  if v_ids is null then
+    return null;
+  end if;
+  if pg_catalog.cardinality(v_ids) > 1 then
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('"%s" names %s tokens (one by its label, another by its id): nothing was revoked', p_label_or_id, pg_catalog.cardinality(v_ids)),
+      hint = 'say which: drift-guard token revoke --id ID, or --label LABEL';
+  end if;
+  return drift_guard.revoke_token_by('id', v_ids[1]::text);
+end;
+$$;
+
+revoke all on function drift_guard.revoke_token_by(text, text) from public;
+do $$
+begin
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
+    revoke all on function drift_guard.revoke_token_by(text, text) from anon;
+  end if;
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
+    revoke all on function drift_guard.revoke_token_by(text, text) from authenticated;
+  end if;
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
+    grant execute on function drift_guard.revoke_token_by(text, text) to service_role;
+  end if;
+end;
+$$;
+
 insert into drift_guard.schema_version (version) values ('20251202000100') on conflict (version) do nothing;
