@@ -193,6 +193,19 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       assertSafeError(await call(app, "GET", "/audit?limit=0", { token: read }), 400, "bad_input", secrets);
     });
 
+    await t.step("GET /audit: read scope sees who by label or user id, not e-mail or host (issue 11 item 9)", async () => {
+      const [{ d }] = await pg.sql`select drift_guard.history_digest() as d`;
+      const [{ r }] = await pg.sql`select drift_guard.apply_repair(${d}, '[{"op":"insert","version":"99990101000000","name":"z","statements":["select 9"]}]'::jsonb,
+        'by a user', '{"via":"function","kind":"user","user_id":"u-1","email":"alice@example.com","host":"laptop.local"}'::jsonb, '{"changes":[]}'::jsonb) as r`;
+      await pg.sql`select drift_guard.undo_repair(${r.audit_id}::uuid, 'put back', '{"user":"test"}'::jsonb)`;
+      const forRead = await call(app, "GET", "/audit", { token: read });
+      assert.equal(forRead.status, 200, forRead.text);
+      assert(!forRead.text.includes("alice@example.com") && !forRead.text.includes("laptop.local"), forRead.text);
+      assert.equal(forRead.body.entries[1].actor.user_id, "u-1");
+      const forRepair = await call(app, "GET", "/audit", { token: repair });
+      assert(forRepair.text.includes("alice@example.com"), forRepair.text);
+    });
+
     await t.step("credentials: none, unknown, revoked", async () => {
       assertSafeError(await call(app, "GET", "/status"), 401, "unauthorized", secrets);
       assertSafeError(await call(app, "GET", "/status", { token: read.slice(0, -1) + (read.endsWith("A") ? "B" : "A") }), 401, "unauthorized", secrets);

@@ -12,10 +12,10 @@ import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
 import { repairJson, validateReason } from "../../shared/repair_plan.ts";
-import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
+import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
-import type { Caller } from "./auth.ts";
+import { type Caller, hasScope } from "./auth.ts";
 import type { Database } from "./database.ts";
 
 export interface Context {
@@ -138,12 +138,21 @@ export const history: Handler = async (ctx) => {
   return { status: 200, body: row };
 };
 
+/** An audit actor without its personal details (e-mail, host name). */
+function redactActor(actor: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...actor };
+  for (const key of ["email", "host"]) if (key in out) out[key] = "(hidden from this scope)";
+  return out;
+}
+
 export const audit: Handler = async (ctx) => {
   const raw = ctx.url.searchParams.get("limit");
   const limit = raw === null ? 100 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 1000");
   const entries = await ctx.db.run((sql) => listAudit(sql, limit));
-  return { status: 200, body: { entries } };
+  // Read and deploy tokens go to every CI job: they see who acted by label or user id, not e-mail or host.
+  const identities = hasScope(ctx.caller!, "repair");
+  return { status: 200, body: { entries: identities ? entries : entries.map((e) => ({ ...e, actor: redactActor(e.actor) })) } };
 };
 
 /** `?include_schema=a,b&exclude_schema=c` (repeatable), as the CLI's --include-schema/--exclude-schema. */
@@ -158,7 +167,7 @@ function schemaList(url: URL, name: string): string[] | undefined {
  * `schema-diff --db-url`, the platform facts the shadow copies, and the digest.
  */
 export const schema: Handler = async (ctx) => {
-  const filter = schemaFilter(schemaList(ctx.url, "include_schema"), schemaList(ctx.url, "exclude_schema"));
+  const filter = apiSchemaFilter(schemaList(ctx.url, "include_schema"), schemaList(ctx.url, "exclude_schema"));
   const body = await ctx.db.run(async (sql) => {
     const conn = postgresCatalog(sql);
     const settings = await readPlatformSettings(conn);
