@@ -10,7 +10,7 @@ import { readHistoryRow } from "../../db/history.ts";
 import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
-import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
+import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
 import { repairJson, validateReason } from "../../shared/repair_plan.ts";
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
@@ -87,12 +87,13 @@ export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
+    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
   });
 
 export const drift: Handler = async (ctx) => {
   const manifest = parseManifest(await ctx.body());
-  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)));
+  // The digest of the manifest this report is about: `check --url` verifies it is the one it sent.
+  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)), { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {
