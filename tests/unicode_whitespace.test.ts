@@ -39,5 +39,5 @@ describe("a U+FEFF before `enable`", () => {
       await applied.drop();
       await fresh.drop();
     }
-  });
+  }, 300_000); // two databases and two real `supabase db push` runs on a loaded CI machine
 });
