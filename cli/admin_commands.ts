@@ -8,6 +8,7 @@ import { installSchema, schemaInstalled } from "../db/install.ts";
 import { notInstalledError, TOKEN_SCOPES, type TokenScope } from "../db/tokens.ts";
 import { withDatabase } from "./database.ts";
 import { listAudit } from "../db/audit.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 
 interface DbOptions {
   dbUrl?: string;
@@ -31,7 +32,10 @@ function sqlFunctionError(err: unknown): unknown {
   return notInstalledError(err) ?? err;
 }
 
-const write = (line = "") => process.stdout.write(line + "\n");
+/** Every line may carry labels, names or reasons from the database: shown escaped, never obeyed by the terminal. */
+const write = (line = "") => process.stdout.write(visible(line) + "\n");
+/** JSON escapes control characters itself, and its own newlines are layout. */
+const writeJson = (json: string) => process.stdout.write(json + "\n");
 
 // ---------------------------------------------------------------------------
 // install
@@ -69,6 +73,9 @@ export async function tokenCreateCommand(opts: DbOptions & { scope: TokenScope; 
   }
   const label = (opts.label ?? "").trim();
   if (!label) throw new DriftGuardError("usage", "a token needs a --label, e.g. --label github-ci");
+  if (/^[0-9a-f]{12}$/i.test(label) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(label)) {
+    throw new DriftGuardError("usage", "a label may not look like a token id (a uuid or 12 hex digits): it could be mistaken for another token", "use a name, e.g. --label github-ci");
+  }
   const { token, publicId, secret } = generateToken();
   const created = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
@@ -120,7 +127,7 @@ export async function tokenListCommand(opts: DbOptions & { format: "text" | "jso
     revoked_at: iso(r.revoked_at),
   }));
   if (opts.format === "json") {
-    write(JSON.stringify(tokens, null, 2));
+    writeJson(JSON.stringify(tokens, null, 2));
     return EXIT.ok;
   }
   if (tokens.length === 0) {
@@ -134,24 +141,33 @@ export async function tokenListCommand(opts: DbOptions & { format: "text" | "jso
   return EXIT.ok;
 }
 
-export async function tokenRevokeCommand(opts: DbOptions & { which: string }, _cmd?: unknown): Promise<number> {
+export async function tokenRevokeCommand(opts: DbOptions & { which?: string; id?: string; label?: string }, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
-  const which = (opts.which ?? "").trim();
-  if (!which) throw new DriftGuardError("usage", "name the token to revoke by its label or id");
+  const given = [opts.which, opts.id, opts.label].filter((v) => v !== undefined);
+  if (given.length !== 1) {
+    throw new DriftGuardError("usage", "name exactly one token: --id ID or --label LABEL", "drift-guard token list shows ids and labels");
+  }
+  const which = (given[0] ?? "").trim();
+  if (!which) throw new DriftGuardError("usage", "name the token to revoke: --id ID or --label LABEL");
+  // --id and --label say what the text is. The bare form is kept for scripts, but the database
+  // refuses it when a label equals another token's id (a decoy), instead of guessing.
+  const [query, params] = opts.id !== undefined
+    ? ["select drift_guard.revoke_token_by('id', $1) as token", [which]]
+    : opts.label !== undefined
+    ? ["select drift_guard.revoke_token_by('label', $1) as token", [which]]
+    : ["select drift_guard.revoke_token($1) as token", [which]];
   const revoked = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
     try {
-      const [row] = await sql.unsafe<{ token: { id: string; label: string; already_revoked: boolean; revoked_at: string } | null }[]>(
-        "select drift_guard.revoke_token($1) as token",
-        [which],
-      );
+      const [row] = await sql.unsafe<{ token: { id: string; label: string; already_revoked: boolean; revoked_at: string } | null }[]>(query, params);
       return row.token;
     } catch (err) {
       throw sqlFunctionError(err);
     }
   });
   if (!revoked) {
-    throw new DriftGuardError("not_found", `no token has the label or id "${which}"`, "drift-guard token list shows them");
+    const what = opts.id !== undefined ? "id" : opts.label !== undefined ? "label" : "label or id";
+    throw new DriftGuardError("not_found", `no token has the ${what} "${which}"`, "drift-guard token list shows them");
   }
   write(revoked.already_revoked
     ? `token "${revoked.label}" (id ${revoked.id}) was already revoked at ${iso(new Date(revoked.revoked_at))}`
@@ -181,7 +197,7 @@ export async function auditCommand(opts: DbOptions & { format: "text" | "json" }
     return await listAudit(sql);
   });
   if (opts.format === "json") {
-    write(JSON.stringify(entries, null, 2));
+    writeJson(JSON.stringify(entries, null, 2));
     return EXIT.ok;
   }
   if (entries.length === 0) {

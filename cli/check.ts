@@ -1,5 +1,5 @@
 /** `drift-guard check`: the report, read-only, from a database URL or through the function. */
-import { buildManifest } from "../shared/manifest.ts";
+import { buildManifest, manifestDigest } from "../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../shared/report_formats/index.ts";
 import type { Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
@@ -30,6 +30,15 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     const target = requireFunctionTarget(opts.url, opts.token);
     const manifest = buildManifest(parsed, gitProvenance(opts.migrations), new Date());
     const [, body] = await callFunction(target, "POST", "drift", manifest);
+    // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
+    const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
+    if (echoed !== manifestDigest(manifest)) {
+      throw new DriftGuardError(
+        "unreachable",
+        echoed === undefined ? "the answer from --url is not a drift report for the manifest we sent (it carries no manifest_digest)" : "the answer from --url is a report about another manifest (its manifest_digest differs from the one sent)",
+        "is --url your project's migration-drift function, deployed from this drift-guard version?",
+      );
+    }
     report = body as Report;
   } else {
     if (!opts.dbUrl) {

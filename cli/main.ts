@@ -15,6 +15,7 @@ import { serveCommand } from "./serve_command.ts";
 import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
 import { registerSchemaDiff } from "./schema_diff_command.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 
 const env = process.env;
 const DRIFT_FAIL_STATES = DRIFT_STATES.filter((s) => s !== "in_sync");
@@ -138,13 +139,14 @@ Examples:
     .option("--mark-applied <versions...>", "record versions as applied, as `supabase migration repair --status applied` does")
     .option("--mark-reverted <versions...>", "delete history rows, as `supabase migration repair --status reverted` does")
     .option("--reason <text>", "why: kept in the audit log (required)")
-    .option("--apply", "write the plan; requires --expect-digest")
+    .option("--apply", "write the plan; requires --expect-plan-digest")
     .option("--expect-digest <digest>", "the history_digest the plan was made against")
+    .option("--expect-plan-digest <digest>", "the plan_digest of the dry run you reviewed (pins every change's content)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .addHelpText("after", `
 Examples:
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024"
-  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:…`)
+  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:… --expect-plan-digest sha256:…`)
     .action(run(repairCommand));
 
   program
@@ -199,13 +201,16 @@ Examples:
     .action(run(tokenListCommand));
   token
     .command("revoke")
-    .description("revoke a token by label or id")
+    .description("revoke a token, named by --id or --label")
     .addOption(dbUrl())
-    .argument("<label-or-id>")
+    .option("--id <id>", "the token's id (uuid) or public id (the 12 hex digits after dg_)")
+    .option("--label <label>", "the token's label")
+    .argument("[label-or-id]", "accepted only when it names exactly one token; prefer --id or --label")
     .addHelpText("after", `
 Examples:
-  $ drift-guard token revoke github-pr`)
-    .action(async (which: string, opts: any, cmd: Command) => {
+  $ drift-guard token revoke --label github-pr
+  $ drift-guard token revoke --id 3f2c…`)
+    .action(async (which: string | undefined, opts: any, cmd: Command) => {
       exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
     });
 
@@ -269,7 +274,8 @@ function report(err: DriftGuardError): void {
   if (jsonErrors) {
     process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + "\n");
   }
-  process.stderr.write(`drift-guard: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ""}`);
+  // Messages can quote input and database strings (versions, names, labels): escaped for the terminal.
+  process.stderr.write(`drift-guard: ${visible(err.message)}\n${err.hint ? `hint: ${visible(err.hint)}\n` : ""}`);
 }
 
 export async function main(argv: string[]): Promise<number> {

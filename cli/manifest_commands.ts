@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { buildManifest } from "../shared/manifest.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 import { EXIT } from "../shared/types.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { gitProvenance } from "./git.ts";
@@ -13,7 +14,7 @@ async function manifestFrom(dir: string) {
 }
 
 function reportProblems(manifest: ReturnType<typeof buildManifest>): void {
-  for (const p of manifest.problems) process.stderr.write(`${p.level}: ${p.file}: ${p.message}\n`);
+  for (const p of manifest.problems) process.stderr.write(visible(`${p.level}: ${p.file}: ${p.message}`) + "\n");
 }
 
 export async function manifestBuildCommand(opts: { migrations: string; out?: string }): Promise<number> {

@@ -1,5 +1,5 @@
 /** `drift-guard fetch`, `repair` and `undo`: the guarded history operations. */
-import { existsSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -13,6 +13,7 @@ import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
+import { visible } from "../shared/report_formats/text_escape.ts";
 import { progress } from "./progress.ts";
 
 function requireDbUrl(url: string | undefined): string {
@@ -30,6 +31,31 @@ function cliActor(): Actor {
 
 function shellArg(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Creates a new file and writes it; never overwrites, never follows a symlink
+ * (a dangling one included: O_EXCL refuses any existing path). Returns why it
+ * refused, or null when written.
+ *
+ * @example writeNewFile("supabase/migrations/1_a.sql", "select 1;\n") // null
+ */
+function writeNewFile(path: string, text: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EEXIST" || code === "ELOOP") return `${path} already exists (a file or a symlink); fetch never overwrites`;
+    if (code === "ENAMETOOLONG") return "its file name is too long for this file system";
+    return `cannot create ${path} (${code ?? "error"})`;
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return null;
 }
 
 export interface FetchOptions {
@@ -61,20 +87,25 @@ export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<
     const fileName = fileNameFor(v, row.name);
     if (row.statements === null || fileName === null) {
       failed++;
-      process.stderr.write(`skipped ${v}: ${row.statements === null ? "the history row has no statements to write out" : `its name "${row.name}" cannot be a file name`}\n`);
+      const why = row.statements === null
+        ? "the history row has no statements to write out"
+        : !/^[0-9]+$/.test(v)
+        ? "its version is not digits, so it cannot be a migration file name"
+        : `its name "${row.name}" cannot be a file name`;
+      process.stderr.write(visible(`skipped ${v}: ${why}`) + "\n");
       continue;
     }
     const path = join(opts.migrations, fileName);
-    if (existsSync(path)) {
-      failed++;
-      process.stderr.write(`skipped ${v}: ${path} already exists\n`);
-      continue;
-    }
     const text = renderMigrationFile(row.statements);
     const roundTrips = JSON.stringify(splitStatements(text)) === JSON.stringify(row.statements);
-    writeFileSync(path, text);
+    const refused = writeNewFile(path, text);
+    if (refused) {
+      failed++;
+      process.stderr.write(visible(`skipped ${v}: ${refused}`) + "\n");
+      continue;
+    }
     written++;
-    process.stdout.write(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}\n`);
+    process.stdout.write(visible(`wrote ${path}${roundTrips ? "" : " (warning: the stored statements do not split back identically; review it)"}`) + "\n");
   }
   bar.done();
   process.stdout.write(`${written} file(s) written${failed ? `, ${failed} skipped` : ""}. Review and commit them.\n`);
@@ -89,21 +120,22 @@ export interface RepairOptions {
   reason?: string;
   apply?: boolean;
   expectDigest?: string;
+  expectPlanDigest?: string;
   format: "text" | "json";
 }
 
 export async function repairCommand(opts: RepairOptions): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
-  if (opts.apply && !opts.expectDigest) {
-    throw new DriftGuardError("usage", "--apply needs --expect-digest D: the history_digest of the plan you reviewed", "run without --apply first; it prints the exact command");
+  if (opts.apply && !opts.expectPlanDigest) {
+    throw new DriftGuardError("usage", "--apply needs --expect-plan-digest P: the plan_digest of the plan you reviewed", "run without --apply first; it prints the exact command");
   }
-  if (opts.expectDigest && !/^sha256:[0-9a-f]{64}$/.test(opts.expectDigest)) {
-    throw new DriftGuardError("usage", "--expect-digest must look like sha256:<64 hex digits>");
+  for (const [flag, value] of [["--expect-digest", opts.expectDigest], ["--expect-plan-digest", opts.expectPlanDigest]]) {
+    if (value !== undefined && !/^sha256:[0-9a-f]{64}$/.test(value)) throw new DriftGuardError("usage", `${flag} must look like sha256:<64 hex digits>`);
   }
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? opts.expectDigest : undefined, cliActor()));
+  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { historyDigest: opts.expectDigest, planDigest: opts.expectPlanDigest! } : undefined, cliActor()));
 
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");
@@ -111,19 +143,20 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   }
   const lines: string[] = [];
   lines.push(result.dry_run ? `Plan (dry run, nothing written) against history ${result.history_digest}` : `Applied. History is now ${result.history_digest}`);
+  if (result.dry_run) lines.push(`Plan digest ${result.plan_digest}`);
   if (result.changes.length) {
-    lines.push(...alignedTable(result.changes.map((c) => [`  ${c.op}`, c.version, c.name])));
+    lines.push(...alignedTable(result.changes.map((c) => [`  ${c.op}`, c.version, c.name, c.statements_checksum ? `statements ${c.statements_checksum}` : ""])));
   } else {
     lines.push("  no changes: the history already records this");
   }
   lines.push("", ...result.explain.map((e) => `  - ${e}`), "", `Reason: ${result.reason}`);
   if (result.dry_run && result.changes.length) {
     const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest}`);
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest} --expect-plan-digest ${result.plan_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
   }
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(lines.map(visible).join("\n") + "\n");
   return EXIT.ok;
 }
 

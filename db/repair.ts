@@ -29,7 +29,12 @@ export function repairError(err: unknown): unknown {
 
 export async function applyRepair(sql: Sql, plan: RepairPlan, expectedDigest: string, actor: Actor): Promise<{ audit_id: string; history_digest: string }> {
   const changes = plan.changes.map((c) => ({ op: c.op, version: c.version, name: c.name, statements: c.statements ?? null }));
-  const planRecord = { changes: plan.changes.map(({ op, version, name }) => ({ op, version, name })), explain: plan.explain, planned_against: plan.history_digest };
+  const planRecord = {
+    changes: plan.changes.map(({ op, version, name, statements_checksum }) => ({ op, version, name, statements_checksum: statements_checksum ?? null })),
+    explain: plan.explain,
+    planned_against: plan.history_digest,
+    plan_digest: plan.plan_digest,
+  };
   try {
     const [row] = await sql.unsafe<{ result: { audit_id: string; history_digest: string } }[]>(
       "select drift_guard.apply_repair($1, $2::text::jsonb, $3, $4::text::jsonb, $5::text::jsonb) as result",
@@ -54,30 +59,46 @@ export async function undoRepair(sql: Sql, auditId: string, reason: string, acto
   }
 }
 
+/** What the reviewer pins when applying: the plan digest (required) and, optionally, the history digest. */
+export interface RepairExpectation {
+  historyDigest?: string;
+  planDigest: string;
+}
+
 /**
  * The whole guarded repair, as both the CLI and the function run it: without
- * `expectDigest` a dry-run plan; with it, apply only if the history is still the
- * one the plan was made against. A stale digest is a conflict even when the plan
- * would no longer validate (its version was reverted meanwhile by the winner of
- * a race); the SQL function checks the digest again under its lock.
+ * `expect` a dry-run plan; with it, apply only if the history is still the one
+ * the plan was made against and the plan (every change's version, name and
+ * statement checksum) is still the one that was reviewed. The content is read
+ * again at apply time (files, newest manifest), so the plan digest is what
+ * stops a swapped manifest from writing what nobody reviewed. A stale digest is
+ * a conflict even when the plan would no longer validate; the SQL function
+ * checks the history digest again under its lock.
+ *
+ * @example await repairHistory(sql, { markReverted: ["1"], reason: "x" }, local, { planDigest: plan.plan_digest }, actor)
  */
 export async function repairHistory(
   sql: Sql,
   request: RepairRequest,
   local: readonly LocalMigration[],
-  expectDigest: string | undefined,
+  expect: RepairExpectation | undefined,
   actor: Actor,
 ): Promise<RepairPlan> {
   const remote = await readHistory(sql, knownStatements(local));
-  if (expectDigest !== undefined) {
-    const current = historyDigest(remote ?? []);
-    if (current !== expectDigest) {
-      throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (without --apply or expect_digest) and review the new plan");
-    }
+  const current = historyDigest(remote ?? []);
+  if (expect?.historyDigest !== undefined && current !== expect.historyDigest) {
+    throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (dry run) and review the new plan");
   }
   const plan = planRepair(request, local, remote);
-  if (expectDigest === undefined) return plan;
+  if (expect === undefined) return plan;
+  if (plan.plan_digest !== expect.planDigest) {
+    throw new DriftGuardError(
+      "digest_mismatch",
+      `the plan changed since it was reviewed: it is now ${plan.plan_digest} (history ${current})`,
+      "the history or the content to be written (files or manifest) changed; plan again (dry run) and review the new plan",
+    );
+  }
   if (plan.changes.length === 0) return { ...plan, dry_run: false };
-  const applied = await applyRepair(sql, plan, expectDigest, actor);
+  const applied = await applyRepair(sql, plan, plan.history_digest, actor);
   return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
 }

@@ -13,11 +13,39 @@ import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";
 
-/** Whitespace as JavaScript's trim() sees it, which is what the CLI trims from statements. */
-const JS_SPACE = /\s/;
-function isSpace(c: string): boolean {
+/**
+ * Whitespace as Postgres 15's lexer sees it (scan.l: `space [ \t\n\r\f]`).
+ * Nothing else may be dropped inside a statement: U+00A0, U+FEFF, U+3000 and
+ * every other non-ASCII character are identifier characters to Postgres, and
+ * \v is a token of its own, so dropping them could hide a semantic edit.
+ */
+function isPostgresSpace(c: string): boolean {
   const cp = c.charCodeAt(0);
-  return cp === 32 || (cp >= 9 && cp <= 13) || (cp >= 128 && JS_SPACE.test(c));
+  return cp === 32 || cp === 9 || cp === 10 || cp === 13 || cp === 12;
+}
+
+/** Whitespace as JavaScript's trim() sees it: what the CLI trims from the edges of each statement. */
+const JS_SPACE = /\s/;
+
+/**
+ * Marks the characters the CLI's trim() removes from each statement's edges
+ * (after its trailing `;`s). Only there may non-Postgres whitespace vanish:
+ * the CLI never sends it to the server.
+ */
+function statementEdges(text: string, scan: SqlScan): Uint8Array | null {
+  let edges: Uint8Array | null = null;
+  const mark = (i: number) => {
+    edges ??= new Uint8Array(text.length);
+    edges[i] = 1;
+  };
+  for (const { start, end } of scan.statements) {
+    let e = end;
+    while (e > start && text[e - 1] === ";") e--;
+    let s = start;
+    while (s < e && JS_SPACE.test(text[s])) mark(s++);
+    while (e > s && JS_SPACE.test(text[e - 1])) mark(--e);
+  }
+  return edges;
 }
 
 /** Would deleting the whitespace between `a` and `b` merge them into a different token? */
@@ -37,6 +65,7 @@ export function canonicalSql(text: string): string {
 
 function canonicalFromScan(text: string, scan: SqlScan): string {
   const { comments, literals } = scan;
+  const edges = statementEdges(text, scan);
   let out = "";
   let last = ""; // last character emitted
   let gap = false; // whitespace or a comment since `last`
@@ -57,7 +86,7 @@ function canonicalFromScan(text: string, scan: SqlScan): string {
     };
     for (let i = from; i < to; i++) {
       const c = text[i];
-      if (isSpace(c)) {
+      if (isPostgresSpace(c) || (edges !== null && edges[i] === 1)) {
         flush(i);
         gap = true;
       } else if (c === ";") {

@@ -1,6 +1,6 @@
 /** The manifest of expected migrations: built at deploy time, uploaded, validated on arrival. */
 import { z } from "zod";
-import { statementsChecksum } from "./checksum.ts";
+import { sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
 import type { ParsedMigrations } from "./migration_files.ts";
 import type { LocalMigration, Problem } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
@@ -81,4 +81,23 @@ export function parseManifest(input: unknown): Manifest {
 
 export function manifestMigrations(manifest: Manifest): { local: LocalMigration[]; problems: Problem[] } {
   return { local: manifest.migrations.map((m) => ({ ...m })), problems: [...manifest.problems] };
+}
+
+/**
+ * Digest of what a report is about: every migration's version, name, path and
+ * checksum (which pins its statements), and every problem. The function echoes
+ * it in the report (`manifest_digest`), so `check --url` can tell a report about
+ * the manifest it sent from one about something else.
+ *
+ * @example manifestDigest(buildManifest(parsed, null, new Date())) // "sha256:…"
+ */
+export function manifestDigest(manifest: Pick<Manifest, "migrations" | "problems">): string {
+  const field = (s: string) => `${utf8Length(s)}:${s}`;
+  const lines = [
+    MANIFEST_FORMAT,
+    ...[...manifest.migrations].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0))
+      .map((m) => `m|${field(m.version)}|${field(m.name)}|${field(m.path)}|${field(m.checksum)}`),
+    ...manifest.problems.map((p) => `p|${field(p.level)}|${field(p.file)}|${field(p.message)}`),
+  ];
+  return `sha256:${sha256Hex(lines.join("\n"))}`;
 }

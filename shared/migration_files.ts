@@ -97,9 +97,21 @@ export function renderMigrationFile(statements: readonly string[]): string {
     .join("\n");
 }
 
-/** A name from the history that is safe to use in a file name. */
+/**
+ * A file name for a history row, or null when the row's version or name
+ * cannot be one. Versions follow the CLI's rule (`^[0-9]+$`), so a version like
+ * `../../x` never becomes a path; names may not hold separators, NUL or
+ * control characters, and the result must parse back to the same row.
+ *
+ * @example fileNameFor("20240101000000", "init") // "20240101000000_init.sql"
+ * @example fileNameFor("../../../escaped", "pwn") // null
+ */
 export function fileNameFor(version: string, name: string | null): string | null {
   const n = name ?? "";
-  if (/[\/\\\0]/.test(n) || n === "." || n === "..") return null;
-  return `${version}_${n}.sql`;
+  if (!/^[0-9]+$/.test(version)) return null;
+  // deno-lint-ignore no-control-regex -- a name with control characters cannot be a file name
+  if (/[\/\\\u0000-\u001f\u007f]/.test(n) || n === "." || n === "..") return null;
+  const fileName = `${version}_${n}.sql`;
+  const back = parseMigrationFileName(fileName);
+  return back && back.version === version && back.name === n ? fileName : null;
 }

@@ -6,7 +6,7 @@
  * - mark reverted = `migration repair --status reverted`: DELETE the row. The
  *   SQL it ran stays in the database; `db push` runs it again whenever its file is present.
  */
-import { historyDigest } from "./checksum.ts";
+import { compareCodePoints, historyDigest, sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
 import type { LocalMigration, RemoteMigration, RepairChange, RepairPlan } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
@@ -58,10 +58,10 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
     }
     const row = remoteBy.get(version);
     if (!row) {
-      changes.push({ op: "insert", version, name: file.name, statements: file.statements });
+      changes.push({ op: "insert", version, name: file.name, statements: file.statements, statements_checksum: statementsChecksum(file.statements) });
       explain.push(`insert ${version}: record ${file.path} as applied (${file.statements.length} statement(s)); no SQL runs`);
     } else if (row.name !== file.name || !sameStatements(row.statements, file.statements)) {
-      changes.push({ op: "update", version, name: file.name, statements: file.statements });
+      changes.push({ op: "update", version, name: file.name, statements: file.statements, statements_checksum: statementsChecksum(file.statements) });
       explain.push(`update ${version}: replace the recorded name and statements with those of ${file.path}; no SQL runs`);
     } else {
       explain.push(`skip ${version}: already recorded exactly as ${file.path}`);
@@ -72,11 +72,29 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
     if (!row) {
       throw new DriftGuardError("unknown_version", `cannot mark ${version} reverted: it is not in the migration history`, "drift-guard check lists the versions the history holds");
     }
-    changes.push({ op: "delete", version, name: row.name ?? "" });
+    changes.push({ op: "delete", version, name: row.name ?? "", statements_checksum: null });
     explain.push(`delete ${version}: remove the history row (kept in the audit for undo). The SQL it ran stays in the database, and db push will run it again whenever its file is present`);
   }
 
-  return { dry_run: true, history_digest: historyDigest(rows), changes, audit_id: null, reason, explain };
+  const history_digest = historyDigest(rows);
+  return { dry_run: true, history_digest, plan_digest: planDigest(history_digest, changes), changes, audit_id: null, reason, explain };
+}
+
+/**
+ * Digest of what a repair will write: the history it was planned against and,
+ * for every change, its op, version, name and statement checksum. Apply
+ * recomputes the plan and refuses unless this matches the digest the reviewer
+ * saw, so a manifest or file swapped after review cannot ride on an old plan.
+ * Fields are length-prefixed; changes are ordered by version.
+ *
+ * @example planDigest("sha256:ab…", [{ op: "delete", version: "1", name: "a", statements_checksum: null }]) // "sha256:…"
+ */
+export function planDigest(historyDigestValue: string, changes: readonly RepairChange[]): string {
+  const field = (s: string | null | undefined) => (s === null || s === undefined ? "-" : `${utf8Length(s)}:${s}`);
+  const lines = [...changes]
+    .sort((a, b) => compareCodePoints(a.version, b.version))
+    .map((c) => `${field(c.op)}|${field(c.version)}|${field(c.name)}|${field(c.statements_checksum)}`);
+  return `sha256:${sha256Hex(["drift-guard plan v1", field(historyDigestValue), ...lines].join("\n"))}`;
 }
 
 /** The public shape of a plan (contract: Repair JSON). Statements stay out of the output; the audit keeps them. */
@@ -84,7 +102,8 @@ export function repairJson(plan: RepairPlan): Record<string, unknown> {
   return {
     dry_run: plan.dry_run,
     history_digest: plan.history_digest,
-    changes: plan.changes.map(({ op, version, name }) => ({ op, version, name })),
+    plan_digest: plan.plan_digest,
+    changes: plan.changes.map(({ op, version, name, statements_checksum }) => ({ op, version, name, statements_checksum: statements_checksum ?? null })),
     audit_id: plan.audit_id,
     reason: plan.reason,
     explain: plan.explain,

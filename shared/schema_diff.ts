@@ -13,6 +13,7 @@
  */
 import { sha256Hex } from "./checksum.ts";
 import type { Problem } from "./types.ts";
+import { DriftGuardError } from "./types.ts";
 
 export const OBJECT_KINDS = [
   "schema", "extension", "enum", "domain", "composite_type", "range_type", "sequence", "table", "column", "constraint",
@@ -68,6 +69,30 @@ export function schemaFilter(include: readonly string[] | undefined, exclude: re
     exclude: [...new Set([...DEFAULT_EXCLUDED_SCHEMAS, ...userExcluded])],
     attached: ATTACHED_SCHEMAS.filter((s) => !userExcluded.includes(s)),
   };
+}
+
+/**
+ * The schema filter for an API caller (GET /schema, read scope): the caller's
+ * include/exclude, but never a platform schema. drift_guard holds the token
+ * hashes and the audit, auth and vault hold credentials and secrets in their
+ * function bodies and defaults, and none of them is built by the project's
+ * migrations, so a read token handed to every pull-request job has no reason
+ * to see them. Naming one is a 400 that says so (fail closed, never silently).
+ *
+ * @example apiSchemaFilter(["public"], undefined) // { include: ["public"], … }
+ * @example apiSchemaFilter(["drift_guard"], undefined) // throws bad_input
+ */
+export function apiSchemaFilter(include: readonly string[] | undefined, exclude: readonly string[] | undefined): SchemaFilter {
+  const hidden = (include ?? []).filter((s) => DEFAULT_EXCLUDED_SCHEMAS.includes(s) || /^pg_/.test(s) || s === "information_schema");
+  if (hidden.length) {
+    throw new DriftGuardError(
+      "bad_input",
+      `include_schema: ${hidden.join(", ")} ${hidden.length === 1 ? "is a platform schema" : "are platform schemas"}; the function does not show platform schemas (drift_guard, auth, vault, storage, …) to API callers`,
+      "compare your own schemas; a database owner can inspect the others with drift-guard schema-diff --db-url",
+    );
+  }
+  // Without include, the default exclusions already hold every platform schema.
+  return schemaFilter(include, exclude);
 }
 
 export type Change = "missing" | "extra" | "changed";

@@ -64,11 +64,15 @@ export interface RepairChange {
   name: string;
   /** The row after the change (insert/update); the audit keeps the row before. */
   statements?: string[];
+  /** statementsChecksum of `statements` (insert/update), null for delete: what the reviewer sees of the content. */
+  statements_checksum?: string | null;
 }
 
 export interface RepairPlan {
   dry_run: boolean;
   history_digest: string;
+  /** Pins the reviewed content: the history digest plus every change (repair_plan.ts planDigest). */
+  plan_digest: string;
   changes: RepairChange[];
   audit_id: string | null;
   reason: string;

@@ -126,3 +126,56 @@ describe("utf8Length", () => {
     expect(utf8Length("\uD800x")).toBe(4);
   });
 });
+
+// ---- issue 11: only what Postgres lexes as whitespace may vanish -------------------
+
+/** Every character JavaScript's \s matches that Postgres 15 does not treat as whitespace, plus look-alikes. */
+const NOT_POSTGRES_SPACE = [
+  "\v", "\u00A0", "\u1680", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008",
+  "\u2009", "\u200A", "\u2028", "\u2029", "\u202F", "\u205F", "\u3000", "\uFEFF", "\u200B", "\u180E",
+];
+
+describe("Unicode whitespace (issue 11 item 1)", () => {
+  const pushed = "create table public.secrets (id int, v text); alter table if exists public.secrets enable row level security;";
+
+  it("a U+FEFF before `enable` is a semantic edit, not a cosmetic one", () => {
+    const edited = pushed.replace(" enable", "\uFEFF enable");
+    expect(canonicalChecksum(edited)).not.toBe(canonicalChecksum(pushed));
+    expect(canonicalChecksum(edited)).not.toBe(statementsChecksum(splitStatements(pushed)));
+  });
+
+  it.each(NOT_POSTGRES_SPACE.map((c) => [c.codePointAt(0)!.toString(16), c]))("U+%s inside a statement is kept", (_, c) => {
+    expect(canonicalChecksum(pushed.replace(" enable", `${c}enable`))).not.toBe(canonicalChecksum(pushed));
+    expect(canonicalChecksum(pushed.replace(" enable", ` ${c} enable`))).not.toBe(canonicalChecksum(pushed));
+    expect(canonicalSql(`select 1${c}+ 2`)).not.toBe(canonicalSql("select 1 + 2"));
+  });
+
+  it("Postgres's own whitespace still collapses", () => {
+    expect(canonicalChecksum(pushed.replace(" enable", " \t\r\n\f enable"))).toBe(canonicalChecksum(pushed));
+  });
+
+  it("at statement edges the CLI's trim() applies, so trimmed Unicode spaces do not count", () => {
+    for (const c of NOT_POSTGRES_SPACE.filter((x) => /\s/.test(x))) {
+      const file = `${c}create table t (id int)${c} ;\n${c}select 1${c}`;
+      expect(splitStatements(file)).toEqual(["create table t (id int)", "select 1"]);
+      expect(canonicalChecksum(file)).toBe(canonicalChecksum("create table t (id int);\nselect 1;"));
+      expect(statementsChecksum(splitStatements(file))).toBe(canonicalChecksum(file));
+    }
+  });
+
+  it("a space hidden behind a comment at the edge is not trimmed, so it counts", () => {
+    expect(canonicalChecksum("select 1 \u00A0/* c */;")).not.toBe(canonicalChecksum("select 1;"));
+    expect(statementsChecksum(splitStatements("select 1 \u00A0/* c */;"))).toBe(canonicalChecksum("select 1 \u00A0/* c */;"));
+  });
+
+  it("property: no character Postgres lexes as part of a token is ignored inside a statement", () => {
+    const inner = token.filter((t) => t !== ";");
+    fc.assert(fc.property(fc.array(inner, { minLength: 2, maxLength: 15 }), fc.nat(), fc.constantFrom(...NOT_POSTGRES_SPACE), fc.boolean(), (tokens, at, c, padded) => {
+      const gap = 1 + (at % (tokens.length - 1)); // between two tokens, never at a statement edge
+      const base = tokens.join(" ");
+      const edited = tokens.map((t, k) => (k === gap ? (padded ? ` ${c} ` : c) + t : (k ? " " : "") + t)).join("");
+      expect(canonicalChecksum(edited)).not.toBe(canonicalChecksum(base));
+      expect(statementsChecksum(splitStatements(edited))).toBe(canonicalChecksum(edited));
+    }), { numRuns: 400 });
+  });
+});

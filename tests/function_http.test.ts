@@ -122,12 +122,12 @@ describe("the function over HTTP", () => {
     expect(plan.status, plan.text).toBe(200);
     expect(plan.body).toMatchObject({ dry_run: true, history_digest: drift.body.history_digest, changes: [{ op: "insert", version: B, name: "b" }], audit_id: null });
 
-    const applied = await call(server.url, "POST", "/repair", { token: repair, body: { ...ask, expect_digest: plan.body.history_digest } });
+    const applied = await call(server.url, "POST", "/repair", { token: repair, body: { ...ask, expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest } });
     expect(applied.status, applied.text).toBe(200);
     expect(applied.body.dry_run).toBe(false);
     expect(applied.body.audit_id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const stale = await call(server.url, "POST", "/repair", { token: repair, body: { ...ask, expect_digest: plan.body.history_digest } });
+    const stale = await call(server.url, "POST", "/repair", { token: repair, body: { ...ask, expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest } });
     expectSafeError(stale, 409, "digest_mismatch", secrets);
 
     const now = await call(server.url, "GET", "/status", { token: read });
@@ -154,6 +154,34 @@ describe("the function over HTTP", () => {
     ]);
     // The CLI's audit reads the same log.
     expect(JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout).map((e: any) => e.id)).toEqual(audit.body.entries.map((e: any) => e.id));
+  });
+
+  it("a manifest swapped with a deploy token after review cannot ride on the reviewed plan (issue 11 item 2)", async () => {
+    const migrations = join(project, "supabase/migrations");
+    const upload = () => expect(driftGuard(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations]).status).toBe(0);
+    const bFile = join(migrations, `${B}_b.sql`);
+    const original = readFileSync(bFile, "utf8");
+    upload();
+    const ask = { mark_applied: [B], reason: "ran by hand during the incident" };
+    const plan = await call(server.url, "POST", "/repair", { token: repair, body: ask });
+    expect(plan.status, plan.text).toBe(200);
+    expect(plan.body.plan_digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(plan.body.changes[0].statements_checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    try {
+      writeFileSync(bFile, "grant all on all tables in schema public to anon;\n");
+      upload();
+      const attack = await call(server.url, "POST", "/repair", {
+        token: repair,
+        body: { ...ask, expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest },
+      });
+      expectSafeError(attack, 409, "digest_mismatch", secrets);
+      // Without the plan digest the request is refused outright: the history digest does not pin what is written.
+      expectSafeError(await call(server.url, "POST", "/repair", { token: repair, body: { ...ask, expect_digest: plan.body.history_digest } }), 400, "bad_input", secrets);
+      expectSafeError(await call(server.url, "GET", `/history/${B}`, { token: read }), 404, "not_found", secrets);
+    } finally {
+      writeFileSync(bFile, original);
+      upload();
+    }
   });
 
   it("every error status is JSON without secrets, SQL or stack traces", async () => {
@@ -184,7 +212,7 @@ describe("the function over HTTP", () => {
       await lockHolder.unsafe("select pg_advisory_lock(7225869907141945714)");
       const plan = await call(server.url, "POST", "/repair", { apikey: SECRET_KEY, body: { mark_applied: [B], reason: "x" } });
       expectSafeError(
-        await call(server.url, "POST", "/repair", { apikey: SECRET_KEY, body: { mark_applied: [B], reason: "x", expect_digest: plan.body.history_digest } }),
+        await call(server.url, "POST", "/repair", { apikey: SECRET_KEY, body: { mark_applied: [B], reason: "x", expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest } }),
         409,
         "lock_held",
         secrets,

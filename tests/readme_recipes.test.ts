@@ -61,6 +61,7 @@ describe("README curl recipes", () => {
       if (title.startsWith("Preview a repair")) {
         expect(json).toMatchObject({ dry_run: true, changes: [{ op: "insert", version: "004" }] });
         env.DIGEST = json.history_digest;
+        env.PLAN_DIGEST = json.plan_digest;
       }
       if (title.startsWith("Apply exactly")) {
         expect(json.dry_run).toBe(false);

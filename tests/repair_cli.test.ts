@@ -1,8 +1,10 @@
 /** `drift-guard repair / undo / fetch` through the real CLI, with the Supabase CLI as oracle where it has an equivalent. */
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
+import { canonicalChecksum } from "../shared/checksum.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
 import { makeProject, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
@@ -23,6 +25,8 @@ async function setup(label: string, install = true) {
 }
 
 const digestOf = (r: { stdout: string }) => JSON.parse(r.stdout).history_digest as string;
+/** The flags that apply exactly the reviewed plan (a --format json dry run). */
+const applyFlags = (r: { stdout: string }) => ["--apply", "--expect-digest", digestOf(r), "--expect-plan-digest", JSON.parse(r.stdout).plan_digest as string];
 const rows = (db: TestDatabase) => db.sql`select version, name, statements from supabase_migrations.schema_migrations order by version`;
 
 describe("mark applied", () => {
@@ -33,11 +37,43 @@ describe("mark applied", () => {
     const text = "/* ran by hand */\ncreate function public.f() returns int language sql begin atomic select 1; end;\nselect 'x;y';\r\n";
     for (const p of [ours.project, theirs.project]) writeFileSync(join(p, "supabase/migrations", file), text);
     const plan = ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
-    expect(ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan)).status).toBe(0);
+    expect(ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan)).status).toBe(0);
     supabaseRepair(theirs.db.url, theirs.project, "applied", ["20240103000000"]);
     expect(await rows(ours.db)).toEqual(await rows(theirs.db));
     await ours.db.drop();
     await theirs.db.drop();
+  });
+});
+
+describe("the reviewed plan pins its content (issue 11 item 2)", () => {
+  it("a file swapped after review is refused with exit 4 and nothing is written", async () => {
+    const { db, project, run } = await setup("plan_pin");
+    try {
+      const file = join(project, "supabase/migrations", "20240103000000_handmade.sql");
+      writeFileSync(file, "create table public.handmade (id int);\n");
+      const plan = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
+      const planned = JSON.parse(plan.stdout);
+      expect(planned.plan_digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(planned.changes).toEqual([{ op: "insert", version: "20240103000000", name: "handmade", statements_checksum: canonicalChecksum("create table public.handmade (id int);") }]);
+      const text = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run");
+      expect(text.stdout).toContain(`Plan digest ${planned.plan_digest}`);
+      expect(text.stdout).toContain(`statements ${planned.changes[0].statements_checksum}`);
+      expect(text.stdout).toContain(`--expect-plan-digest ${planned.plan_digest}`);
+
+      const before = await rows(db);
+      writeFileSync(file, "grant all on all tables in schema public to anon;\n");
+      const swapped = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan));
+      expect(swapped.status, swapped.stderr).toBe(4);
+      expect(swapped.stderr).toMatch(/plan changed since it was reviewed/);
+      expect(await rows(db)).toEqual(before);
+      // The history digest alone is no longer enough to apply.
+      const historyOnly = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan));
+      expect(historyOnly.status).toBe(2);
+      expect(await rows(db)).toEqual(before);
+    } finally {
+      await db.drop();
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
 
@@ -47,8 +83,8 @@ describe("mark reverted", () => {
     const theirs = await setup("revert_theirs", false);
     const original = await rows(ours.db);
     const plan = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--format", "json");
-    expect(JSON.parse(plan.stdout).changes).toEqual([{ op: "delete", version: "20240102000000", name: "more" }]);
-    const applied = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--apply", "--expect-digest", digestOf(plan), "--format", "json");
+    expect(JSON.parse(plan.stdout).changes).toEqual([{ op: "delete", version: "20240102000000", name: "more", statements_checksum: null }]);
+    const applied = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", ...applyFlags(plan), "--format", "json");
     expect(applied.status).toBe(0);
     supabaseRepair(theirs.db.url, theirs.project, "reverted", ["20240102000000"]);
     expect(await rows(ours.db)).toEqual(await rows(theirs.db));
@@ -72,10 +108,12 @@ describe("guards", () => {
       [["repair", "--mark-applied", "abc", "--reason", "x"], 2, /not a migration version/],
       [["repair", "--mark-applied", "20240101000000"], 2, /reason is required/],
       [["repair", "--mark-applied", "20240101000000", "--reason", "   "], 2, /reason is required/],
-      [["repair", "--mark-applied", "20240101000000", "--reason", "x", "--apply"], 2, /--apply needs --expect-digest/],
+      [["repair", "--mark-applied", "20240101000000", "--reason", "x", "--apply"], 2, /--apply needs --expect-plan-digest/],
+      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`], 2, /--apply needs --expect-plan-digest/],
       [["repair", "--mark-applied", "20240101000000", "--mark-reverted", "20240102000000", "--reason", "x"], 2, /not both/],
       [["repair", "--reason", "x"], 2, /nothing to repair/],
-      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`], 4, /history changed since the plan/],
+      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`, "--expect-plan-digest", `sha256:${"0".repeat(64)}`], 4, /history changed since the plan/],
+      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-plan-digest", `sha256:${"0".repeat(64)}`], 4, /plan changed since it was reviewed/],
       [["undo", "--audit-id", "00000000-0000-0000-0000-000000000000", "--reason", "x"], 2, /audit/],
     ];
     for (const [args, code, message] of cases) {
@@ -93,7 +131,7 @@ describe("guards", () => {
     const { db, run } = await setup("no_schema", false);
     const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
     expect(plan.status).toBe(0);
-    const r = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", digestOf(plan));
+    const r = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/run drift-guard install/);
     expect(await rows(db)).toHaveLength(2);
@@ -117,7 +155,7 @@ describe("guards", () => {
     const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
     await holder.begin(async (tx) => {
       await tx.unsafe(`select pg_advisory_xact_lock(${REPAIR_LOCK_KEY})`);
-      const r = await driftGuardAsync(["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", digestOf(plan)], { env: { SUPABASE_DB_URL: db.url }, cwd: undefined });
+      const r = await driftGuardAsync(["repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan)], { env: { SUPABASE_DB_URL: db.url }, cwd: undefined });
       expect(r.status).toBe(4);
       expect(r.stderr).toMatch(/colleague-laptop-repair/);
       expect(r.stderr).toMatch(/20\d\d-\d\d-\d\d/);
@@ -131,7 +169,7 @@ describe("guards", () => {
     const { db, project } = await setup("concurrent");
     const env = { SUPABASE_DB_URL: db.url };
     const plan = driftGuard(["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--format", "json"], { cwd: project, env });
-    const args = ["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--apply", "--expect-digest", digestOf(plan)];
+    const args = ["repair", "--mark-reverted", "20240101000000", "--reason", "race", ...applyFlags(plan)];
     const results = await Promise.all([driftGuardAsync(args, { cwd: project, env }), driftGuardAsync(args, { cwd: project, env })]);
     expect(results.map((r) => r.status).sort()).toEqual([0, 4]);
     const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.audit_log`;
@@ -154,5 +192,64 @@ describe("fetch", () => {
     expect(run("fetch", "123").status).toBe(2);
     expect(project).toBeTruthy();
     await db.drop();
+  });
+
+  it("never writes outside the migrations folder, through a symlink, or over a file (issue 11 item 3)", async () => {
+    const { db, run, project } = await setup("fetch_escape");
+    const outside = mkdtempSync(join(tmpdir(), "drift-guard-outside-"));
+    try {
+      const migrations = join(project, "supabase/migrations");
+      // A version that climbs out of the folder, with SQL chosen by whoever wrote the row.
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('../../../escaped', 'pwn', array['grant all on all tables in schema public to anon'])`;
+      // A dangling symlink where a fetched file would go.
+      const target = join(outside, "written-through.sql");
+      symlinkSync(target, join(migrations, "20240401000000_link.sql"));
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('20240401000000', 'link', array['select 1'])`;
+      // A name too long for any file system, and one ordinary row that must still be written.
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
+        values ('20240402000000', ${"n".repeat(300)}, array['select 2']), ('20240403000000', 'fine', array['select 3'])`;
+
+      const r = run("fetch");
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/skipped \.\.\/\.\.\/\.\.\/escaped: its version is not digits/);
+      expect(r.stderr).toMatch(/skipped 20240401000000: .*already exists \(a file or a symlink\)/);
+      expect(r.stderr).toMatch(/skipped 20240402000000: its file name is too long/);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+      expect(r.stdout).toMatch(/wrote supabase\/migrations\/20240403000000_fine\.sql/);
+      expect(r.stdout).toMatch(/1 file\(s\) written, 3 skipped/);
+      expect(existsSync(target)).toBe(false);
+      for (const up of [join(project, ".."), join(project, "../.."), join(project, "../../..")]) {
+        expect(readdirSync(up).filter((f) => f.includes("escaped"))).toEqual([]);
+      }
+      expect(readdirSync(join(project, "supabase")).filter((f) => f.includes("escaped"))).toEqual([]);
+    } finally {
+      await db.drop();
+      rmSync(project, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped (issue 11 item 5)", async () => {
+    const { db, run, project } = await setup("terminal_escape");
+    try {
+      const evil = "x\x1b]0;pwned\x07\x1b[2J";
+      await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements) values ('20240501000000', ${evil}, array['select 5'])`;
+      const outputs = [run("check"), run("fetch")];
+      const plan = run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, "--format", "json");
+      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`));
+      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, ...applyFlags(plan)));
+      outputs.push(run("audit"));
+      for (const r of outputs) {
+        expect(r.stdout + r.stderr).not.toMatch(/[\x07\x1b]/);
+      }
+      expect(outputs[0].stdout).toContain("x\\x1b]0;pwned\\x07\\x1b[2J");
+      expect(outputs[1].stderr).toMatch(/skipped 20240501000000: its name "x\\x1b/);
+      expect(outputs.at(-1)!.stdout).toContain("because\\x1b[31m red");
+    } finally {
+      await db.drop();
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

@@ -10,8 +10,10 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeDrift } from "../shared/drift.ts";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
+import { renderReport } from "../shared/report_formats/index.ts";
 import { formatJunit } from "../shared/report_formats/junit.ts";
-import { codeSpan, formatMarkdown, prose } from "../shared/report_formats/markdown.ts";
+import { formatMarkdown } from "../shared/report_formats/markdown.ts";
+import { codeSpan, prose } from "../shared/report_formats/markdown_escape.ts";
 import type { Evidence, RemoteMigration, Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { driftGuard } from "./harness/drift_guard_cli.ts";
@@ -204,6 +206,53 @@ describe("junit", () => {
     const root = parseJunit(formatJunit(inSync));
     expect(root.failures).toBe("0");
     expect(root.testsuite[0].testcase).toEqual([{ classname: "drift-guard.migrations", name: "1_a", file: "supabase/migrations/1_a.sql" }]);
+  });
+});
+
+describe("hostile names, reasons and messages (issue 11 item 5)", () => {
+  const injected = "x\n\n## Approved by security team\n![x](https://evil.example/p.png)";
+  const terminal = "y\x1b]8;;https://evil.example\x07click\x1b]8;;\x07\x1b[2J\x9b31m\u202eevil";
+  function hostileReport(): Report {
+    const parsed = parseMigrationFiles([file("1_a.sql", "select 1;\n")]);
+    return computeDrift({
+      local: parsed.migrations,
+      remote: [
+        { version: "1", name: injected, statements: ["select 1"] }, // renamed: the name reaches detail and the git mv command
+        { version: "2", name: terminal, statements: ["select 2"] }, // remote_only
+      ],
+      problems: [{ level: "warning", file: terminal, message: injected }],
+    });
+  }
+  const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+
+  it("markdown: no heading, image or raw newline from a name; no control character", () => {
+    const md = formatMarkdown(hostileReport());
+    const lines = md.split("\n");
+    expect(lines.filter((l) => /^\s{0,3}#{1,6}\s/.test(l)).every((l) => /^#{2,3} (❌|🕓|⚠️|✅|Evidence|Problems|How to fix)/u.test(l)), md).toBe(true);
+    expect(lines.some((l) => /Approved by security team/.test(l) && !/^\|/.test(l) && !/^- /.test(l) && !/^\d+\. /.test(l) && !/^ {3}/.test(l)), md).toBe(false);
+    // Outside code blocks and code spans, no image or link syntax survives unescaped.
+    const outsideCode = md.replace(/^ *(`{3,})[^\n]*\n[\s\S]*?^ *\1$/gm, "").replace(/(`+)[^`]*?\1/g, "");
+    expect(outsideCode).not.toMatch(/(^|[^\\])!\[x(\\)?\]\(/m);
+    for (const line of lines) expect(line, line).not.toMatch(CONTROL);
+    expect(md).toContain("\\x1b]8;;");
+  });
+
+  it("text: control characters are shown as escapes, never sent to the terminal", () => {
+    const text = renderReport(hostileReport(), "text");
+    for (const line of text.split("\n")) expect(line, line).not.toMatch(CONTROL);
+    expect(text).toContain("y\\x1b]8;;https://evil.example\\x07click");
+    expect(text).toContain("\\x9b31m\\u202eevil");
+    expect(text).not.toMatch(/^## Approved/m);
+  });
+
+  it("junit: still well-formed XML with nothing XML cannot carry", () => {
+    const out = formatJunit(hostileReport());
+    expect(XMLValidator.validate(out)).toBe(true);
+    expect(out).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
+    const parsed = xml.parse(out);
+    const names = parsed.testsuites.testsuite[0].testcase.map((c: JunitCase) => c.name);
+    expect(names).toContain(`1_a`);
+    expect(names.some((n: string) => n.includes("click"))).toBe(true);
   });
 });
 

@@ -7,6 +7,7 @@ import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { createHistoryTable, installDirect, runCli } from "./drift_guard_schema_helpers.ts";
+import { SCOPES } from "../functions/migration-drift/auth.ts";
 
 type Role = "anon" | "authenticated" | "service_role";
 
@@ -95,11 +96,20 @@ describe("drift_guard schema security", () => {
       expect(rows).toHaveLength(0);
     });
     it("with app_metadata.drift_guard_role reads the audit log", async () => {
-      for (const role of ["read", "deploy", "repair", "admin"]) {
+      for (const role of ["read", "deploy", "repair"]) {
         const rows = await asRole(db.sql, "authenticated", reader(role), (tx) => tx`select id, reason from drift_guard.audit_log`);
         expect(rows, role).toHaveLength(1);
         expect(rows[0].reason).toBe("seed the log");
       }
+    });
+    it("the policy accepts exactly the roles the function accepts: no 'admin' (issue 11 item 7)", async () => {
+      for (const role of ["admin", "Read", "read ", "service_role"]) {
+        const rows = await asRole(db.sql, "authenticated", reader(role), (tx) => tx`select id from drift_guard.audit_log`);
+        expect(rows, role).toHaveLength(0);
+      }
+      const [policy] = await db.sql`select qual from pg_policies where schemaname = 'drift_guard' and policyname = 'audit_log_select_drift_guard_role'`;
+      const accepted = [...String(policy.qual).matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1]).filter((r) => !["app_metadata", "drift_guard_role"].includes(r));
+      expect(accepted.sort()).toEqual([...SCOPES].sort());
     });
     it("cannot insert, update or delete audit rows, claim or not", async () => {
       for (const claims of [null, reader("admin")]) {
@@ -157,12 +167,59 @@ describe("drift_guard schema security", () => {
       const [own] = await db.sql`select drift_guard.history_digest() as d`;
       expect(digest[0].d).toBe(own.d);
     });
+    it("cannot forge audit entries or block an undo by writing the log directly (issue 11 item 4)", async () => {
+      const forged = `insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
+        values ('repair', '{"via":"cli","user":"alice"}', 'approved', '{}', 'x', 'y', '[]', '[]')`;
+      expect(await errorCode(db.sql, "service_role", null, forged)).toBe("42501");
+      expect(await errorCode(db.sql, "service_role", null, "update drift_guard.audit_log set undone_by = id")).toBe("42501");
+      expect(await errorCode(db.sql, "service_role", null, "delete from drift_guard.audit_log")).toBe("42501");
+      const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.audit_log where actor ->> 'user' = 'alice'`;
+      expect(n).toBe(0);
+    });
     it("can store and read manifests through the functions", async () => {
       const out = await asRole(db.sql, "service_role", null, async (tx) => {
         await tx`select drift_guard.store_manifest('{"migrations":[{"version":"1"}],"git":{"commit":"abc1234","branch":"main"}}'::jsonb, '{}'::jsonb)`;
         return await tx`select drift_guard.current_manifest() as m`;
       });
       expect(out[0].m).toMatchObject({ migration_count: 1, git_commit: "abc1234", git_branch: "main" });
+    });
+  });
+
+  describe("audit log integrity, even for the owner (issue 11 item 4)", () => {
+    const row = (extra = "", values = "") => `insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after${extra})
+      values ('repair', '{"via":"cli","user":"alice"}', 'approved', '{}', 'x', 'y', '[]', '[]'${values})`;
+    const ownerError = async (query: string) => {
+      try {
+        await db.sql.begin(async (tx) => {
+          await tx.unsafe(query);
+          throw Object.assign(new Error("no error"), { code: "none" });
+        });
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    };
+    it("created_at cannot be back-dated", async () => {
+      expect(await ownerError(row(", created_at", ", '2020-01-01'"))).toBe("DGA01");
+    });
+    it("a new entry cannot arrive already undone, nor undo something that is not a repair", async () => {
+      const [{ id }] = await db.sql`select id from drift_guard.audit_log where kind = 'repair' order by created_at limit 1`;
+      expect(await ownerError(row(", undone_by", `, '${id}'`))).toBe("DGA01");
+      expect(await ownerError(`insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after, undoes)
+        values ('undo', '{}', 'r', '{}', 'x', 'y', '[]', '[]', '00000000-0000-4000-8000-000000000000')`)).not.toBe("none");
+    });
+    it("undone_by must point at a real undo of that row, so a forged link cannot block a real undo", async () => {
+      const [{ id }] = await db.sql`select id from drift_guard.audit_log where kind = 'repair' and undone_by is null order by created_at limit 1`;
+      expect(await ownerError(`update drift_guard.audit_log set undone_by = '${id}' where id = '${id}'`)).toBe("DGA01");
+      expect(await ownerError(`update drift_guard.audit_log set undone_by = gen_random_uuid() where id = '${id}'`)).not.toBe("none");
+      // The real undo still works and sets the link.
+      await db.sql`select drift_guard.undo_repair(${id}, 'put it back', '{"user":"test"}'::jsonb)`;
+      const [after] = await db.sql`select undone_by from drift_guard.audit_log where id = ${id}`;
+      const [undo] = await db.sql`select id, kind, undoes from drift_guard.audit_log where id = ${after.undone_by}`;
+      expect(undo).toMatchObject({ kind: "undo", undoes: id });
+      // Redo the seed so the other tests find the history as before.
+      const [{ d }] = await db.sql`select drift_guard.history_digest() as d`;
+      await db.sql`select drift_guard.apply_repair(${d}, '[{"op":"insert","version":"1","name":"a","statements":["select 1"]}]'::jsonb,
+                                                   'seed the log', '{"user":"test"}'::jsonb, '{"changes":[]}'::jsonb)`;
     });
   });
 

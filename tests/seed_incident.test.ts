@@ -64,6 +64,7 @@ describe("the seed incident", () => {
   });
 
   let plannedDigest: string;
+  let plannedPlanDigest: string;
   let auditId: string;
   it("fetch writes the 78, then the plan previews inserts for the 11 and writes nothing", async () => {
     const f = run("fetch");
@@ -74,15 +75,16 @@ describe("the seed incident", () => {
     const p = JSON.parse(plan.stdout);
     expect(p.dry_run).toBe(true);
     expect(p.audit_id).toBeNull();
-    expect(p.changes).toEqual(LEGACY.map((v) => ({ op: "insert", version: v, name: `legacy_${v}` })));
+    expect(p.changes).toEqual(LEGACY.map((v) => ({ op: "insert", version: v, name: `legacy_${v}`, statements_checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) })));
     expect(p.history_digest).toBe(before.history_digest);
     plannedDigest = p.history_digest;
+    plannedPlanDigest = p.plan_digest;
     const [{ n }] = await db.sql`select count(*)::int as n from supabase_migrations.schema_migrations`;
     expect(n).toBe(78);
   });
 
   it("apply against the previewed digest; then the Supabase CLI agrees everything is paired and up to date", () => {
-    const applied = run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--apply", "--expect-digest", plannedDigest, "--format", "json");
+    const applied = run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--apply", "--expect-digest", plannedDigest, "--expect-plan-digest", plannedPlanDigest, "--format", "json");
     expect(applied.status).toBe(0);
     const a = JSON.parse(applied.stdout);
     expect(a.dry_run).toBe(false);

@@ -166,6 +166,41 @@ describe("tokens", () => {
     expect(after.revoked_at).not.toBeNull();
   });
 
+  it("a decoy labelled with another token's id is never revoked in its place (issue 11 item 8)", async () => {
+    createToken(db.url, "repair", "victim");
+    const [victim] = await db.sql`select id, public_id from drift_guard.tokens where label = 'victim'`;
+    // The decoy is made directly in the database (the CLI now refuses id-shaped labels).
+    await db.sql`select drift_guard.create_token(${victim.id}, 'read', 'dddddddddddd', ${"d".repeat(64)})`;
+    await db.sql`select drift_guard.create_token(${victim.public_id}, 'read', 'eeeeeeeeeeee', ${"e".repeat(64)})`;
+    for (const guess of [victim.id, victim.public_id]) {
+      const bare = runCli(["token", "revoke", "--db-url", db.url, guess]);
+      expect(bare.status, bare.stderr).toBe(2);
+      expect(bare.stderr).toMatch(/names 2 tokens/);
+      expect(bare.stderr).toMatch(/--id ID, or --label LABEL/);
+    }
+    const revokedAt = async () => (await db.sql`select label, revoked_at from drift_guard.tokens where label in ('victim', ${victim.id}, ${victim.public_id}) order by label`)
+      .map((r) => [r.label, r.revoked_at !== null]);
+    expect(await revokedAt()).toEqual([[victim.public_id, false], [victim.id, false], ["victim", false]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    const byId = runCli(["token", "revoke", "--db-url", db.url, "--id", victim.id]);
+    expect(byId.status, byId.stderr).toBe(0);
+    expect(byId.stdout).toContain('revoked token "victim"');
+    const byLabel = runCli(["token", "revoke", "--db-url", db.url, "--label", victim.public_id]);
+    expect(byLabel.status, byLabel.stderr).toBe(0);
+    const [decoy] = await db.sql`select revoked_at from drift_guard.tokens where label = ${victim.id}`;
+    expect(decoy.revoked_at).toBeNull();
+    const [v] = await db.sql`select revoked_at from drift_guard.tokens where label = 'victim'`;
+    expect(v.revoked_at).not.toBeNull();
+  });
+
+  it("revoke needs exactly one of --id, --label or the bare name; id-shaped labels are refused at create", () => {
+    expect(runCli(["token", "revoke", "--db-url", db.url]).status).toBe(2);
+    expect(runCli(["token", "revoke", "--db-url", db.url, "--id", "x", "--label", "y"]).status).toBe(2);
+    const r = runCli(["token", "create", "--db-url", db.url, "--scope", "read", "--label", "0123456789ab"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/may not look like a token id/);
+    expect(runCli(["token", "revoke", "--db-url", db.url, "--label", "no-such-token"]).stderr).toContain('no token has the label "no-such-token"');
+  });
+
   it("revoking an unknown token: exit 2", () => {
     const r = runCli(["token", "revoke", "--db-url", db.url, "no-such-token"]);
     expect(r.status).toBe(2);

@@ -110,7 +110,8 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       assert.equal(plan.status, 200, plan.text);
       assert.equal(plan.body.dry_run, true);
       assert.equal(plan.body.history_digest, digest);
-      assert.deepEqual(plan.body.changes, [{ op: "insert", version: "20240102000000", name: "b" }]);
+      assert.deepEqual(plan.body.changes.map(({ op, version, name }: { op: string; version: string; name: string }) => ({ op, version, name })), [{ op: "insert", version: "20240102000000", name: "b" }]);
+      const pinned = { expect_digest: digest, expect_plan_digest: plan.body.plan_digest };
       assert.equal(plan.body.audit_id, null);
       assert.equal((await call(app, "GET", "/history/20240102000000", { token: read })).status, 404, "a dry run writes nothing");
 
@@ -118,20 +119,21 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       const holder = await pg.sql.reserve();
       try {
         await holder.unsafe("select pg_advisory_lock(7225869907141945714)");
-        assertSafeError(await call(app, "POST", "/repair", { token: repair, body: { ...request, expect_digest: digest } }), 409, "lock_held", secrets);
+        assertSafeError(await call(app, "POST", "/repair", { token: repair, body: { ...request, ...pinned } }), 409, "lock_held", secrets);
       } finally {
         await holder.unsafe("select pg_advisory_unlock_all()");
         holder.release();
       }
 
-      const applied = await call(app, "POST", "/repair", { token: repair, body: { ...request, expect_digest: digest } });
+      assertSafeError(await call(app, "POST", "/repair", { token: repair, body: { ...request, expect_digest: digest } }), 400, "bad_input", secrets);
+      const applied = await call(app, "POST", "/repair", { token: repair, body: { ...request, ...pinned } });
       assert.equal(applied.status, 200, applied.text);
       assert.equal(applied.body.dry_run, false);
       assert.notEqual(applied.body.history_digest, digest);
       assert.match(applied.body.audit_id, /^[0-9a-f-]{36}$/);
       auditId = applied.body.audit_id;
 
-      const stale = await call(app, "POST", "/repair", { token: repair, body: { ...request, expect_digest: digest } });
+      const stale = await call(app, "POST", "/repair", { token: repair, body: { ...request, ...pinned } });
       assertSafeError(stale, 409, "digest_mismatch", secrets);
 
       const now = await call(app, "GET", "/status", { token: read });
@@ -170,8 +172,8 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       const body = { mark_reverted: ["20240103000000"], reason: "testing revert" };
       const plan = await call(app, "POST", "/repair", { apikey: SECRET_KEY, body });
       assert.equal(plan.status, 200, plan.text);
-      assert.deepEqual(plan.body.changes, [{ op: "delete", version: "20240103000000", name: "c" }]);
-      const applied = await call(app, "POST", "/repair", { apikey: SECRET_KEY, body: { ...body, expect_digest: plan.body.history_digest } });
+      assert.deepEqual(plan.body.changes, [{ op: "delete", version: "20240103000000", name: "c", statements_checksum: null }]);
+      const applied = await call(app, "POST", "/repair", { apikey: SECRET_KEY, body: { ...body, expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest } });
       assert.equal(applied.status, 200, applied.text);
       const undone = await call(app, "POST", "/repair/undo", { apikey: SECRET_KEY, body: { audit_id: applied.body.audit_id, reason: "put it back" } });
       assert.equal(undone.status, 200, undone.text);
@@ -189,6 +191,19 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       assert.deepEqual(entries[3].changes, [{ op: "insert", version: "20240102000000", name: "b" }]);
       assert.equal((await call(app, "GET", "/audit?limit=1", { token: read })).body.entries.length, 1);
       assertSafeError(await call(app, "GET", "/audit?limit=0", { token: read }), 400, "bad_input", secrets);
+    });
+
+    await t.step("GET /audit: read scope sees who by label or user id, not e-mail or host (issue 11 item 9)", async () => {
+      const [{ d }] = await pg.sql`select drift_guard.history_digest() as d`;
+      const [{ r }] = await pg.sql`select drift_guard.apply_repair(${d}, '[{"op":"insert","version":"99990101000000","name":"z","statements":["select 9"]}]'::jsonb,
+        'by a user', '{"via":"function","kind":"user","user_id":"u-1","email":"alice@example.com","host":"laptop.local"}'::jsonb, '{"changes":[]}'::jsonb) as r`;
+      await pg.sql`select drift_guard.undo_repair(${r.audit_id}::uuid, 'put back', '{"user":"test"}'::jsonb)`;
+      const forRead = await call(app, "GET", "/audit", { token: read });
+      assert.equal(forRead.status, 200, forRead.text);
+      assert(!forRead.text.includes("alice@example.com") && !forRead.text.includes("laptop.local"), forRead.text);
+      assert.equal(forRead.body.entries[1].actor.user_id, "u-1");
+      const forRepair = await call(app, "GET", "/audit", { token: repair });
+      assert(forRepair.text.includes("alice@example.com"), forRepair.text);
     });
 
     await t.step("credentials: none, unknown, revoked", async () => {

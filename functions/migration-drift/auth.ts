@@ -30,7 +30,12 @@ export interface AuthConfig {
   jwks?: JSONWebKeySet;
   /** Where to fetch the key set when it is not given inline. */
   jwksUrl?: string;
+  /** The `iss` user JWTs must carry: $SUPABASE_URL/auth/v1 (or DRIFT_GUARD_JWT_ISSUER). Unchecked when unset. */
+  issuer?: string;
 }
+
+/** Seconds of clock difference tolerated on exp/nbf/iat between Auth and this function. */
+export const JWT_CLOCK_SKEW_SECONDS = 30;
 
 export type VerifyToken = (sql: Sql, token: string) => Promise<{ id: string; label: string; scope: string } | null>;
 export type Authenticate = (req: Request, db: Database) => Promise<Caller>;
@@ -68,18 +73,23 @@ export function createAuthenticator(config: AuthConfig, verifyToken: VerifyToken
 
   async function userFromJwt(jwt: string): Promise<Caller> {
     let payload: JWTPayload;
+    // A user session token: it must expire, be meant for signed-in users, and come from this project's Auth.
+    const claims = { audience: "authenticated", issuer: config.issuer, requiredClaims: ["exp", "sub"], clockTolerance: JWT_CLOCK_SKEW_SECONDS };
     try {
       const { alg } = decodeProtectedHeader(jwt);
       if (alg === "HS256" && hsKey) {
-        ({ payload } = await jwtVerify(jwt, hsKey, { algorithms: ["HS256"] }));
+        ({ payload } = await jwtVerify(jwt, hsKey, { algorithms: ["HS256"], ...claims }));
       } else if (alg !== "HS256" && jwkSet) {
-        ({ payload } = await jwtVerify(jwt, jwkSet, { algorithms: ["ES256", "RS256", "EdDSA"] }));
+        ({ payload } = await jwtVerify(jwt, jwkSet, { algorithms: ["ES256", "RS256", "EdDSA"], ...claims }));
       } else {
         throw unauthorized(`cannot verify ${alg ?? "unsigned"} user JWTs: the function has no matching project key (SUPABASE_JWKS or SUPABASE_JWT_SECRET)`);
       }
     } catch (err) {
       if (err instanceof DriftGuardError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthorized("the bearer JWT has expired: sign in again");
+      if (err instanceof joseErrors.JWTClaimValidationFailed) {
+        throw unauthorized(`the bearer JWT's "${err.claim}" claim is missing or not accepted: it must be a signed-in user's session token from this project (aud authenticated, with exp)`);
+      }
       throw unauthorized("the bearer JWT is not valid for this project");
     }
     if (payload.role !== "authenticated" || typeof payload.sub !== "string") {

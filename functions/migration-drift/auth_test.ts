@@ -18,13 +18,13 @@ const NEW_SECRET = "sb_secret_new_AbCdEf0123456789";
 const OTHER_SECRET = "sb_secret_other_ZyXw9876543210";
 const SERVICE_ROLE = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.legacy-service-role-signature";
 
-async function userJwt(key: CryptoKey | Uint8Array, alg: string, claims: Record<string, unknown>, opts: { kid?: string; expiresIn?: string | number } = {}) {
-  return await new SignJWT({ role: "authenticated", aud: "authenticated", ...claims })
+async function userJwt(key: CryptoKey | Uint8Array, alg: string, claims: Record<string, unknown>, opts: { kid?: string; expiresIn?: string | number | null } = {}) {
+  const jwt = new SignJWT({ role: "authenticated", aud: "authenticated", ...claims })
     .setProtectedHeader({ alg, typ: "JWT", ...(opts.kid ? { kid: opts.kid } : {}) })
     .setSubject(String(claims.sub ?? crypto.randomUUID()))
-    .setIssuedAt()
-    .setExpirationTime(opts.expiresIn ?? "1h")
-    .sign(key);
+    .setIssuedAt();
+  if (opts.expiresIn !== null) jwt.setExpirationTime(opts.expiresIn ?? "1h");
+  return await jwt.sign(key);
 }
 
 Deno.test("credentials: tokens, secret keys and user JWTs", settings, async (t) => {
@@ -115,6 +115,22 @@ Deno.test("credentials: tokens, secret keys and user JWTs", settings, async (t) 
       assertSafeError(await call(app, "GET", "/audit", { token: wrongSecret }), 401, "unauthorized", secrets);
       const anon = await new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime("1h").sign(hs);
       assertSafeError(await call(app, "GET", "/audit", { token: anon }), 401, "unauthorized", secrets);
+      // Issue 11 item 7: no exp is not "valid forever"; aud must be authenticated.
+      const noExp = await userJwt(privateKey, "ES256", { app_metadata: { drift_guard_role: "repair" } }, { kid: "key-1", expiresIn: null });
+      const noExpRes = await call(app, "GET", "/audit", { token: noExp });
+      assertSafeError(noExpRes, 401, "unauthorized", [...secrets, noExp]);
+      assert.match(noExpRes.body.error.message, /"exp"/);
+      const noExpHs = await userJwt(hs, "HS256", { app_metadata: { drift_guard_role: "repair" } }, { expiresIn: null });
+      assertSafeError(await call(app, "GET", "/audit", { token: noExpHs }), 401, "unauthorized", secrets);
+      for (const aud of ["anon", "service_role", ["other"]]) {
+        const wrongAud = await userJwt(privateKey, "ES256", { aud, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
+        assertSafeError(await call(app, "GET", "/audit", { token: wrongAud }), 401, "unauthorized", secrets);
+      }
+      const noAud = await userJwt(privateKey, "ES256", { aud: undefined, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
+      assertSafeError(await call(app, "GET", "/audit", { token: noAud }), 401, "unauthorized", secrets);
+      // A few seconds of clock skew are tolerated.
+      const justExpired = await userJwt(privateKey, "ES256", { app_metadata: { drift_guard_role: "read" } }, { kid: "key-1", expiresIn: Math.floor(Date.now() / 1000) - 5 });
+      assert.equal((await call(app, "GET", "/audit", { token: justExpired })).status, 200);
       const unsigned = `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${btoa(JSON.stringify({ role: "authenticated", app_metadata: { drift_guard_role: "repair" } })).replace(/=+$/, "")}.x`;
       assertSafeError(await call(app, "GET", "/audit", { token: unsigned }), 401, "unauthorized", secrets);
     });
@@ -125,8 +141,21 @@ Deno.test("credentials: tokens, secret keys and user JWTs", settings, async (t) 
       try {
         const remoteEnv: Record<string, string> = { SUPABASE_URL: `http://127.0.0.1:${server.addr.port}` };
         const remoteApp = createApp({ db, authenticate: createAuthenticator(authConfigFromEnv((n) => remoteEnv[n]), verifyToken), maxBodyBytes: 1024 });
-        const jwt = await userJwt(privateKey, "ES256", { app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
+        const iss = `${remoteEnv.SUPABASE_URL}/auth/v1`;
+        const jwt = await userJwt(privateKey, "ES256", { iss, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
         assert.equal((await call(remoteApp, "GET", "/audit", { token: jwt })).status, 200);
+        // With SUPABASE_URL set, iss must be this project's Auth (issue 11 item 7).
+        for (const wrong of [undefined, "https://other-project.supabase.co/auth/v1", `${remoteEnv.SUPABASE_URL}/auth/v1/`]) {
+          const other = await userJwt(privateKey, "ES256", { iss: wrong, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
+          assertSafeError(await call(remoteApp, "GET", "/audit", { token: other }), 401, "unauthorized");
+        }
+        const overridden = createApp({
+          db,
+          authenticate: createAuthenticator(authConfigFromEnv((n) => ({ ...remoteEnv, DRIFT_GUARD_JWT_ISSUER: "http://127.0.0.1:54321/auth/v1" } as Record<string, string>)[n]), verifyToken),
+          maxBodyBytes: 1024,
+        });
+        const local = await userJwt(privateKey, "ES256", { iss: "http://127.0.0.1:54321/auth/v1", app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
+        assert.equal((await call(overridden, "GET", "/audit", { token: local })).status, 200);
         // Without SUPABASE_JWT_SECRET, HS256 tokens cannot be verified: 401, not a crash.
         assertSafeError(await call(remoteApp, "GET", "/audit", { token: await userJwt(hs, "HS256", { app_metadata: { drift_guard_role: "read" } }) }), 401, "unauthorized");
       } finally {

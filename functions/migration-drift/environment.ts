@@ -39,6 +39,9 @@ export function authConfigFromEnv(env: Env): AuthConfig {
     jwtSecret: env("SUPABASE_JWT_SECRET") || undefined,
     jwks: Array.isArray(jwks?.keys) && jwks.keys.length ? jwks : undefined,
     jwksUrl: projectUrl ? `${projectUrl.replace(/\/+$/, "")}/auth/v1/.well-known/jwks.json` : undefined,
+    // Supabase Auth signs iss = <project URL>/auth/v1. Where the function sees another URL than the
+    // one Auth signs with (local `supabase start`: http://kong:8000), DRIFT_GUARD_JWT_ISSUER says which.
+    issuer: env("DRIFT_GUARD_JWT_ISSUER") || (projectUrl ? `${projectUrl.replace(/\/+$/, "")}/auth/v1` : undefined),
   };
 }
 

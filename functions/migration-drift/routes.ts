@@ -10,12 +10,12 @@ import { readHistoryRow } from "../../db/history.ts";
 import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
-import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
+import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
 import { repairJson, validateReason } from "../../shared/repair_plan.ts";
-import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
+import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
-import type { Caller } from "./auth.ts";
+import { type Caller, hasScope } from "./auth.ts";
 import type { Database } from "./database.ts";
 
 export interface Context {
@@ -68,6 +68,7 @@ const repairBody = z.strictObject({
   mark_reverted: versions.optional(),
   reason: z.string().optional(),
   expect_digest: digest.optional(),
+  expect_plan_digest: digest.optional(),
 });
 const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optional() });
 
@@ -86,12 +87,13 @@ export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
+    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
   });
 
 export const drift: Handler = async (ctx) => {
   const manifest = parseManifest(await ctx.body());
-  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)));
+  // The digest of the manifest this report is about: `check --url` verifies it is the one it sent.
+  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)), { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -100,6 +102,15 @@ export const putManifest: Handler = async (ctx) => {
   return { status: 201, body: { stored: true, manifest: manifestInfo(stored) } };
 };
 
+/** Applying needs the plan digest the reviewer saw: the history digest alone does not pin what is written. */
+function expectation(body: z.infer<typeof repairBody>) {
+  if (body.expect_digest === undefined && body.expect_plan_digest === undefined) return undefined;
+  if (body.expect_plan_digest === undefined) {
+    throw new DriftGuardError("bad_input", "applying needs expect_plan_digest: the plan_digest of the dry run you reviewed", "POST /repair without expect_digest to get the plan, review it, then send its plan_digest");
+  }
+  return { historyDigest: body.expect_digest, planDigest: body.expect_plan_digest };
+}
+
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
@@ -107,7 +118,7 @@ export const repair: Handler = async (ctx) => {
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
     const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason };
-    return await repairHistory(sql, request, local, body.expect_digest, ctx.caller!.actor);
+    return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor);
   });
 
   return { status: 200, body: repairJson(result) };
@@ -128,12 +139,21 @@ export const history: Handler = async (ctx) => {
   return { status: 200, body: row };
 };
 
+/** An audit actor without its personal details (e-mail, host name). */
+function redactActor(actor: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...actor };
+  for (const key of ["email", "host"]) if (key in out) out[key] = "(hidden from this scope)";
+  return out;
+}
+
 export const audit: Handler = async (ctx) => {
   const raw = ctx.url.searchParams.get("limit");
   const limit = raw === null ? 100 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 1000");
   const entries = await ctx.db.run((sql) => listAudit(sql, limit));
-  return { status: 200, body: { entries } };
+  // Read and deploy tokens go to every CI job: they see who acted by label or user id, not e-mail or host.
+  const identities = hasScope(ctx.caller!, "repair");
+  return { status: 200, body: { entries: identities ? entries : entries.map((e) => ({ ...e, actor: redactActor(e.actor) })) } };
 };
 
 /** `?include_schema=a,b&exclude_schema=c` (repeatable), as the CLI's --include-schema/--exclude-schema. */
@@ -148,7 +168,7 @@ function schemaList(url: URL, name: string): string[] | undefined {
  * `schema-diff --db-url`, the platform facts the shadow copies, and the digest.
  */
 export const schema: Handler = async (ctx) => {
-  const filter = schemaFilter(schemaList(ctx.url, "include_schema"), schemaList(ctx.url, "exclude_schema"));
+  const filter = apiSchemaFilter(schemaList(ctx.url, "include_schema"), schemaList(ctx.url, "exclude_schema"));
   const body = await ctx.db.run(async (sql) => {
     const conn = postgresCatalog(sql);
     const settings = await readPlatformSettings(conn);

@@ -71,6 +71,18 @@ Deno.test("GET /schema: the live schema's fingerprint", settings, async (t) => {
       assertSafeError(await call(app, "GET", `/schema?include_schema=${"x".repeat(64)}`, { token: read }), 400, "bad_input", secrets);
     });
 
+    await t.step("platform schemas are not readable through the API, drift_guard least of all (issue 11 item 9)", async () => {
+      for (const hidden of ["drift_guard", "auth", "vault", "storage", "supabase_migrations", "pg_catalog", "information_schema", "private,drift_guard"]) {
+        const res = await call(app, "GET", `/schema?include_schema=${hidden}`, { token: read });
+        assertSafeError(res, 400, "bad_input", secrets);
+        assert.match(res.body.error.message, /platform schema/);
+      }
+      // Excluding everything else does not bring them back either.
+      const all = await call(app, "GET", "/schema?exclude_schema=public,private", { token: read });
+      assert.equal(all.status, 200, all.text);
+      assert(!all.body.objects.some((o: { name: string }) => /^(drift_guard|auth|vault|supabase_migrations)\./.test(o.name)), all.text);
+    });
+
     await t.step("digest: stable for the same database, changed by a dashboard change", async () => {
       const first = (await call(app, "GET", "/schema", { token: read })).body.schema_digest;
       assert.equal((await call(app, "GET", "/schema", { token: read })).body.schema_digest, first);

@@ -11,16 +11,7 @@
  */
 import type { Report } from "../types.ts";
 import { actionsByVersion, migrationDetail } from "./detail.ts";
-
-export function escapeXml(s: string): string {
-  // Characters XML 1.0 cannot carry at all are dropped rather than escaped.
-  return s
-    .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, "")
-    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
-}
-
-/** An attribute value: escaped, and with line breaks as character references so that parsers keep them. */
-const attr = (s: string) => escapeXml(s).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+import { escapeXml, xmlAttr } from "./xml_escape.ts";
 
 export function formatJunit(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -28,7 +19,7 @@ export function formatJunit(report: Report): string {
   const historySuite = `name="migration history" tests="${report.migrations.length}" failures="${drifted.length}" errors="0" skipped="0"`;
 
   const cases = report.migrations.map((m) => {
-    const open = `    <testcase classname="drift-guard.migrations" name="${attr(`${m.version}_${m.name}`)}"${m.local ? ` file="${attr(m.local.path)}"` : ""}`;
+    const open = `    <testcase classname="drift-guard.migrations" name="${xmlAttr(`${m.version}_${m.name}`)}"${m.local ? ` file="${xmlAttr(m.local.path)}"` : ""}`;
     if (m.state === "in_sync") return `${open}/>`;
     const detail = migrationDetail(m);
     const body: string[] = [`${m.version} (${m.name}) is ${m.state}: ${detail}.`];
@@ -40,7 +31,7 @@ export function formatJunit(report: Report): string {
     for (const a of fixes.get(m.version) ?? []) body.push("", a.explain, `$ ${a.command}`);
     return [
       `${open}>`,
-      `      <failure type="${attr(m.state)}" message="${attr(`${m.version} is ${m.state}: ${detail}`)}">${escapeXml(body.join("\n"))}</failure>`,
+      `      <failure type="${xmlAttr(m.state)}" message="${xmlAttr(`${m.version} is ${m.state}: ${detail}`)}">${escapeXml(body.join("\n"))}</failure>`,
       `    </testcase>`,
     ].join("\n");
   });
@@ -49,9 +40,9 @@ export function formatJunit(report: Report): string {
   const warnings = report.problems.length - errors;
   const problemCases = report.problems.map((p) => {
     const outcome = p.level === "error"
-      ? `<error type="problem" message="${attr(p.message)}">${escapeXml(`${p.file}: ${p.message}`)}</error>`
-      : `<skipped message="${attr(p.message)}"/>`;
-    return `    <testcase classname="drift-guard.files" name="${attr(p.file)}" file="${attr(p.file)}">\n      ${outcome}\n    </testcase>`;
+      ? `<error type="problem" message="${xmlAttr(p.message)}">${escapeXml(`${p.file}: ${p.message}`)}</error>`
+      : `<skipped message="${xmlAttr(p.message)}"/>`;
+    return `    <testcase classname="drift-guard.files" name="${xmlAttr(p.file)}" file="${xmlAttr(p.file)}">\n      ${outcome}\n    </testcase>`;
   });
 
   const totalTests = report.migrations.length + report.problems.length;
@@ -60,8 +51,8 @@ export function formatJunit(report: Report): string {
     `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length}" errors="${errors}" skipped="${warnings}">`,
     `  <testsuite ${historySuite}>`,
     `    <properties>`,
-    `      <property name="status" value="${attr(report.status)}"/>`,
-    `      <property name="history_digest" value="${attr(report.history_digest)}"/>`,
+    `      <property name="status" value="${xmlAttr(report.status)}"/>`,
+    `      <property name="history_digest" value="${xmlAttr(report.history_digest)}"/>`,
     `    </properties>`,
     ...cases,
     `  </testsuite>`,

@@ -1,48 +1,14 @@
 /**
  * Report -> GitHub-flavoured Markdown, for a pull request's step summary or a comment.
  *
- * Names, paths and messages come from files and from the database, so nothing
- * from them may turn into markup: names and paths go in code spans (with a fence
- * longer than any backtick run they hold), prose has `<` and `&` escaped outside
- * its code spans, and table cells escape `|` and lose their newlines.
+ * Names, paths and messages come from files and from the database: names and
+ * paths go in code spans, messages through prose(), commands through
+ * codeBlock() (markdown_escape.ts holds every rule).
  */
 import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
-
-/** Table cells: one line, no column breaks. GFM reads `\|` as a literal pipe, even inside code spans. */
-const oneLine = (s: string) => s.replace(/\r?\n|\r/g, " ").replace(/\|/g, "\\|");
-
-/** A code span that holds any text, backticks included. */
-export function codeSpan(s: string): string {
-  const text = s.replace(/\r?\n|\r/g, " ");
-  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(longestRun + 1);
-  const padding = text.startsWith("`") || text.endsWith("`") || text === "" ? " " : "";
-  return `${fence}${padding}${text}${padding}${fence}`;
-}
-
-/**
- * Prose that may carry `code spans`. Outside them: `&` and `<` become entities,
- * so no tag survives, and emphasis and link characters are backslash-escaped
- * (an underscore inside a word cannot start emphasis, so it stays readable).
- */
-export function prose(s: string): string {
-  const escape = (text: string) =>
-    text
-      .replace(/&/g, "&amp;")
-      .replace(/</g, "&lt;")
-      .replace(/[\\*~[\]]/g, "\\$&")
-      .replace(/_/g, (u, at: number, all: string) => (/[\p{L}\p{N}]/u.test(all[at - 1] ?? "") && /[\p{L}\p{N}]/u.test(all[at + 1] ?? "") ? u : "\\_"));
-  return s.split(/(`+[^`]*?`+)/g).map((part, i) => (i % 2 === 1 ? part : escape(part))).join("");
-}
-
-/** A fenced code block whose fence no line inside can close. */
-function codeBlock(lang: string, lines: string[]): string[] {
-  const longestRun = Math.max(2, ...lines.flatMap((l) => l.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(longestRun + 1);
-  return [`${fence}${lang}`, ...lines, fence];
-}
+import { codeBlock, codeSpan, prose, tableCell } from "./markdown_escape.ts";
 
 export function formatMarkdown(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -68,7 +34,7 @@ export function formatMarkdown(report: Report): string {
     out.push("", "| version | state | name | detail | file |", "|---|---|---|---|---|");
     for (const m of drifted) {
       const cells = [codeSpan(m.version), m.state, codeSpan(m.name), prose(migrationDetail(m)), m.local ? codeSpan(m.local.path) : ""];
-      out.push(`| ${cells.map(oneLine).join(" | ")} |`);
+      out.push(`| ${cells.map(tableCell).join(" | ")} |`);
     }
   }
 
@@ -84,13 +50,13 @@ export function formatMarkdown(report: Report): string {
   if (report.problems.length) {
     out.push("", "### Problems", "");
     const ordered = [...errors, ...report.problems.filter((p) => p.level !== "error")];
-    for (const p of ordered) out.push(`- **${p.level}** ${codeSpan(p.file)}: ${prose(p.message.replace(/\r?\n|\r/g, " "))}`);
+    for (const p of ordered) out.push(`- **${p.level}** ${codeSpan(p.file)}: ${prose(p.message)}`);
   }
 
   if (report.actions.length) {
     out.push("", "### How to fix", "");
     report.actions.forEach((a, i) => {
-      out.push(`${i + 1}. ${prose(a.explain.replace(/\r?\n|\r/g, " "))}`, "", ...codeBlock("sh", [a.command]).map((l) => `   ${l}`), "");
+      out.push(`${i + 1}. ${prose(a.explain)}`, "", ...codeBlock("sh", [a.command]).map((l) => `   ${l}`), "");
     });
     out.pop();
   }

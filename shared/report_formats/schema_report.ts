@@ -1,6 +1,8 @@
 /** SchemaDiffReport -> text, markdown, JUnit or JSON (drift-guard schema-diff). */
 import type { SchemaDiffReport, SchemaDifference } from "../schema_diff.ts";
-import { escapeXml } from "./junit.ts";
+import { codeBlock, codeSpan, prose, tableCell } from "./markdown_escape.ts";
+import { visible, visibleDeep } from "./text_escape.ts";
+import { escapeXml } from "./xml_escape.ts";
 import { alignedTable, PLAIN, type TextStyle } from "./text.ts";
 
 export type SchemaReportFormat = "text" | "json" | "markdown" | "junit";
@@ -30,7 +32,9 @@ function includes(d: SchemaDifference): string {
   return d.includes ? ` (+${d.includes} part(s))` : "";
 }
 
-export function schemaText(r: SchemaDiffReport, style: TextStyle = PLAIN): string {
+export function schemaText(report: SchemaDiffReport, style: TextStyle = PLAIN): string {
+  // Every name and message from the catalog is shown escaped; the suggested SQL keeps its lines (each escaped below).
+  const r = { ...visibleDeep(report), suggested_migration: { ...visibleDeep(report.suggested_migration), sql: report.suggested_migration.sql } };
   const s = r.schema.summary;
   const lines: string[] = [];
   if (r.status === "in_sync") {
@@ -52,7 +56,7 @@ export function schemaText(r: SchemaDiffReport, style: TextStyle = PLAIN): strin
   lines.push(style.dim(shadowLine(r)));
   if (r.suggested_migration.statements) {
     lines.push("", style.bold(`Suggested migration (${r.suggested_migration.statements} statement(s)) for ${r.suggested_migration.file}:`), "");
-    lines.push(...r.suggested_migration.sql.trimEnd().split("\n").map((l) => `    ${l}`));
+    lines.push(...r.suggested_migration.sql.trimEnd().split("\n").map((l) => `    ${visible(l)}`));
   }
   if (r.suggested_migration.notes.length) {
     lines.push("", style.bold("Notes:"));
@@ -65,7 +69,6 @@ export function schemaText(r: SchemaDiffReport, style: TextStyle = PLAIN): strin
   return lines.join("\n") + "\n";
 }
 
-const md = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 export function schemaMarkdown(r: SchemaDiffReport): string {
   const s = r.schema.summary;
@@ -77,18 +80,18 @@ export function schemaMarkdown(r: SchemaDiffReport): string {
       (s.security ? `, **${s.security} affect security** (RLS, policies, grants)` : "") + ".", "");
     out.push("| | change | kind | object | detail |", "|---|---|---|---|---|");
     for (const d of r.schema.differences) {
-      out.push(`| ${d.security ? "⚠️" : ""} | ${d.change} | ${d.kind} | \`${md(d.object)}\`${includes(d)} | ${md(d.message)} |`);
+      out.push(`| ${d.security ? "⚠️" : ""} | ${d.change} | ${d.kind} | ${tableCell(codeSpan(d.object))}${includes(d)} | ${tableCell(prose(d.message))} |`);
     }
   }
   out.push("", `_${shadowLine(r)}_`);
   if (r.suggested_migration.statements) {
-    out.push("", `### Suggested migration: \`${r.suggested_migration.file}\``, "", "```sql", r.suggested_migration.sql.trimEnd(), "```");
+    out.push("", `### Suggested migration: ${codeSpan(r.suggested_migration.file ?? "")}`, "", ...codeBlock("sql", r.suggested_migration.sql.trimEnd().split("\n")));
   }
   if (r.suggested_migration.notes.length) {
-    out.push("", "### Notes", "", ...r.suggested_migration.notes.map((n) => `- ${md(n)}`));
+    out.push("", "### Notes", "", ...r.suggested_migration.notes.map((n) => `- ${prose(n)}`));
   }
   if (r.problems.length) {
-    out.push("", "### Problems", "", ...r.problems.map((p) => `- **${p.level}** \`${md(p.file)}\`: ${md(p.message)}`));
+    out.push("", "### Problems", "", ...r.problems.map((p) => `- **${p.level}** ${codeSpan(p.file)}: ${prose(p.message)}`));
   }
   return out.join("\n") + "\n";
 }

@@ -2,6 +2,7 @@
 import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
+import { visibleDeep } from "./text_escape.ts";
 
 export interface TextStyle {
   bold(s: string): string;
@@ -23,7 +24,9 @@ export function alignedTable(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : pad(cell, widths[i]))).join("  ").trimEnd());
 }
 
-export function formatText(report: Report, style: TextStyle = PLAIN): string {
+export function formatText(untrusted: Report, style: TextStyle = PLAIN): string {
+  // Names, paths, messages and commands carry strings from files and the database: shown escaped, never obeyed.
+  const report = visibleDeep(untrusted);
   const total = report.migrations.length;
   const warnings = report.problems.length ? `, ${report.problems.length} problem(s)` : "";
   if (report.status === "in_sync" && report.problems.length === 0) {

@@ -1,0 +1,98 @@
+-- pgTAP: the drift_guard schema's security rules, as `supabase test db` runs them
+-- (pg_prove, one transaction, rolled back). Run here by tests/pgtap.test.ts.
+begin;
+create extension if not exists pgtap;
+
+select plan(12);
+
+-- RLS on every table.
+select is(
+  array(select c.relname::text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'drift_guard' and c.relkind in ('r', 'p') and not c.relrowsecurity order by 1),
+  '{}'::text[],
+  'every drift_guard table has row level security on'
+);
+select cmp_ok(
+  (select count(*)::int from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+   where n.nspname = 'drift_guard' and c.relkind = 'r'),
+  '>=', 4, 'the tables are there to check'
+);
+
+-- No EXECUTE for PUBLIC, anon or authenticated.
+select is(
+  array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'drift_guard'
+          and exists (select 1 from pg_catalog.aclexplode(coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
+                      where a.grantee = 0 and a.privilege_type = 'EXECUTE')
+        order by 1),
+  '{}'::text[],
+  'PUBLIC cannot execute any drift_guard function'
+);
+select is(
+  array(select r.rolname || ': ' || p.oid::regprocedure::text
+        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        cross join pg_catalog.pg_roles r
+        where n.nspname = 'drift_guard' and r.rolname in ('anon', 'authenticated')
+          and pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE')
+        order by 1),
+  '{}'::text[],
+  'anon and authenticated cannot execute any drift_guard function'
+);
+select is(
+  array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'drift_guard' and p.prosecdef order by 1),
+  '{}'::text[],
+  'no drift_guard function is SECURITY DEFINER'
+);
+
+-- A pinned, empty search_path on every function.
+select is(
+  array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'drift_guard' and not ('search_path=""' = any (coalesce(p.proconfig, '{}'))) order by 1),
+  '{}'::text[],
+  'every drift_guard function pins search_path to nothing'
+);
+
+-- No direct writes to the audit log by the API roles.
+select is(
+  array(select r.rolname || ' ' || v.privilege
+        from pg_catalog.pg_roles r cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) v(privilege)
+        where r.rolname in ('service_role', 'authenticated', 'anon')
+          and pg_catalog.has_table_privilege(r.oid, 'drift_guard.audit_log', v.privilege)
+        order by 1),
+  '{}'::text[],
+  'service_role, authenticated and anon cannot write drift_guard.audit_log directly'
+);
+select is(
+  array(select g.grantee::text || ' ' || g.privilege_type from information_schema.role_table_grants g
+        where g.table_schema = 'drift_guard' and g.grantee in ('PUBLIC', 'anon', 'authenticated') and g.privilege_type <> 'SELECT'
+        order by 1),
+  '{}'::text[],
+  'no write grant on any drift_guard table to PUBLIC, anon or authenticated'
+);
+
+-- The trigger holds even for the owner.
+select throws_ok(
+  $$insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after, created_at)
+    values ('repair', '{"via":"cli","user":"alice"}', 'approved', '{}', 'x', 'y', '[]', '[]', '2020-01-01')$$,
+  'DGA01', null, 'created_at cannot be back-dated'
+);
+select throws_ok(
+  $$insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after, undone_by)
+    values ('repair', '{}', 'r', '{}', 'x', 'y', '[]', '[]', gen_random_uuid())$$,
+  'DGA01', null, 'a new entry cannot arrive already undone'
+);
+
+-- The audit-log read policy accepts exactly the function's roles.
+select is(
+  (select pg_catalog.array_agg(m[1] order by m[1])
+   from pg_catalog.pg_policies p, pg_catalog.regexp_matches(p.qual, '''(read|deploy|repair|admin|[a-z_]+)''::text', 'g') m
+   where p.schemaname = 'drift_guard' and p.policyname = 'audit_log_select_drift_guard_role'
+     and m[1] not in ('app_metadata', 'drift_guard_role')),
+  array['deploy', 'read', 'repair']::text[],
+  'the audit-log policy accepts read, deploy and repair, as the function does'
+);
+select policy_roles_are('drift_guard', 'audit_log', 'audit_log_select_drift_guard_role', array['authenticated'], 'only authenticated is subject to the read policy');
+
+select * from finish();
+rollback;
