@@ -462,14 +462,14 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     const legacyVersions = LEGACY_MIGRATIONS.map((m) => m.version);
     const reason = "SQL ran by hand in the SQL editor; drift-guard check shows every object present";
     const plan = await cli(["repair", "--mark-applied", ...legacyVersions, "--reason", reason]);
-    const planned = /--expect-digest (sha256:[0-9a-f]{64})/.exec(plan.stdout)?.[1];
-    const plannedPlan = /--expect-plan-digest (sha256:[0-9a-f]{64})/.exec(plan.stdout)?.[1];
-    const applyLine = /^\s*(drift-guard repair .* --apply --expect-digest sha256:[0-9a-f]{64} --expect-plan-digest sha256:[0-9a-f]{64})\s*$/m.exec(plan.stdout)?.[1];
+    const planned = /^Plan \(dry run, nothing written\) against history (sha256:[0-9a-f]{64})$/m.exec(plan.stdout)?.[1];
+    const plannedPlan = /--apply --expect-digest (sha256:[0-9a-f]{64})/.exec(plan.stdout)?.[1];
+    const applyLine = /^\s*(drift-guard repair .* --apply --expect-digest sha256:[0-9a-f]{64})\s*$/m.exec(plan.stdout)?.[1];
     if (!planned || !plannedPlan || !applyLine) throw new Error("the dry run did not print the command to apply it");
 
     step("Apply exactly the reviewed plan");
     wrap(`The command the dry run printed. It applies only if the history digest is still the one the plan was made against and the plan digest (every change's version, name and statement checksum) is still the one reviewed; the change and the rows before it go into the audit log.`);
-    const applyArgs = ["repair", "--mark-applied", ...legacyVersions, "--reason", reason, "--apply", "--expect-digest", planned, "--expect-plan-digest", plannedPlan];
+    const applyArgs = ["repair", "--mark-applied", ...legacyVersions, "--reason", reason, "--apply", "--expect-digest", plannedPlan];
     const applied = await cli(applyArgs, { shown: applyLine });
     const auditId = /Audit id: ([0-9a-f-]{36})/.exec(applied.stdout)?.[1];
     const digestAfter = /History is now (sha256:[0-9a-f]{64})/.exec(applied.stdout)?.[1];

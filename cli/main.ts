@@ -139,14 +139,14 @@ Examples:
     .option("--mark-applied <versions...>", "record versions as applied, as `supabase migration repair --status applied` does")
     .option("--mark-reverted <versions...>", "delete history rows, as `supabase migration repair --status reverted` does")
     .option("--reason <text>", "why: kept in the audit log (required)")
-    .option("--apply", "write the plan; requires --expect-plan-digest")
-    .option("--expect-digest <digest>", "the history_digest the plan was made against")
-    .option("--expect-plan-digest <digest>", "the plan_digest of the dry run you reviewed (pins every change's content)")
+    .option("--apply", "write the plan; requires --expect-digest with the dry run's plan digest")
+    .option("--expect-digest <digest>", "the plan_digest of the dry run you reviewed: it pins the history and every change's content")
+    .option("--expect-plan-digest <digest>", "the plan_digest, when --expect-digest gives the history_digest")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .addHelpText("after", `
 Examples:
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024"
-  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:… --expect-plan-digest sha256:…`)
+  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:…   # the dry run's plan_digest`)
     .action(run(repairCommand));
 
   program

@@ -126,8 +126,8 @@ export interface RepairOptions {
 
 export async function repairCommand(opts: RepairOptions): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
-  if (opts.apply && !opts.expectPlanDigest) {
-    throw new DriftGuardError("usage", "--apply needs --expect-plan-digest P: the plan_digest of the plan you reviewed", "run without --apply first; it prints the exact command");
+  if (opts.apply && !opts.expectDigest && !opts.expectPlanDigest) {
+    throw new DriftGuardError("usage", "--apply needs --expect-digest P: the plan_digest of the plan you reviewed", "run without --apply first; it prints the exact command");
   }
   for (const [flag, value] of [["--expect-digest", opts.expectDigest], ["--expect-plan-digest", opts.expectPlanDigest]]) {
     if (value !== undefined && !/^sha256:[0-9a-f]{64}$/.test(value)) throw new DriftGuardError("usage", `${flag} must look like sha256:<64 hex digits>`);
@@ -135,7 +135,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { historyDigest: opts.expectDigest, planDigest: opts.expectPlanDigest! } : undefined, cliActor()));
+  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor()));
 
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");
@@ -152,7 +152,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   lines.push("", ...result.explain.map((e) => `  - ${e}`), "", `Reason: ${result.reason}`);
   if (result.dry_run && result.changes.length) {
     const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest} --expect-plan-digest ${result.plan_digest}`);
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
   }

@@ -59,10 +59,14 @@ export async function undoRepair(sql: Sql, auditId: string, reason: string, acto
   }
 }
 
-/** What the reviewer pins when applying: the plan digest (required) and, optionally, the history digest. */
+/**
+ * What the reviewer pins when applying. `digest` is `--expect-digest` /
+ * `expect_digest`: the dry run's plan digest, which pins the history and every
+ * change's content; given together with `planDigest`, it is the history digest.
+ */
 export interface RepairExpectation {
-  historyDigest?: string;
-  planDigest: string;
+  digest?: string;
+  planDigest?: string;
 }
 
 /**
@@ -71,11 +75,12 @@ export interface RepairExpectation {
  * the plan was made against and the plan (every change's version, name and
  * statement checksum) is still the one that was reviewed. The content is read
  * again at apply time (files, newest manifest), so the plan digest is what
- * stops a swapped manifest from writing what nobody reviewed. A stale digest is
- * a conflict even when the plan would no longer validate; the SQL function
- * checks the history digest again under its lock.
+ * stops a swapped manifest from writing what nobody reviewed: a history digest
+ * alone pins none of it and is refused. A stale history digest is a conflict
+ * even when the plan would no longer validate; the SQL function checks the
+ * history digest again under its lock.
  *
- * @example await repairHistory(sql, { markReverted: ["1"], reason: "x" }, local, { planDigest: plan.plan_digest }, actor)
+ * @example await repairHistory(sql, { markReverted: ["1"], reason: "x" }, local, { digest: plan.plan_digest }, actor)
  */
 export async function repairHistory(
   sql: Sql,
@@ -86,12 +91,27 @@ export async function repairHistory(
 ): Promise<RepairPlan> {
   const remote = await readHistory(sql, knownStatements(local));
   const current = historyDigest(remote ?? []);
-  if (expect?.historyDigest !== undefined && current !== expect.historyDigest) {
+  const pinned = expect?.planDigest ?? expect?.digest;
+  if (expect && expect.planDigest === undefined && expect.digest === current) {
+    throw new DriftGuardError(
+      "bad_input",
+      "that is the history digest, which does not pin what the repair writes",
+      "pass the dry run's plan_digest instead: --expect-digest <plan_digest> (HTTP: \"expect_digest\": \"<plan_digest>\")",
+    );
+  }
+  if (expect?.planDigest !== undefined && expect.digest !== undefined && current !== expect.digest) {
     throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (dry run) and review the new plan");
   }
-  const plan = planRepair(request, local, remote);
-  if (expect === undefined) return plan;
-  if (plan.plan_digest !== expect.planDigest) {
+  if (expect === undefined) return planRepair(request, local, remote);
+  let plan: RepairPlan;
+  try {
+    plan = planRepair(request, local, remote);
+  } catch (err) {
+    // The reviewed plan was valid when it was made; one that no longer plans means the history or the files moved since.
+    if (!(err instanceof DriftGuardError)) throw err;
+    throw new DriftGuardError("digest_mismatch", `the plan changed since it was reviewed: it no longer applies (${err.message})`, "plan again (dry run) and review the new plan");
+  }
+  if (plan.plan_digest !== pinned) {
     throw new DriftGuardError(
       "digest_mismatch",
       `the plan changed since it was reviewed: it is now ${plan.plan_digest} (history ${current})`,

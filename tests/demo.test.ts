@@ -108,14 +108,14 @@ describe("npm run demo", () => {
       run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-applied")),
     )![1];
     expect(run.stdout).toContain(`$ drift-guard repair --mark-applied ${demo.LEGACY_MIGRATIONS.map((m) => m.version).join(" ")} --reason`);
-    expect(run.stdout).toMatch(new RegExp(`^\\$ drift-guard repair --mark-applied .* --apply --expect-digest ${planDigest} --expect-plan-digest sha256:[0-9a-f]{64}$`, "m"));
+    expect(run.stdout).toMatch(new RegExp(`^\\$ drift-guard repair --mark-applied .* --apply --expect-digest sha256:[0-9a-f]{64}$`, "m"));
     expect(run.stdout.match(/^ {2}insert {2}0\d\d {2}/gm)).toHaveLength(22); // the plan and the applied result
     expect(run.stdout).toMatch(/^in sync: 89 migration\(s\) match the history/m);
-    expect(run.stdout).toMatch(/^drift-guard: the history changed since the plan was made/m);
+    expect(run.stdout).toMatch(/^drift-guard: the plan changed since it was reviewed: it no longer applies/m);
   });
 
   it("undo puts the digest back to the one the repair was planned against, and the audit shows both", () => {
-    const planDigest = /--expect-digest (sha256:[0-9a-f]{64}) --expect-plan-digest/m.exec(run.stdout)![1];
+    const planDigest = /^Plan \(dry run, nothing written\) against history (sha256:[0-9a-f]{64})$/m.exec(run.stdout)![1];
     expect(run.stdout).toMatch(new RegExp(`^Undone [0-9a-f-]{36}\\. History is now ${planDigest}$`, "m"));
     expect(run.stdout).toContain(`✓ the history digest is back to ${planDigest},`);
     expect(run.stdout).toMatch(/ {2}undo {2}[0-9a-f-]{36} {2}\(undoes [0-9a-f-]{36}\)/);

@@ -25,8 +25,8 @@ async function setup(label: string, install = true) {
 }
 
 const digestOf = (r: { stdout: string }) => JSON.parse(r.stdout).history_digest as string;
-/** The flags that apply exactly the reviewed plan (a --format json dry run). */
-const applyFlags = (r: { stdout: string }) => ["--apply", "--expect-digest", digestOf(r), "--expect-plan-digest", JSON.parse(r.stdout).plan_digest as string];
+/** The flags that apply exactly the reviewed plan (a --format json dry run): its plan digest pins history and content. */
+const applyFlags = (r: { stdout: string }) => ["--apply", "--expect-digest", JSON.parse(r.stdout).plan_digest as string];
 const rows = (db: TestDatabase) => db.sql`select version, name, statements from supabase_migrations.schema_migrations order by version`;
 
 describe("mark applied", () => {
@@ -58,7 +58,7 @@ describe("the reviewed plan pins its content (issue 11 item 2)", () => {
       const text = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run");
       expect(text.stdout).toContain(`Plan digest ${planned.plan_digest}`);
       expect(text.stdout).toContain(`statements ${planned.changes[0].statements_checksum}`);
-      expect(text.stdout).toContain(`--expect-plan-digest ${planned.plan_digest}`);
+      expect(text.stdout).toContain(`--apply --expect-digest ${planned.plan_digest}`);
 
       const before = await rows(db);
       writeFileSync(file, "grant all on all tables in schema public to anon;\n");
@@ -69,6 +69,11 @@ describe("the reviewed plan pins its content (issue 11 item 2)", () => {
       // The history digest alone is no longer enough to apply.
       const historyOnly = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan));
       expect(historyOnly.status).toBe(2);
+      expect(historyOnly.stderr).toMatch(/history digest, which does not pin what the repair writes/);
+      expect(await rows(db)).toEqual(before);
+      // Both digests, each in its own flag, pin the same: the swapped file is still refused.
+      const both = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan), "--expect-plan-digest", planned.plan_digest);
+      expect(both.status).toBe(4);
       expect(await rows(db)).toEqual(before);
     } finally {
       await db.drop();
@@ -108,8 +113,8 @@ describe("guards", () => {
       [["repair", "--mark-applied", "abc", "--reason", "x"], 2, /not a migration version/],
       [["repair", "--mark-applied", "20240101000000"], 2, /reason is required/],
       [["repair", "--mark-applied", "20240101000000", "--reason", "   "], 2, /reason is required/],
-      [["repair", "--mark-applied", "20240101000000", "--reason", "x", "--apply"], 2, /--apply needs --expect-plan-digest/],
-      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`], 2, /--apply needs --expect-plan-digest/],
+      [["repair", "--mark-applied", "20240101000000", "--reason", "x", "--apply"], 2, /--apply needs --expect-digest P: the plan_digest/],
+      [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`], 4, /plan changed since it was reviewed/],
       [["repair", "--mark-applied", "20240101000000", "--mark-reverted", "20240102000000", "--reason", "x"], 2, /not both/],
       [["repair", "--reason", "x"], 2, /nothing to repair/],
       [["repair", "--mark-reverted", "20240101000000", "--reason", "x", "--apply", "--expect-digest", `sha256:${"0".repeat(64)}`, "--expect-plan-digest", `sha256:${"0".repeat(64)}`], 4, /history changed since the plan/],

@@ -102,13 +102,10 @@ export const putManifest: Handler = async (ctx) => {
   return { status: 201, body: { stored: true, manifest: manifestInfo(stored) } };
 };
 
-/** Applying needs the plan digest the reviewer saw: the history digest alone does not pin what is written. */
+/** Applying pins the plan digest the reviewer saw (as expect_digest, or expect_plan_digest); repairHistory refuses a bare history digest. */
 function expectation(body: z.infer<typeof repairBody>) {
   if (body.expect_digest === undefined && body.expect_plan_digest === undefined) return undefined;
-  if (body.expect_plan_digest === undefined) {
-    throw new DriftGuardError("bad_input", "applying needs expect_plan_digest: the plan_digest of the dry run you reviewed", "POST /repair without expect_digest to get the plan, review it, then send its plan_digest");
-  }
-  return { historyDigest: body.expect_digest, planDigest: body.expect_plan_digest };
+  return { digest: body.expect_digest, planDigest: body.expect_plan_digest };
 }
 
 export const repair: Handler = async (ctx) => {
