@@ -5,7 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { computeDrift } from "../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
-import { repairJson, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
+import { repairJson, validateAuditId, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
@@ -129,12 +129,13 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
 
 export async function undoCommand(opts: { dbUrl?: string; auditId: string; reason?: string; format: "text" | "json" }): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
+  const auditId = validateAuditId(opts.auditId);
   const reason = validateReason(opts.reason);
-  const result = await withDatabase(url, (sql) => undoRepair(sql, opts.auditId, reason, cliActor()));
+  const result = await withDatabase(url, (sql) => undoRepair(sql, auditId, reason, cliActor()));
   if (opts.format === "json") {
-    process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: opts.auditId }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: auditId }, null, 2) + "\n");
   } else {
-    process.stdout.write(`Undone ${opts.auditId}. History is now ${result.history_digest}\nAudit id: ${result.audit_id}\n`);
+    process.stdout.write(`Undone ${auditId}. History is now ${result.history_digest}\nAudit id: ${result.audit_id}\n`);
   }
   return EXIT.ok;
 }

@@ -1,5 +1,5 @@
 /** The migration-drift function: routes -> handlers, errors -> JSON, in one place. */
-import { DriftGuardError, type ErrorCode } from "../../shared/types.ts";
+import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { Database } from "./database.ts";
@@ -27,13 +27,6 @@ const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
   names: [...path.matchAll(/:(\w+)/g)].map((m) => m[1]),
   pattern: new RegExp(`^${path.replace(/:\w+/g, "([^/]+)")}$`),
 }));
-
-const STATUS: Record<ErrorCode, number> = {
-  usage: 400, bad_input: 400, unknown_version: 400, malformed_manifest: 400, bad_directory: 400,
-  unauthorized: 401, forbidden: 403, not_found: 404, no_manifest: 404,
-  digest_mismatch: 409, lock_held: 409, payload_too_large: 413,
-  unreachable: 503, not_installed: 503, insufficient_privilege: 503, internal: 500,
-};
 
 /** Hosted, the gateway passes /migration-drift/<route>; `npm run serve` sees /functions/v1/migration-drift/<route>. */
 const PREFIX = /^(?:\/functions\/v1)?\/migration-drift(?=\/|$)/;
@@ -69,7 +62,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       const error = err instanceof DriftGuardError ? err : new DriftGuardError("internal", "unexpected error");
       if (!(err instanceof DriftGuardError)) console.error("migration-drift: unexpected error", err);
       if (!req.bodyUsed) req.body?.cancel().catch(() => {});
-      return json(STATUS[error.code] ?? 500, error.toJSON());
+      return json(error.httpStatus, error.toJSON());
     }
   };
 }

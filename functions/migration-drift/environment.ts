@@ -5,6 +5,7 @@ import { createApp } from "./app.ts";
 import { type AuthConfig, createAuthenticator } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
+import { keepServingAfterOrphanedDatabaseErrors } from "./orphaned_errors.ts";
 
 export type Env = (name: string) => string | undefined;
 
@@ -43,6 +44,7 @@ export function authConfigFromEnv(env: Env): AuthConfig {
 }
 
 export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Request) => Promise<Response> {
+  keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
   return createApp({
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),

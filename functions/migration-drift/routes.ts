@@ -11,7 +11,7 @@ import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
-import { repairJson, validateReason } from "../../shared/repair_plan.ts";
+import { repairJson, validateAuditId, validateReason } from "../../shared/repair_plan.ts";
 import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
@@ -115,9 +115,10 @@ export const repair: Handler = async (ctx) => {
 
 export const undo: Handler = async (ctx) => {
   const body = parseBody(undoBody, await ctx.body());
+  const auditId = validateAuditId(body.audit_id);
   const reason = validateReason(body.reason);
-  const result = await ctx.db.run((sql) => undoRepair(sql, body.audit_id, reason, ctx.caller!.actor));
-  return { status: 200, body: { dry_run: false, audit_id: result.audit_id, history_digest: result.history_digest, undoes: body.audit_id } };
+  const result = await ctx.db.run((sql) => undoRepair(sql, auditId, reason, ctx.caller!.actor));
+  return { status: 200, body: { dry_run: false, audit_id: result.audit_id, history_digest: result.history_digest, undoes: auditId } };
 };
 
 export const history: Handler = async (ctx) => {

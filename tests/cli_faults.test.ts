@@ -1,0 +1,110 @@
+/**
+ * The real CLI under database faults: every failure ends in the contract's exit
+ * code with a message naming the cause, never a stack trace or exit 1 (drift).
+ * A statement timeout is made deterministic by holding a lock from the test, so
+ * the CLI's query waits on it until the timeout fires, however fast the machine.
+ */
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INSTALL_LOCK_KEY } from "../db/install.ts";
+import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+
+const A = "20240101000000";
+
+function expectCleanFailure(r: { status: number; stdout: string; stderr: string }, exit: number, says: RegExp) {
+  expect(r.status, r.stderr).toBe(exit);
+  expect(r.stderr).toMatch(says);
+  expect(r.stderr).not.toMatch(/PostgresError|\n\s+at \S|node:internal|Node\.js v/);
+}
+
+/** Waits (by polling the catalog, not the clock) until a backend of `app` waits on a lock. */
+async function untilWaitingOnLock(sql: postgres.Sql, app: string): Promise<void> {
+  for (;;) {
+    const [row] = await sql`select count(*)::int as n from pg_stat_activity where application_name = ${app} and wait_event_type = 'Lock'`;
+    if (row.n > 0) return;
+    await sql`select pg_sleep(0.05)`;
+  }
+}
+
+describe("statement timeouts and bad input through the real CLI", () => {
+  let db: TestDatabase;
+  let project: string;
+  let holder: postgres.Sql;
+  let slowUrl: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("cli_faults");
+    project = makeProject({ [`${A}_a.sql`]: "create table public.a (id int);" });
+    supabasePush(db.url, project);
+    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    holder = postgres(db.url, { onnotice: () => {}, max: 1 });
+    // Lock waits count toward statement_timeout, so a held lock makes the timeout certain.
+    slowUrl = `${db.url}?options=${encodeURIComponent("-c statement_timeout=300")}`;
+  });
+  afterAll(async () => {
+    await holder?.end({ timeout: 1 });
+    await db?.drop();
+  });
+
+  /** Runs the CLI while the test holds `lock` in an open transaction. */
+  async function whileLocked(lock: string, args: string[]) {
+    const reserved = await holder.reserve();
+    try {
+      await reserved.unsafe("begin");
+      await reserved.unsafe(lock);
+      return await driftGuardAsync(args, { cwd: project });
+    } finally {
+      await reserved.unsafe("rollback").catch(() => {});
+      reserved.release();
+    }
+  }
+
+  const timeout = /statement timeout/;
+
+  it("check: exit 3 naming the statement timeout, not exit 1", async () => {
+    const r = await whileLocked("lock table supabase_migrations.schema_migrations in access exclusive mode", ["check", "--db-url", slowUrl]);
+    expectCleanFailure(r, 3, timeout);
+  });
+
+  it("repair (plan): exit 3 naming the statement timeout", async () => {
+    const r = await whileLocked("lock table supabase_migrations.schema_migrations in access exclusive mode",
+      ["repair", "--db-url", slowUrl, "--mark-reverted", A, "--reason", "test"]);
+    expectCleanFailure(r, 3, timeout);
+  });
+
+  it("audit: exit 3 naming the statement timeout", async () => {
+    const r = await whileLocked("lock table drift_guard.audit_log in access exclusive mode", ["audit", "--db-url", slowUrl]);
+    expectCleanFailure(r, 3, timeout);
+  });
+
+  it("install: exit 3 naming the statement timeout", async () => {
+    const r = await whileLocked(`select pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`, ["install", "--db-url", slowUrl]);
+    expectCleanFailure(r, 3, timeout);
+  });
+
+  it("token create: exit 3 naming the statement timeout", async () => {
+    const r = await whileLocked("lock table drift_guard.tokens in access exclusive mode",
+      ["token", "create", "--db-url", slowUrl, "--scope", "read", "--label", "slow"]);
+    expectCleanFailure(r, 3, timeout);
+  });
+
+  it("a 1 ms statement_timeout never ends in a stack trace or exit 1 (postgres.js's unawaited type query)", async () => {
+    const url = `${db.url}?options=${encodeURIComponent("-c statement_timeout=1")}`;
+    for (const args of [["install"], ["audit"], ["check"], ["token", "list"]]) {
+      for (let i = 0; i < 3; i++) {
+        const r = await driftGuardAsync([...args, "--db-url", url], { cwd: project });
+        // Fast enough to finish: 0 (in sync). Otherwise: 3, naming the timeout.
+        if (r.status !== 0) expectCleanFailure(r, 3, timeout);
+      }
+    }
+  });
+
+  it("undo: a malformed audit id is exit 2 before any SQL (36 dashes, 32 hex digits without dashes)", () => {
+    for (const id of ["-".repeat(36), "0123456789abcdef0123456789abcdef"]) {
+      const r = driftGuard(["undo", "--db-url", db.url, "--audit-id", id, "--reason", "test"], { cwd: project });
+      expectCleanFailure(r, 2, /is not an audit id/);
+    }
+  });
+});
