@@ -11,6 +11,7 @@ import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
+import { warnIfInterrupted } from "./interrupt.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
 import { progress } from "./progress.ts";
@@ -103,7 +104,10 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? opts.expectDigest : undefined, cliActor()));
+  const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? opts.expectDigest : undefined, cliActor()));
+  const result = opts.apply
+    ? await warnIfInterrupted("while the repair was being applied: it may have committed. Run `drift-guard audit` to see whether it is recorded; `drift-guard undo --audit-id <id>` reverses it.", plan)
+    : await plan();
 
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");
@@ -131,7 +135,10 @@ export async function undoCommand(opts: { dbUrl?: string; auditId: string; reaso
   const url = requireDbUrl(opts.dbUrl);
   const auditId = validateAuditId(opts.auditId);
   const reason = validateReason(opts.reason);
-  const result = await withDatabase(url, (sql) => undoRepair(sql, auditId, reason, cliActor()));
+  const result = await warnIfInterrupted(
+    `while repair ${auditId} was being undone: the undo may have committed. Run \`drift-guard audit\` to see whether it is recorded.`,
+    () => withDatabase(url, (sql) => undoRepair(sql, auditId, reason, cliActor())),
+  );
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: auditId }, null, 2) + "\n");
   } else {

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INSTALL_LOCK_KEY } from "../db/install.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { driftGuard, driftGuardAsync, startDriftGuard } from "./harness/drift_guard_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const A = "20240101000000";
@@ -19,11 +19,14 @@ function expectCleanFailure(r: { status: number; stdout: string; stderr: string 
   expect(r.stderr).not.toMatch(/PostgresError|\n\s+at \S|node:internal|Node\.js v/);
 }
 
-/** Waits (by polling the catalog, not the clock) until a backend of `app` waits on a lock. */
-async function untilWaitingOnLock(sql: postgres.Sql, app: string): Promise<void> {
+/** Waits (by polling the catalog, not the clock) until a backend of `app` waits on a lock; fails if the CLI exits first. */
+async function untilWaitingOnLock(sql: postgres.Sql, app: string, cli: { result: Promise<{ status: number; stderr: string }> }): Promise<void> {
+  let exited: { status: number; stderr: string } | undefined;
+  cli.result.then((r) => (exited = r));
   for (;;) {
     const [row] = await sql`select count(*)::int as n from pg_stat_activity where application_name = ${app} and wait_event_type = 'Lock'`;
     if (row.n > 0) return;
+    if (exited) throw new Error(`the CLI exited (${exited.status}) before it blocked: ${exited.stderr}`);
     await sql`select pg_sleep(0.05)`;
   }
 }
@@ -39,7 +42,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
     project = makeProject({ [`${A}_a.sql`]: "create table public.a (id int);" });
     supabasePush(db.url, project);
     expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
-    holder = postgres(db.url, { onnotice: () => {}, max: 1 });
+    holder = postgres(db.url, { onnotice: () => {}, max: 2 });
     // Lock waits count toward statement_timeout, so a held lock makes the timeout certain.
     slowUrl = `${db.url}?options=${encodeURIComponent("-c statement_timeout=300")}`;
   });
@@ -105,6 +108,64 @@ describe("statement timeouts and bad input through the real CLI", () => {
     for (const id of ["-".repeat(36), "0123456789abcdef0123456789abcdef"]) {
       const r = driftGuard(["undo", "--db-url", db.url, "--audit-id", id, "--reason", "test"], { cwd: project });
       expectCleanFailure(r, 2, /is not an audit id/);
+    }
+  });
+
+  it.each(["SIGTERM", "SIGINT"] as const)("%s during repair --apply: says the repair may have committed and to run drift-guard audit; exit 3", async (signal) => {
+    const plan = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "interrupt test", "--format", "json"], { cwd: project });
+    expect(plan.status, plan.stderr).toBe(0);
+    const digest = JSON.parse(plan.stdout).history_digest;
+    const [{ n: auditBefore }] = await holder`select count(*)::int as n from drift_guard.audit_log`;
+    const reserved = await holder.reserve();
+    let cli: ReturnType<typeof startDriftGuard> | undefined;
+    try {
+      // The apply blocks on its audit insert until the test lets go: deterministic, not timed.
+      await reserved.unsafe("begin");
+      await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
+      cli = startDriftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "interrupt test", "--apply", "--expect-digest", digest], { cwd: project });
+      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      cli.kill(signal);
+      const r = await cli.result;
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/interrupted .*may have committed/);
+      expect(r.stderr).toContain("drift-guard audit");
+    } finally {
+      await reserved.unsafe("rollback").catch(() => {});
+      reserved.release();
+    }
+    // Why the warning matters: the server finishes the statement without its client.
+    for (;;) {
+      const [{ n }] = await holder`select count(*)::int as n from pg_stat_activity where application_name = 'drift-guard cli'`;
+      if (n === 0) break;
+      await holder`select pg_sleep(0.05)`;
+    }
+    const [{ n: auditAfter }] = await holder`select count(*)::int as n from drift_guard.audit_log`;
+    expect(auditAfter).toBe(auditBefore + 1);
+    const audit = JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout);
+    const undo = driftGuard(["undo", "--db-url", db.url, "--audit-id", audit[0].id, "--reason", "put it back"]);
+    expect(undo.status, undo.stderr).toBe(0);
+  });
+
+  it("SIGTERM during undo: says the undo may have committed; exit 3", async () => {
+    const plan = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "to undo", "--format", "json"], { cwd: project });
+    const digest = JSON.parse(plan.stdout).history_digest;
+    const applied = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "to undo", "--apply", "--expect-digest", digest, "--format", "json"], { cwd: project });
+    expect(applied.status, applied.stderr).toBe(0);
+    const auditId = JSON.parse(applied.stdout).audit_id;
+    const reserved = await holder.reserve();
+    try {
+      await reserved.unsafe("begin");
+      await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
+      const cli = startDriftGuard(["undo", "--db-url", db.url, "--audit-id", auditId, "--reason", "interrupted undo"], { cwd: project });
+      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      cli.kill("SIGTERM");
+      const r = await cli.result;
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/interrupted .*undo may have committed/);
+      expect(r.stderr).toContain("drift-guard audit");
+    } finally {
+      await reserved.unsafe("rollback").catch(() => {});
+      reserved.release();
     }
   });
 });
