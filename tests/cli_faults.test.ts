@@ -169,3 +169,27 @@ describe("statement timeouts and bad input through the real CLI", () => {
     }
   });
 });
+
+describe("a migration file that is not valid UTF-8, pushed by the real Supabase CLI", () => {
+  let db: TestDatabase;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("is read as the CLI read it (U+FFFD), paired with its history row, and warned about: in sync, exit 0", async () => {
+    db = await createTestDatabase("cli_utf8");
+    const bytes = Buffer.concat([Buffer.from("create table public.u (id int); -- caf"), Buffer.from([0xe9, 0x20, 0xff, 0xfe]), Buffer.from(" end\n")]);
+    const project = makeProject({ [`${A}_latin1.sql`]: bytes });
+    supabasePush(db.url, project);
+    const [row] = await db.sql`select statements from supabase_migrations.schema_migrations where version = ${A}`;
+    expect(row.statements.join("\n")).toContain("caf\uFFFD \uFFFD\uFFFD end");
+
+    const r = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.summary.in_sync).toBe(1);
+    expect(report.summary.remote_only).toBe(0);
+    expect(report.problems).toEqual([expect.objectContaining({ level: "warning", file: `supabase/migrations/${A}_latin1.sql`, message: expect.stringContaining("UTF-8") })]);
+    expect(JSON.stringify(report.actions)).not.toContain("fetch");
+  });
+});
