@@ -83,7 +83,8 @@ describe("the function over HTTP", () => {
     supabasePush(db.url, project);
     writeFileSync(join(project, `supabase/migrations/${B}_b.sql`), "create table public.b (id int);\ncomment on table public.b is 'by hand';\n");
     await db.sql.unsafe("create table public.b (id int); comment on table public.b is 'by hand'");
-    server = await startFunctionServer({ SUPABASE_DB_URL: db.url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
+    // Above the 50 concurrent calls below: this file checks their answers, function_load.test.ts the bound.
+    server = await startFunctionServer({ SUPABASE_DB_URL: db.url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }), DRIFT_GUARD_MAX_CONCURRENT: "64" });
   });
   afterAll(async () => {
     await server?.stop();

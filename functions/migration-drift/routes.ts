@@ -17,6 +17,7 @@ import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import type { Caller } from "./auth.ts";
 import type { Database } from "./database.ts";
+import { singleFlight } from "./single_flight.ts";
 
 export interface Context {
   url: URL;
@@ -30,6 +31,8 @@ export interface Context {
 export interface Reply {
   status: number;
   body: unknown;
+  /** `body` already serialized, for replies served from a cache. */
+  json?: string;
 }
 
 export type Handler = (ctx: Context) => Promise<Reply>;
@@ -75,18 +78,45 @@ export const health: Handler = () => Promise.resolve({ status: 200, body: { ok: 
 
 /** The last manifest this instance parsed, by id: warm requests skip re-validating it. */
 let manifestCache: { id: number; manifest: Manifest } | null = null;
+/** Concurrent cold requests parse a new manifest once between them. */
+const manifestFlight = singleFlight<{ meta: StoredManifest; manifest: Manifest } | null>();
 
 async function newest(sql: Sql) {
-  const found = await newestManifest(sql, manifestCache, parseManifest);
+  const [meta] = await sql<{ id: number }[]>`select id::int as id from drift_guard.manifests order by id desc limit 1`;
+  const found = await manifestFlight.get(String(meta?.id ?? "none"), () => newestManifest(sql, manifestCache, parseManifest));
   if (found) manifestCache = { id: found.meta.id, manifest: found.manifest };
   return found;
 }
+
+/**
+ * GET /status's reply, by (manifest id, history digest): the database computes the
+ * digest, and the report is rebuilt only when the manifest or the history changed.
+ * Concurrent requests share one build. A report with catalog evidence (local-only
+ * migrations) is reused for a few seconds only, as the catalog can change without
+ * the history changing.
+ */
+const statusFlight = singleFlight<{ reply: Reply; builtAt: number; hasEvidence: boolean }>();
+const EVIDENCE_REUSE_MS = 5_000;
 
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
+    const [{ digest }] = await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`;
+    const key = `${found.meta.id} ${digest}`;
+    const build = async () => {
+      const report = await reportFor(sql, found.manifest);
+      const reply = reportReply(report, { manifest: manifestInfo(found.meta) });
+      // A history that changed between the digest and the read is served, not cached under the old key.
+      if (report.history_digest !== digest) queueMicrotask(() => statusFlight.forget(key));
+      return { reply: { status: reply.status, body: null, json: JSON.stringify(reply.body) }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) };
+    };
+    let cached = await statusFlight.get(key, build);
+    if (cached.hasEvidence && Date.now() - cached.builtAt > EVIDENCE_REUSE_MS) {
+      statusFlight.forget(key);
+      cached = await statusFlight.get(key, build);
+    }
+    return cached.reply;
   });
 
 export const drift: Handler = async (ctx) => {
