@@ -1,6 +1,7 @@
 /** The reads and writes the migration-drift function needs beyond history.ts and repair.ts. */
 import type { Manifest } from "../shared/manifest.ts";
 import type { Sql } from "./connect.ts";
+import { sqlState } from "./database_error.ts";
 
 export interface StoredManifest {
   id: number;
@@ -35,3 +36,26 @@ export async function newestManifest(sql: Sql, cache: { id: number; manifest: Ma
   return { meta, manifest: parse(JSON.parse(body)) };
 }
 
+
+/**
+ * A cheap fingerprint of supabase_migrations.schema_migrations that changes
+ * whenever the history does: the row count and a sum of hashes of each row's
+ * version and xmin. Any insert or update gives its row a new xmin; a delete
+ * changes the count or the sum. It reads no statements (no TOAST), so a warm
+ * /status costs a scan of versions, not of megabytes of SQL. A VACUUM FREEZE
+ * changes it too, which only costs one rebuild.
+ * @example await historyFingerprint(sql) // "10000:-4611686018427387904"
+ */
+export async function historyFingerprint(sql: Sql): Promise<string> {
+  try {
+    const [row] = await sql<{ fingerprint: string }[]>`
+      select pg_catalog.count(*)::text || ':' ||
+             coalesce(pg_catalog.sum(pg_catalog.hashtextextended(m.version::text || ':' || m.xmin::text, 0)), 0)::text as fingerprint
+      from supabase_migrations.schema_migrations m`;
+    return row.fingerprint;
+  } catch (err) {
+    const code = sqlState(err);
+    if (code === "42P01" || code === "3F000") return "no history table";
+    throw err;
+  }
+}

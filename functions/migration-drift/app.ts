@@ -56,8 +56,8 @@ function match(method: string, pathname: string) {
   );
 }
 
-const json = (status: number, text: string, extra: Record<string, string> = {}) =>
-  new Response(text, { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra } });
+const json = (status: number, text: string | Uint8Array, extra: Record<string, string> = {}) =>
+  new Response(text as BodyInit, { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra } });
 
 const RETRYABLE = new Set(["overloaded", "unreachable", "statement_timeout"]);
 
@@ -79,7 +79,10 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
       const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes) });
-      return json(reply.status, reply.json ?? JSON.stringify(reply.body));
+      if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
+        return json(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
+      }
+      return json(reply.status, reply.encoded ?? JSON.stringify(reply.body));
     } catch (err) {
       const error = err instanceof DriftGuardError ? err : new DriftGuardError("internal", "unexpected error");
       if (!(err instanceof DriftGuardError)) console.error("migration-drift: unexpected error", err);

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import { listAudit } from "../../db/audit.ts";
-import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { historyFingerprint, newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
 import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
@@ -31,8 +31,10 @@ export interface Context {
 export interface Reply {
   status: number;
   body: unknown;
-  /** `body` already serialized, for replies served from a cache. */
-  json?: string;
+  /** `body` already serialized as UTF-8 JSON, for replies served from a cache: encoded once, not per caller. */
+  encoded?: Uint8Array;
+  /** `encoded`, gzipped once: callers that accept gzip get these bytes (a tenth the size, no per-request compression). */
+  gzipped?: Uint8Array;
 }
 
 export type Handler = (ctx: Context) => Promise<Reply>;
@@ -89,11 +91,12 @@ async function newest(sql: Sql) {
 }
 
 /**
- * GET /status's reply, by (manifest id, history digest): the database computes the
- * digest, and the report is rebuilt only when the manifest or the history changed.
- * Concurrent requests share one build. A report with catalog evidence (local-only
- * migrations) is reused for a few seconds only, as the catalog can change without
- * the history changing.
+ * GET /status's reply, by (manifest id, history fingerprint): the database computes
+ * the fingerprint from versions and row versions (db/function_queries.ts), and the
+ * report is rebuilt only when the manifest or the history changed. Concurrent
+ * requests share one build. A report with catalog evidence (local-only migrations)
+ * is reused for a few seconds only, as the catalog can change without the history
+ * changing.
  */
 const statusFlight = singleFlight<{ reply: Reply; builtAt: number; hasEvidence: boolean }>();
 const EVIDENCE_REUSE_MS = 5_000;
@@ -102,14 +105,16 @@ export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    const [{ digest }] = await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`;
-    const key = `${found.meta.id} ${digest}`;
+    const fingerprint = await historyFingerprint(sql);
+    const key = `${found.meta.id} ${fingerprint}`;
     const build = async () => {
       const report = await reportFor(sql, found.manifest);
       const reply = reportReply(report, { manifest: manifestInfo(found.meta) });
-      // A history that changed between the digest and the read is served, not cached under the old key.
-      if (report.history_digest !== digest) queueMicrotask(() => statusFlight.forget(key));
-      return { reply: { status: reply.status, body: null, json: JSON.stringify(reply.body) }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) };
+      // A history that changed while the report was read is served, not cached under the old key.
+      if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
+      const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
+      const gzipped = new Uint8Array(await new Response(new Blob([encoded]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) };
     };
     let cached = await statusFlight.get(key, build);
     if (cached.hasEvidence && Date.now() - cached.builtAt > EVIDENCE_REUSE_MS) {
