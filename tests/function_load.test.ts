@@ -113,7 +113,7 @@ describe("the function under load and bad input", () => {
     expect((await call(server.url, "POST", "/repair", undefined, raw)).status).toBe(400);
   });
 
-  it("200 concurrent /status calls under a 64 MB V8 heap: no crash, every answer 200 or 503 with Retry-After, the same report", async () => {
+  it("100 concurrent clients calling /status under a 64 MB V8 heap: no crash, every answer 200 or 503 with Retry-After, the same report", async () => {
     const capped = await startFunctionServer({
       SUPABASE_DB_URL: db.url,
       SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
@@ -123,8 +123,8 @@ describe("the function under load and bad input", () => {
       const expected = await call(capped.url, "GET", "/status");
       expect(expected.status, expected.text).toBe(200);
       const statuses = new Map<number, number>();
-      await Promise.all(Array.from({ length: 200 }, async () => {
-        for (let i = 0; i < 3; i++) {
+      await Promise.all(Array.from({ length: 100 }, async () => {
+        for (let i = 0; i < 2; i++) {
           const r = await call(capped.url, "GET", "/status");
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 503) {
