@@ -5,7 +5,7 @@ import { sha256Hex } from "../shared/checksum.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import type { Sql } from "../db/connect.ts";
 import { installSchema, schemaInstalled } from "../db/install.ts";
-import { notInstalledError, TOKEN_SCOPES, type TokenScope } from "../db/tokens.ts";
+import { TOKEN_SCOPES, type TokenScope } from "../db/tokens.ts";
 import { withDatabase } from "./database.ts";
 import { listAudit } from "../db/audit.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
@@ -23,13 +23,6 @@ async function requireInstalled(sql: Sql): Promise<void> {
   if (!(await schemaInstalled(sql))) {
     throw new DriftGuardError("not_installed", "drift_guard is not installed in this database: run drift-guard install", "drift-guard install --db-url …");
   }
-}
-
-/** DGI01 (bad input) from our SQL functions, and a missing schema, as our errors. */
-function sqlFunctionError(err: unknown): unknown {
-  const e = err as { code?: string; message?: string; hint?: string };
-  if (e?.code === "DGI01") return new DriftGuardError("bad_input", String(e.message), e.hint);
-  return notInstalledError(err) ?? err;
 }
 
 /** Every line may carry labels, names or reasons from the database: shown escaped, never obeyed by the terminal. */
@@ -79,15 +72,11 @@ export async function tokenCreateCommand(opts: DbOptions & { scope: TokenScope; 
   const { token, publicId, secret } = generateToken();
   const created = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
-    try {
-      const [row] = await sql.unsafe<{ token: { id: string; label: string; scope: string; public_id: string } }[]>(
-        "select drift_guard.create_token($1, $2, $3, $4) as token",
-        [label, opts.scope, publicId, sha256Hex(secret)],
-      );
-      return row.token;
-    } catch (err) {
-      throw sqlFunctionError(err);
-    }
+    const [row] = await sql.unsafe<{ token: { id: string; label: string; scope: string; public_id: string } }[]>(
+      "select drift_guard.create_token($1, $2, $3, $4) as token",
+      [label, opts.scope, publicId, sha256Hex(secret)],
+    );
+    return row.token;
   });
   write(`created ${created.scope} token "${created.label}" (id ${created.id})`);
   write("copy it now: it is shown only this once, and only its hash is stored");
@@ -158,12 +147,8 @@ export async function tokenRevokeCommand(opts: DbOptions & { which?: string; id?
     : ["select drift_guard.revoke_token($1) as token", [which]];
   const revoked = await withDatabase(url, async (sql) => {
     await requireInstalled(sql);
-    try {
-      const [row] = await sql.unsafe<{ token: { id: string; label: string; already_revoked: boolean; revoked_at: string } | null }[]>(query, params);
-      return row.token;
-    } catch (err) {
-      throw sqlFunctionError(err);
-    }
+    const [row] = await sql.unsafe<{ token: { id: string; label: string; already_revoked: boolean; revoked_at: string } | null }[]>(query, params);
+    return row.token;
   });
   if (!revoked) {
     const what = opts.id !== undefined ? "id" : opts.label !== undefined ? "label" : "label or id";

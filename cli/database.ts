@@ -1,6 +1,7 @@
 /** Opens the database for one command and maps every failure to a DriftGuardError. */
 import process from "node:process";
-import { databaseError, openDatabase, type Sql } from "../db/connect.ts";
+import { openDatabase, type Sql } from "../db/connect.ts";
+import { databaseError } from "../db/database_error.ts";
 
 export async function withDatabase<T>(url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const sql = openDatabase(url, { max: 1, applicationName: "drift-guard cli" });

@@ -1,5 +1,5 @@
 /** Calls the deployed migration-drift function. HTTP errors become DriftGuardError with the contract's exit codes. */
-import { DriftGuardError, type ErrorCode } from "../shared/types.ts";
+import { codeForHttpStatus, DriftGuardError, type ErrorCode, isErrorCode } from "../shared/types.ts";
 
 export interface FunctionTarget {
   url: string;
@@ -55,16 +55,6 @@ async function fetchSameOrigin(url: string, init: RequestInit): Promise<Response
   }
 }
 
-const CODE_FOR_STATUS: Record<number, ErrorCode> = {
-  400: "bad_input",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "digest_mismatch",
-  413: "payload_too_large",
-  503: "unreachable",
-};
-
 /** Returns [status, body]. 200/201, and 409 with a report, are results; other statuses throw. */
 export async function callFunction(target: FunctionTarget, method: string, route: string, body?: unknown): Promise<[number, unknown]> {
   let res: Response;
@@ -88,9 +78,6 @@ export async function callFunction(target: FunctionTarget, method: string, route
   if (res.ok) return [res.status, parsed];
   const error = (parsed as { error?: { code?: string; message?: string; hint?: string } } | null)?.error;
   if (res.status === 409 && !error) return [res.status, parsed];
-  const known = error?.code as ErrorCode | undefined;
-  const code: ErrorCode = known && known in { lock_held: 1, digest_mismatch: 1, no_manifest: 1, unknown_version: 1, malformed_manifest: 1, not_installed: 1 }
-    ? known
-    : CODE_FOR_STATUS[res.status] ?? "unreachable";
+  const code: ErrorCode = isErrorCode(error?.code) ? error.code : codeForHttpStatus(res.status);
   throw new DriftGuardError(code, `function: ${error?.message ?? `HTTP ${res.status}`}`, error?.hint);
 }

@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { databaseError, sqlState } from "../db/database_error.ts";
 import { checkCommand } from "./check.ts";
 import { manifestBuildCommand, manifestUploadCommand } from "./manifest_commands.ts";
 import { DRIFT_STATES } from "../shared/types.ts";
@@ -278,7 +279,32 @@ function report(err: DriftGuardError): void {
   process.stderr.write(`drift-guard: ${visible(err.message)}\n${err.hint ? `hint: ${visible(err.hint)}\n` : ""}`);
 }
 
+/**
+ * No path ends in Node's default exit 1 (the contract's "drift") with a stack.
+ * postgres.js fetches array types when it connects without awaiting them: when
+ * that query fails (a statement_timeout of 1 ms), the same error also fails the
+ * query that opened the connection, which reports it; the copy nobody awaits is
+ * dropped here. Anything else unexpected is reported and exits 3.
+ */
+function guardProcess(): void {
+  const fatal = (err: unknown) => {
+    if (env.DRIFT_GUARD_DEBUG) console.error(err);
+    const error = err instanceof DriftGuardError || sqlState(err) ? databaseError(err) : new DriftGuardError("internal", `unexpected error: ${(err as Error)?.message ?? err}`, "please report this with DRIFT_GUARD_DEBUG=1 output");
+    report(error);
+    process.exit(error.exitCode);
+  };
+  process.on("unhandledRejection", (err) => {
+    if (sqlState(err) && !(err instanceof DriftGuardError)) {
+      if (env.DRIFT_GUARD_DEBUG) console.error("drift-guard: (debug) a database error nobody awaited:", err);
+      return;
+    }
+    fatal(err);
+  });
+  process.on("uncaughtException", fatal);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  guardProcess();
   const program = buildProgram();
   for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     cmd.exitOverride();

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import process from "node:process";
 import { computeDrift } from "../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
-import { repairJson, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
+import { repairJson, validateAuditId, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
+import { warnIfInterrupted } from "./interrupt.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
@@ -135,7 +136,10 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor()));
+  const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor()));
+  const result = opts.apply
+    ? await warnIfInterrupted("while the repair was being applied: it may have committed. Run `drift-guard audit` to see whether it is recorded; `drift-guard undo --audit-id <id>` reverses it.", plan)
+    : await plan();
 
   if (opts.format === "json") {
     process.stdout.write(JSON.stringify(repairJson(result), null, 2) + "\n");
@@ -162,12 +166,16 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
 
 export async function undoCommand(opts: { dbUrl?: string; auditId: string; reason?: string; format: "text" | "json" }): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
+  const auditId = validateAuditId(opts.auditId);
   const reason = validateReason(opts.reason);
-  const result = await withDatabase(url, (sql) => undoRepair(sql, opts.auditId, reason, cliActor()));
+  const result = await warnIfInterrupted(
+    `while repair ${auditId} was being undone: the undo may have committed. Run \`drift-guard audit\` to see whether it is recorded.`,
+    () => withDatabase(url, (sql) => undoRepair(sql, auditId, reason, cliActor())),
+  );
   if (opts.format === "json") {
-    process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: opts.auditId }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ dry_run: false, ...result, undoes: auditId }, null, 2) + "\n");
   } else {
-    process.stdout.write(`Undone ${opts.auditId}. History is now ${result.history_digest}\nAudit id: ${result.audit_id}\n`);
+    process.stdout.write(`Undone ${auditId}. History is now ${result.history_digest}\nAudit id: ${result.audit_id}\n`);
   }
   return EXIT.ok;
 }

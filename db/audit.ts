@@ -1,6 +1,5 @@
 /** The audit log, read the same way by `drift-guard audit` and GET /audit. */
 import type { Sql } from "./connect.ts";
-import { guarded } from "./function_queries.ts";
 
 export interface AuditEntry {
   id: string;
@@ -16,21 +15,19 @@ export interface AuditEntry {
 }
 
 /** The audit log, newest first, in the shape `drift-guard audit --format json` prints. Statements stay in the table. */
-export function listAudit(sql: Sql, limit: number | null = null): Promise<AuditEntry[]> {
-  return guarded(async () => {
-    const rows = await sql.unsafe<(Omit<AuditEntry, "created_at"> & { created_at: Date })[]>(
-      `select id::text, created_at, kind, actor, reason, digest_before, digest_after,
-              case when jsonb_typeof(plan -> 'changes') = 'array' then plan -> 'changes' else '[]'::jsonb end as changes,
-              undoes::text, undone_by::text
-       from drift_guard.audit_log
-       order by created_at desc, id desc
-       limit $1`,
-      [limit],
-    );
-    return rows.map((r) => ({
-      ...r,
-      created_at: new Date(r.created_at).toISOString(),
-      changes: r.changes.map(({ op, version, name }) => ({ op, version, name: name ?? null })),
-    }));
-  });
+export async function listAudit(sql: Sql, limit: number | null = null): Promise<AuditEntry[]> {
+  const rows = await sql.unsafe<(Omit<AuditEntry, "created_at"> & { created_at: Date })[]>(
+    `select id::text, created_at, kind, actor, reason, digest_before, digest_after,
+            case when jsonb_typeof(plan -> 'changes') = 'array' then plan -> 'changes' else '[]'::jsonb end as changes,
+            undoes::text, undone_by::text
+     from drift_guard.audit_log
+     order by created_at desc, id desc
+     limit $1`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    ...r,
+    created_at: new Date(r.created_at).toISOString(),
+    changes: r.changes.map(({ op, version, name }) => ({ op, version, name: name ?? null })),
+  }));
 }

@@ -1,7 +1,7 @@
 /** The reads and writes the migration-drift function needs beyond history.ts and repair.ts. */
 import type { Manifest } from "../shared/manifest.ts";
 import type { Sql } from "./connect.ts";
-import { repairError } from "./repair.ts";
+import { sqlState } from "./database_error.ts";
 
 export interface StoredManifest {
   id: number;
@@ -12,25 +12,12 @@ export interface StoredManifest {
   migration_count: number;
 }
 
-/** Runs a query against drift_guard; a missing schema or function becomes not_installed. */
-export async function guarded<T>(query: () => Promise<T>): Promise<T> {
-  try {
-    return await query();
-  } catch (err) {
-    const e = err as { code?: string };
-    if (e?.code === "42P01") throw repairError({ code: "3F000" }); // undefined table: our schema is missing
-    throw repairError(err);
-  }
-}
-
-export function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<string, unknown>): Promise<StoredManifest> {
-  return guarded(async () => {
-    const [row] = await sql.unsafe<{ stored: StoredManifest }[]>(
-      "select drift_guard.store_manifest($1::text::jsonb, $2::text::jsonb) as stored",
-      [JSON.stringify(manifest), JSON.stringify(uploadedBy)],
-    );
-    return row.stored;
-  });
+export async function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<string, unknown>): Promise<StoredManifest> {
+  const [row] = await sql.unsafe<{ stored: StoredManifest }[]>(
+    "select drift_guard.store_manifest($1::text::jsonb, $2::text::jsonb) as stored",
+    [JSON.stringify(manifest), JSON.stringify(uploadedBy)],
+  );
+  return row.stored;
 }
 
 /**
@@ -38,16 +25,37 @@ export function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<s
  * a scan of every statement, so a warm function keeps the last one by id and
  * only asks the database whether a newer one exists.
  */
-export function newestManifest(sql: Sql, cache: { id: number; manifest: Manifest } | null, parse: (body: unknown) => Manifest):
+export async function newestManifest(sql: Sql, cache: { id: number; manifest: Manifest } | null, parse: (body: unknown) => Manifest):
   Promise<{ meta: StoredManifest; manifest: Manifest } | null> {
-  return guarded(async () => {
-    const [meta] = await sql<StoredManifest[]>`
+  const [meta] = await sql<StoredManifest[]>`
       select id::int as id, uploaded_at, uploaded_by, git_commit, git_branch, migration_count
       from drift_guard.manifests order by id desc limit 1`;
-    if (!meta) return null;
-    if (cache && cache.id === meta.id) return { meta, manifest: cache.manifest };
-    const [{ body }] = await sql<{ body: string }[]>`select body::text as body from drift_guard.manifests where id = ${meta.id}`;
-    return { meta, manifest: parse(JSON.parse(body)) };
-  });
+  if (!meta) return null;
+  if (cache && cache.id === meta.id) return { meta, manifest: cache.manifest };
+  const [{ body }] = await sql<{ body: string }[]>`select body::text as body from drift_guard.manifests where id = ${meta.id}`;
+  return { meta, manifest: parse(JSON.parse(body)) };
 }
 
+
+/**
+ * A cheap fingerprint of supabase_migrations.schema_migrations that changes
+ * whenever the history does: the row count and a sum of hashes of each row's
+ * version and xmin. Any insert or update gives its row a new xmin; a delete
+ * changes the count or the sum. It reads no statements (no TOAST), so a warm
+ * /status costs a scan of versions, not of megabytes of SQL. A VACUUM FREEZE
+ * changes it too, which only costs one rebuild.
+ * @example await historyFingerprint(sql) // "10000:-4611686018427387904"
+ */
+export async function historyFingerprint(sql: Sql): Promise<string> {
+  try {
+    const [row] = await sql<{ fingerprint: string }[]>`
+      select pg_catalog.count(*)::text || ':' ||
+             coalesce(pg_catalog.sum(pg_catalog.hashtextextended(m.version::text || ':' || m.xmin::text, 0)), 0)::text as fingerprint
+      from supabase_migrations.schema_migrations m`;
+    return row.fingerprint;
+  } catch (err) {
+    const code = sqlState(err);
+    if (code === "42P01" || code === "3F000") return "no history table";
+    throw err;
+  }
+}

@@ -2,6 +2,7 @@
 import { sha256Hex, statementsChecksum, statementsEncoding } from "../shared/checksum.ts";
 import type { RemoteMigration } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
+import { sqlState } from "./database_error.ts";
 
 /** SQL twin of statementsEncoding() in shared/checksum.ts. */
 const STATEMENTS_ENCODING = `pg_catalog.cardinality(m.statements)::text || '[' || coalesce((
@@ -49,8 +50,8 @@ export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly 
        from supabase_migrations.schema_migrations m`,
     );
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "42P01" || code === "3F000") return null; // no table (or schema): nothing was pushed yet
+    const code = sqlState(err);
+    if (code === "42P01" || code === "3F000") return null; // no table (or schema): nothing was pushed yet, not "not installed"
     if (code === "42703") return await readLegacyHistory(sql); // a table from an old CLI
     throw err;
   }

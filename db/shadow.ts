@@ -22,7 +22,8 @@ import type { LocalMigration } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import { quoteIdent, quoteLiteral } from "../shared/schema_diff.ts";
 import { type CatalogConnection, pgliteCatalog, type PlatformSettings } from "./catalog.ts";
-import { databaseError, describeTarget, openDatabase } from "./connect.ts";
+import { openDatabase } from "./connect.ts";
+import { databaseError, describeTarget } from "./database_error.ts";
 
 export const STAND_INS_PATH = new URL("../supabase/shadow/supabase_stand_ins.sql", import.meta.url);
 

@@ -4,7 +4,6 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 
 export type TokenScope = "read" | "deploy" | "repair";
@@ -38,15 +37,10 @@ export async function verifyToken(sql: Sql, token: string): Promise<VerifiedToke
   const parsed = parseToken(token);
   if (!parsed) return null;
   const presented = secretHash(parsed.secret);
-  let rows: { id: string; label: string; scope: TokenScope; secret_hash: string; revoked_at: Date | null }[];
-  try {
-    rows = await sql.unsafe(
-      "select id, label, scope, secret_hash, revoked_at from drift_guard.find_token($1)",
-      [parsed.publicId],
-    );
-  } catch (err) {
-    throw notInstalledError(err) ?? err;
-  }
+  const rows: { id: string; label: string; scope: TokenScope; secret_hash: string; revoked_at: Date | null }[] = await sql.unsafe(
+    "select id, label, scope, secret_hash, revoked_at from drift_guard.find_token($1)",
+    [parsed.publicId],
+  );
   const row = rows[0];
   const stored = row && /^[0-9a-f]{64}$/.test(row.secret_hash) ? Buffer.from(row.secret_hash, "hex") : DUMMY_HASH;
   // Compare even when there is no row, so the timing does not tell the two apart.
@@ -55,17 +49,4 @@ export async function verifyToken(sql: Sql, token: string): Promise<VerifiedToke
   if (!TOKEN_SCOPES.includes(row.scope)) return null;
   await sql.unsafe("select drift_guard.touch_token($1::uuid)", [row.id]);
   return { id: row.id, label: row.label, scope: row.scope };
-}
-
-/** Missing schema or function: the one database error worth naming precisely. */
-export function notInstalledError(err: unknown): DriftGuardError | null {
-  const code = (err as { code?: string })?.code;
-  if (code === "3F000" || code === "42P01" || code === "42883") {
-    return new DriftGuardError(
-      "not_installed",
-      "drift_guard is not installed in this database: run drift-guard install",
-      "drift-guard install --db-url …",
-    );
-  }
-  return null;
 }

@@ -62,12 +62,36 @@ export function buildManifest(parsed: ParsedMigrations, git: GitProvenance | nul
   };
 }
 
+/** The path of the first string (or key) holding U+0000, or null. Iterative: a manifest may be deep or huge. */
+function pathWithNul(root: unknown, rootPath: PropertyKey[]): PropertyKey[] | null {
+  const stack: Array<[unknown, PropertyKey[]]> = [[root, rootPath]];
+  while (stack.length) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) return path;
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], [...path, i]]);
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, v] of Object.entries(value)) {
+        if (key.includes("\u0000")) return [...path, key];
+        stack.push([v, [...path, key]]);
+      }
+    }
+  }
+  return null;
+}
+
 function describePath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "") || "(root)";
 }
 
 /** Validates untrusted input. Throws malformed_manifest with one line per defect. */
 export function parseManifest(input: unknown): Manifest {
+  const nul = pathWithNul(input, []);
+  if (nul) {
+    throw new DriftGuardError("malformed_manifest", `malformed manifest:\n  ${describePath(nul)}: contains a NUL character (U+0000), which Postgres cannot store`,
+      "build it with `drift-guard manifest build`; do not edit it by hand");
+  }
   const result = manifestSchema.safeParse(input);
   if (result.success) return result.data;
   const defects = result.error.issues.slice(0, 50).map((issue) => `${describePath(issue.path)}: ${issue.message}`);

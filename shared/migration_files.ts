@@ -26,16 +26,32 @@ export interface ParsedMigrations {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** WHATWG decoding with U+FFFD for each invalid sequence: what the Supabase CLI reads, pushes and stores. */
+const lenientUtf8 = new TextDecoder("utf-8");
+
+/**
+ * A migration file's text as the Supabase CLI reads it; `replaced` when it was not valid UTF-8.
+ * @example decodeMigrationText(new Uint8Array([0x61, 0xff])) // { text: "a\uFFFD", replaced: true }
+ */
+export function decodeMigrationText(bytes: Uint8Array): { text: string; replaced: boolean } {
+  try {
+    return { text: strictUtf8.decode(bytes), replaced: false };
+  } catch {
+    return { text: lenientUtf8.decode(bytes), replaced: true };
+  }
+}
 
 export function parseMigrationFile(file: MigrationFileInput, version: string, name: string): LocalMigration {
-  const { statements, checksum } = splitAndChecksum(strictUtf8.decode(file.bytes));
+  const { statements, checksum } = splitAndChecksum(decodeMigrationText(file.bytes).text);
   return { version, name, path: file.path, checksum, statements };
 }
 
 /**
  * Turns the files of a migrations directory into local migrations.
- * Skipped names are warnings (the CLI skips them too); undecodable files and
- * duplicate versions are errors the user must fix.
+ * Skipped names are warnings (the CLI skips them too), and so are files that
+ * are not valid UTF-8: the CLI pushes them with U+FFFD in place of each invalid
+ * sequence, so they are read the same way and still paired with the history.
+ * Duplicate versions are errors the user must fix.
  */
 export function parseMigrationFiles(files: readonly MigrationFileInput[]): ParsedMigrations {
   const problems: Problem[] = [];
@@ -51,17 +67,16 @@ export function parseMigrationFiles(files: readonly MigrationFileInput[]): Parse
       });
       continue;
     }
-    let migration: LocalMigration;
-    try {
-      migration = parseMigrationFile(file, parsed.version, parsed.name);
-    } catch {
+    const { text, replaced } = decodeMigrationText(file.bytes);
+    if (replaced) {
       problems.push({
-        level: "error",
+        level: "warning",
         file: file.path,
-        message: "not valid UTF-8: re-save the file as UTF-8 (Postgres and the Supabase CLI expect UTF-8)",
+        message: "not valid UTF-8: read with U+FFFD in place of each invalid byte sequence, as the Supabase CLI reads and stores it; re-save the file as UTF-8",
       });
-      continue;
     }
+    const { statements, checksum } = splitAndChecksum(text);
+    const migration: LocalMigration = { version: parsed.version, name: parsed.name, path: file.path, checksum, statements };
     byVersion.set(parsed.version, [...(byVersion.get(parsed.version) ?? []), migration]);
   }
   const migrations: LocalMigration[] = [];

@@ -23,7 +23,23 @@ export function validateReason(reason: string | undefined): string {
   const r = reason?.trim() ?? "";
   if (!r) throw new DriftGuardError("usage", "a reason is required (--reason, or \"reason\" in the body): it is kept in the audit log", 'e.g. --reason "ran by hand during the 2025-10 incident"');
   if (r.length > 2000) throw new DriftGuardError("bad_input", "the reason is longer than 2000 characters");
+  // Postgres text cannot hold U+0000: refuse it here rather than fail in the database.
+  if (r.includes("\u0000")) throw new DriftGuardError("bad_input", "the reason contains a NUL character (U+0000), which Postgres cannot store");
   return r;
+}
+
+const AUDIT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An audit id as `drift-guard audit` prints it: a UUID with dashes, lowercased.
+ * @example validateAuditId("7F50813C-009A-41E3-9616-EC72F847C37A") // "7f50813c-009a-41e3-9616-ec72f847c37a"
+ */
+export function validateAuditId(id: string | undefined): string {
+  const trimmed = (id ?? "").trim();
+  if (!AUDIT_ID.test(trimmed)) {
+    throw new DriftGuardError("bad_input", `${JSON.stringify(trimmed.slice(0, 80))} is not an audit id (a UUID such as 7f50813c-009a-41e3-9616-ec72f847c37a)`, "drift-guard audit lists them");
+  }
+  return trimmed.toLowerCase();
 }
 
 /** Checks the request's shape before anything touches a database. */

@@ -82,52 +82,64 @@ export interface RepairPlan {
 /** Exit codes every command shares (contract: "Exit codes"). */
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, conflict: 4 } as const;
 
-export type ErrorCode =
-  | "usage"
-  | "bad_input"
-  | "unknown_version"
-  | "malformed_manifest"
-  | "bad_directory"
-  | "unreachable"
-  | "unauthorized"
-  | "forbidden"
-  | "insufficient_privilege"
-  | "not_installed"
-  | "not_found"
-  | "no_manifest"
-  | "digest_mismatch"
-  | "lock_held"
-  | "payload_too_large"
-  | "internal";
+/**
+ * Every error code, with the exit code the CLI ends with and the HTTP status the
+ * function answers with. The one table both adapters read; for a status without
+ * a code in the body, the CLI takes the first code listed with that status.
+ */
+export const ERROR_CODES = {
+  usage: { exit: EXIT.usage, http: 400 },
+  bad_input: { exit: EXIT.usage, http: 400 },
+  unknown_version: { exit: EXIT.usage, http: 400 },
+  malformed_manifest: { exit: EXIT.usage, http: 400 },
+  bad_directory: { exit: EXIT.usage, http: 400 },
+  unauthorized: { exit: EXIT.unreachable, http: 401 },
+  forbidden: { exit: EXIT.unreachable, http: 403 },
+  not_found: { exit: EXIT.usage, http: 404 },
+  no_manifest: { exit: EXIT.usage, http: 404 },
+  digest_mismatch: { exit: EXIT.conflict, http: 409 },
+  lock_held: { exit: EXIT.conflict, http: 409 },
+  payload_too_large: { exit: EXIT.usage, http: 413 },
+  unreachable: { exit: EXIT.unreachable, http: 503 },
+  /** A query ran past statement_timeout (or lock_timeout): the database is there but too slow for this request. */
+  statement_timeout: { exit: EXIT.unreachable, http: 503 },
+  /** The function is at its bound of concurrent requests; the answer carries Retry-After. */
+  overloaded: { exit: EXIT.unreachable, http: 503 },
+  not_installed: { exit: EXIT.usage, http: 503 },
+  insufficient_privilege: { exit: EXIT.unreachable, http: 503 },
+  internal: { exit: EXIT.unreachable, http: 500 },
+} as const satisfies Record<string, { exit: number; http: number }>;
 
-const EXIT_FOR: Record<ErrorCode, number> = {
-  usage: EXIT.usage,
-  bad_input: EXIT.usage,
-  unknown_version: EXIT.usage,
-  malformed_manifest: EXIT.usage,
-  bad_directory: EXIT.usage,
-  not_found: EXIT.usage,
-  no_manifest: EXIT.usage,
-  payload_too_large: EXIT.usage,
-  not_installed: EXIT.usage,
-  unreachable: EXIT.unreachable,
-  unauthorized: EXIT.unreachable,
-  forbidden: EXIT.unreachable,
-  insufficient_privilege: EXIT.unreachable,
-  digest_mismatch: EXIT.conflict,
-  lock_held: EXIT.conflict,
-  internal: EXIT.unreachable,
-};
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True for a code of ours, e.g. one read from a function's JSON error body. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
+}
+
+/**
+ * The code for an HTTP error status whose body named none of ours.
+ * @example codeForHttpStatus(401) // "unauthorized"
+ */
+export function codeForHttpStatus(status: number): ErrorCode {
+  const found = (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].http === status);
+  return found ?? "unreachable";
+}
 
 /** The one error type. Messages are written for the person who has to act on them. */
 export class DriftGuardError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly hint?: string) {
-    super(message);
+  /** `options.cause` keeps the original (e.g. a PostgresError) for DRIFT_GUARD_DEBUG and logs; it is never shown. */
+  constructor(readonly code: ErrorCode, message: string, readonly hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "DriftGuardError";
   }
 
   get exitCode(): number {
-    return EXIT_FOR[this.code];
+    return ERROR_CODES[this.code].exit;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
   }
 
   toJSON(): { error: { code: ErrorCode; message: string; hint?: string } } {

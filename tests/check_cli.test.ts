@@ -75,13 +75,13 @@ describe("check", () => {
     expect(r.stderr).toMatch(/migrations directory \/nonexistent\/dir does not exist/);
   });
 
-  it("a non-UTF-8 file and duplicate versions are errors: report printed, exit 2", () => {
+  it("duplicate versions are errors and a non-UTF-8 file a warning: report printed, exit 2", () => {
     const project = makeProject({ "1_a.sql": new Uint8Array([0x73, 0xff, 0x3b]), "2_b.sql": "select 2;", "2_c.sql": "select 3;", "notes.txt": "x" });
     const r = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
     expect(r.status).toBe(2);
     const problems = JSON.parse(r.stdout).problems as Array<{ level: string; file: string; message: string }>;
     expect(problems).toEqual(expect.arrayContaining([
-      expect.objectContaining({ level: "error", file: "supabase/migrations/1_a.sql", message: expect.stringContaining("UTF-8") }),
+      expect.objectContaining({ level: "warning", file: "supabase/migrations/1_a.sql", message: expect.stringContaining("UTF-8") }),
       expect.objectContaining({ level: "error", file: "supabase/migrations/2_b.sql", message: expect.stringContaining("duplicate version 2") }),
       expect.objectContaining({ level: "warning", file: "supabase/migrations/notes.txt" }),
     ]));

@@ -109,10 +109,10 @@ describe("migration files", () => {
     ]);
     expect(parsed.problems.filter((p) => p.level === "error")).toHaveLength(2);
   });
-  it("non-UTF-8 files are errors", () => {
+  it("non-UTF-8 files are read with U+FFFD, as the Supabase CLI reads them, and warned about", () => {
     const parsed = parseMigrationFiles([{ path: "m/1_a.sql", fileName: "1_a.sql", bytes: new Uint8Array([0x73, 0xff, 0xfe]) }]);
-    expect(parsed.migrations).toEqual([]);
-    expect(parsed.problems[0]).toMatchObject({ level: "error", message: expect.stringContaining("UTF-8") });
+    expect(parsed.migrations).toMatchObject([{ version: "1", statements: ["s\uFFFD\uFFFD"] }]);
+    expect(parsed.problems).toEqual([expect.objectContaining({ level: "warning", message: expect.stringContaining("UTF-8") })]);
   });
   it("the name may be empty, as the CLI's rule allows", () => {
     const parsed = parseMigrationFiles([{ path: "m/1_.sql", fileName: "1_.sql", bytes: enc.encode("") }]);

@@ -267,8 +267,11 @@ describe("apply_repair and undo_repair", () => {
         { op: "update", version: "20240102000000", name: "never", statements: [] },
       ]).then(() => "applied", (err) => err as Error);
 
+      // Poll until the repair blocks, however slow the machine: no attempt limit (the test timeout is the backstop).
+      let settled = false;
+      pending.then(() => (settled = true));
       let pid: number | undefined;
-      for (let i = 0; i < 200 && pid === undefined; i++) {
+      while (pid === undefined && !settled) {
         const rows = await db.sql<{ pid: number }[]>`
           select pid from pg_stat_activity
           where application_name = 'dg-test-victim' and wait_event_type = 'Lock' and datname = current_database()`;

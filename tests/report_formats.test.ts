@@ -190,14 +190,14 @@ describe("junit", () => {
   });
 
   it("problems get their own suite: warnings skipped, errors as errors", () => {
-    const parsed = parseMigrationFiles([file("1_a.sql", new Uint8Array([0x73, 0xff])), file("readme.md", "x")]);
+    const parsed = parseMigrationFiles([file("1_a.sql", "select 1"), file("1_b.sql", "select 2"), file("readme.md", "x")]);
     const r = computeDrift({ local: parsed.migrations, remote: [], problems: parsed.problems });
     const root = parseJunit(formatJunit(r));
     const files = root.testsuite.find((s) => s.name === "migration files")!;
-    expect(files.tests).toBe("2");
-    expect(root.errors).toBe("1");
+    expect(files.tests).toBe("3");
+    expect(root.errors).toBe("2");
     const bad = files.testcase!.find((c) => c.file === "supabase/migrations/1_a.sql")!;
-    expect(bad.error!.message).toMatch(/UTF-8/);
+    expect(bad.error!.message).toMatch(/duplicate version 1/);
     expect(files.testcase!.find((c) => c.file === "supabase/migrations/readme.md")!.skipped).toBeDefined();
   });
 

@@ -1,5 +1,5 @@
 /** The migration-drift function: routes -> handlers, errors -> JSON, in one place. */
-import { DriftGuardError, type ErrorCode } from "../../shared/types.ts";
+import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { Database } from "./database.ts";
@@ -9,7 +9,17 @@ export interface AppDeps {
   db: Database;
   authenticate: Authenticate;
   maxBodyBytes: number;
+  /** Requests served at once (GET /health aside); beyond it, 503 overloaded with Retry-After. */
+  maxConcurrent?: number;
 }
+
+/**
+ * Enough to keep the database pool busy; few enough that queued requests cannot
+ * grow the isolate past its memory (hosted: ~256 MB).
+ */
+export const DEFAULT_MAX_CONCURRENT = 32;
+/** Seconds a client should wait after a 503 that retrying can fix. */
+const RETRY_AFTER_SECONDS = "1";
 
 const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, handler: Handler]> = [
   ["GET", "/health", null, health],
@@ -27,13 +37,6 @@ const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
   names: [...path.matchAll(/:(\w+)/g)].map((m) => m[1]),
   pattern: new RegExp(`^${path.replace(/:\w+/g, "([^/]+)")}$`),
 }));
-
-const STATUS: Record<ErrorCode, number> = {
-  usage: 400, bad_input: 400, unknown_version: 400, malformed_manifest: 400, bad_directory: 400,
-  unauthorized: 401, forbidden: 403, not_found: 404, no_manifest: 404,
-  digest_mismatch: 409, lock_held: 409, payload_too_large: 413,
-  unreachable: 503, not_installed: 503, insufficient_privilege: 503, internal: 500,
-};
 
 /** Hosted, the gateway passes /migration-drift/<route>; `npm run serve` sees /functions/v1/migration-drift/<route>. */
 const PREFIX = /^(?:\/functions\/v1)?\/migration-drift(?=\/|$)/;
@@ -53,23 +56,40 @@ function match(method: string, pathname: string) {
   );
 }
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } });
+const json = (status: number, text: string | Uint8Array, extra: Record<string, string> = {}) =>
+  new Response(text as BodyInit, { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra } });
+
+const RETRYABLE = new Set(["overloaded", "unreachable", "statement_timeout"]);
 
 export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
+  const limit = deps.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+  let inFlight = 0;
   return async (req) => {
+    let counted = false;
     try {
       const url = new URL(req.url);
       const route = match(req.method, url.pathname);
+      if (route.handler !== health) {
+        if (inFlight >= limit) {
+          throw new DriftGuardError("overloaded", `the function is serving ${limit} requests already`, `retry after ${RETRY_AFTER_SECONDS} s`);
+        }
+        inFlight++;
+        counted = true;
+      }
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
       const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes) });
-      return json(reply.status, reply.body);
+      if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
+        return json(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
+      }
+      return json(reply.status, reply.encoded ?? JSON.stringify(reply.body));
     } catch (err) {
       const error = err instanceof DriftGuardError ? err : new DriftGuardError("internal", "unexpected error");
       if (!(err instanceof DriftGuardError)) console.error("migration-drift: unexpected error", err);
       if (!req.bodyUsed) req.body?.cancel().catch(() => {});
-      return json(STATUS[error.code] ?? 500, error.toJSON());
+      return json(error.httpStatus, JSON.stringify(error.toJSON()), RETRYABLE.has(error.code) ? { "retry-after": RETRY_AFTER_SECONDS } : {});
+    } finally {
+      if (counted) inFlight--;
     }
   };
 }

@@ -1,10 +1,11 @@
 /** The function's wiring from its environment: the same for the hosted entrypoint and `npm run serve`. */
 import type { JSONWebKeySet } from "jose";
 import { verifyToken } from "../../db/tokens.ts";
-import { createApp } from "./app.ts";
+import { createApp, DEFAULT_MAX_CONCURRENT } from "./app.ts";
 import { type AuthConfig, createAuthenticator } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
+import { keepServingAfterOrphanedDatabaseErrors } from "./orphaned_errors.ts";
 
 export type Env = (name: string) => string | undefined;
 
@@ -46,8 +47,11 @@ export function authConfigFromEnv(env: Env): AuthConfig {
 }
 
 export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Request) => Promise<Response> {
+  keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
+  const concurrent = Number(env("DRIFT_GUARD_MAX_CONCURRENT"));
   return createApp({
+    maxConcurrent: Number.isInteger(concurrent) && concurrent > 0 ? concurrent : DEFAULT_MAX_CONCURRENT,
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
     authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
     maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,

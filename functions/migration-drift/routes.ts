@@ -5,18 +5,19 @@
 import { z } from "zod";
 import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import { listAudit } from "../../db/audit.ts";
-import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { historyFingerprint, newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
 import { driftReport } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
-import { repairJson, validateReason } from "../../shared/repair_plan.ts";
+import { repairJson, validateAuditId, validateReason } from "../../shared/repair_plan.ts";
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import { type Caller, hasScope } from "./auth.ts";
 import type { Database } from "./database.ts";
+import { singleFlight } from "./single_flight.ts";
 
 export interface Context {
   url: URL;
@@ -30,6 +31,10 @@ export interface Context {
 export interface Reply {
   status: number;
   body: unknown;
+  /** `body` already serialized as UTF-8 JSON, for replies served from a cache: encoded once, not per caller. */
+  encoded?: Uint8Array;
+  /** `encoded`, gzipped once: callers that accept gzip get these bytes (a tenth the size, no per-request compression). */
+  gzipped?: Uint8Array;
 }
 
 export type Handler = (ctx: Context) => Promise<Reply>;
@@ -76,18 +81,48 @@ export const health: Handler = () => Promise.resolve({ status: 200, body: { ok: 
 
 /** The last manifest this instance parsed, by id: warm requests skip re-validating it. */
 let manifestCache: { id: number; manifest: Manifest } | null = null;
+/** Concurrent cold requests parse a new manifest once between them. */
+const manifestFlight = singleFlight<{ meta: StoredManifest; manifest: Manifest } | null>();
 
 async function newest(sql: Sql) {
-  const found = await newestManifest(sql, manifestCache, parseManifest);
+  const [meta] = await sql<{ id: number }[]>`select id::int as id from drift_guard.manifests order by id desc limit 1`;
+  const found = await manifestFlight.get(String(meta?.id ?? "none"), () => newestManifest(sql, manifestCache, parseManifest));
   if (found) manifestCache = { id: found.meta.id, manifest: found.manifest };
   return found;
 }
+
+/**
+ * GET /status's reply, by (manifest id, history fingerprint): the database computes
+ * the fingerprint from versions and row versions (db/function_queries.ts), and the
+ * report is rebuilt only when the manifest or the history changed. Concurrent
+ * requests share one build. A report with catalog evidence (local-only migrations)
+ * is reused for a few seconds only, as the catalog can change without the history
+ * changing.
+ */
+const statusFlight = singleFlight<{ reply: Reply; builtAt: number; hasEvidence: boolean }>();
+const EVIDENCE_REUSE_MS = 5_000;
 
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
+    const fingerprint = await historyFingerprint(sql);
+    const key = `${found.meta.id} ${fingerprint}`;
+    const build = async () => {
+      const report = await reportFor(sql, found.manifest);
+      const reply = reportReply(report, { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
+      // A history that changed while the report was read is served, not cached under the old key.
+      if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
+      const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
+      const gzipped = new Uint8Array(await new Response(new Blob([encoded]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) };
+    };
+    let cached = await statusFlight.get(key, build);
+    if (cached.hasEvidence && Date.now() - cached.builtAt > EVIDENCE_REUSE_MS) {
+      statusFlight.forget(key);
+      cached = await statusFlight.get(key, build);
+    }
+    return cached.reply;
   });
 
 export const drift: Handler = async (ctx) => {
@@ -123,9 +158,10 @@ export const repair: Handler = async (ctx) => {
 
 export const undo: Handler = async (ctx) => {
   const body = parseBody(undoBody, await ctx.body());
+  const auditId = validateAuditId(body.audit_id);
   const reason = validateReason(body.reason);
-  const result = await ctx.db.run((sql) => undoRepair(sql, body.audit_id, reason, ctx.caller!.actor));
-  return { status: 200, body: { dry_run: false, audit_id: result.audit_id, history_digest: result.history_digest, undoes: body.audit_id } };
+  const result = await ctx.db.run((sql) => undoRepair(sql, auditId, reason, ctx.caller!.actor));
+  return { status: 200, body: { dry_run: false, audit_id: result.audit_id, history_digest: result.history_digest, undoes: auditId } };
 };
 
 export const history: Handler = async (ctx) => {

@@ -1,4 +1,4 @@
-/** Runs the real `drift-guard` bin (node bin/drift-guard.js -> Deno) as a user would. */
+/** Runs the real `drift-guard` bin (node bin/drift-guard.js, on Node alone) as a user would. */
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -38,4 +38,15 @@ export function driftGuardAsync(args: string[], opts: { cwd?: string; env?: Reco
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => done({ status: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The CLI as a child the test can signal: `result` settles when it exits. */
+export function startDriftGuard(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { pid: number; kill(signal: NodeJS.Signals): void; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...baseEnv(), ...opts.env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const result = new Promise<CliResult>((done) => child.on("close", (code) => done({ status: code ?? -1, stdout, stderr })));
+  return { pid: child.pid!, kill: (signal) => child.kill(signal), result };
 }

@@ -1,0 +1,151 @@
+/**
+ * npm run bench (part 3): GET /status under load. Prints numbers, asserts nothing.
+ * At BENCH_LOAD_SIZE migrations (default 10,000), BENCH_LOAD_CLIENTS clients
+ * (default 200) call /status in a loop for BENCH_LOAD_SECONDS (default 20)
+ * against `npm run serve` with DENO_V8_FLAGS=--max-old-space-size=128, as the
+ * hosted 256 MB isolate would need. Reports: whether the server crashed, the
+ * count of each status, 503s without Retry-After, latency of the 200s, peak RSS
+ * (VmHWM), and server CPU per warm /status (sequential, after the load).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import postgres from "postgres";
+import { splitStatements } from "../shared/sql_statements.ts";
+import { startPostgres } from "../tests/harness/postgres.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const corpusDir = join(root, "tests/fixtures/corpus");
+const corpus = readdirSync(corpusDir).map((f) => readFileSync(join(corpusDir, f), "utf8")).filter((t) => t.length > 0);
+const size = Number(process.env.BENCH_LOAD_SIZE ?? 10_000);
+const clients = Number(process.env.BENCH_LOAD_CLIENTS ?? 200);
+const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 20);
+const heapFlag = process.env.BENCH_LOAD_V8_FLAGS ?? "--max-old-space-size=128";
+
+const migrationText = (i: number) => corpus[i % corpus.length].replaceAll("public.", `public.t${i}_`);
+const version = (i: number) => String(20200101000000 + i * 100);
+
+function dg(args: string[], cwd: string): string {
+  const r = spawnSync("node", [join(root, "bin/drift-guard.js"), ...args], { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`drift-guard ${args[0]} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function procStatus(pid: number, field: string): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The `serve` script's deno arguments, so the bench runs what users run. */
+function serveArgs(): string[] {
+  const script: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.serve;
+  return script.split(/\s+/).slice(1);
+}
+
+const server = await startPostgres();
+const project = mkdtempSync(join(tmpdir(), "dg-bench-load-"));
+try {
+  const admin = postgres(server.url(), { onnotice: () => {} });
+  await admin.unsafe("create database bench_load");
+  await admin.end();
+  const url = server.url("bench_load");
+  const sql = postgres(url, { onnotice: () => {} });
+  await sql.unsafe(`create schema supabase_migrations;
+    create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
+  const dir = join(project, "supabase", "migrations");
+  mkdirSync(dir, { recursive: true });
+  const rows = [];
+  for (let i = 0; i < size; i++) {
+    const text = migrationText(i);
+    writeFileSync(join(dir, `${version(i)}_m${i}.sql`), text);
+    rows.push({ version: version(i), name: `m${i}`, statements: splitStatements(text) });
+  }
+  for (let i = 0; i < rows.length; i += 1000) await sql`insert into supabase_migrations.schema_migrations ${sql(rows.slice(i, i + 1000))}`;
+  await sql.end();
+  dg(["install", "--db-url", url], project);
+  const token = dg(["token", "create", "--db-url", url, "--scope", "deploy", "--label", "bench-load"], project).trim().split("\n").at(-1)!;
+
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(join(root, "node_modules/.bin/deno"), serveArgs(), {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: url, DENO_V8_FLAGS: heapFlag },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let serverOutput = "";
+  child.stderr!.on("data", (d) => (serverOutput += d));
+  let exit: string | null = null;
+  child.on("exit", (code, signal) => (exit = `exit ${code ?? ""}${signal ?? ""}`));
+  await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
+  const base = `http://127.0.0.1:${port}/functions/v1/migration-drift`;
+  try {
+    dg(["manifest", "upload", "--url", base, "--token", token], project);
+    const uploadPeak = procStatus(child.pid!, "VmHWM");
+    // From here the peak is /status's alone (Linux: writing 5 to clear_refs resets VmHWM).
+    writeFileSync(`/proc/${child.pid}/clear_refs`, "5");
+    const headers = { authorization: `Bearer ${token}` };
+
+    const counts = new Map<string, number>();
+    const latencies: number[] = [];
+    let missingRetryAfter = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const clientCpu0 = process.cpuUsage();
+    const cpu0 = cpuSeconds(child.pid!);
+    await Promise.all(Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline && exit === null) {
+        const t0 = performance.now();
+        let key: string;
+        try {
+          const res = await fetch(`${base}/status`, { headers });
+          await res.arrayBuffer();
+          key = String(res.status);
+          if (res.status === 200) latencies.push(performance.now() - t0);
+          if (res.status === 503 && !res.headers.get("retry-after")) missingRetryAfter++;
+          if (res.status === 503) await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get("retry-after") ?? 1) * Math.random()));
+        } catch (err) {
+          key = `network error (${(err as Error).name})`;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }));
+    const loadCpu = cpuSeconds(child.pid!) - cpu0;
+    const clientCpu = process.cpuUsage(clientCpu0);
+
+    // Warm, sequential: the server CPU one /status costs.
+    const warm = 50;
+    for (let i = 0; i < 5; i++) await (await fetch(`${base}/status`, { headers })).arrayBuffer();
+    const cpu1 = cpuSeconds(child.pid!);
+    const warmTimes: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < warm; i++) {
+      const t0 = performance.now();
+      bytes = (await (await fetch(`${base}/status`, { headers })).arrayBuffer()).byteLength;
+      warmTimes.push(performance.now() - t0);
+    }
+    const cpuPerStatus = ((cpuSeconds(child.pid!) - cpu1) * 1000) / warm;
+    warmTimes.sort((a, b) => a - b);
+    const peakRss = exit === null ? procStatus(child.pid!, "VmHWM") : NaN;
+
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(0) : "-";
+    console.log(`\nGET /status under load: ${size} migrations, ${clients} clients for ${seconds} s, npm run serve with DENO_V8_FLAGS=${heapFlag}`);
+    console.log(`  crashed:                ${exit === null ? "no" : `yes (${exit})`}${/out of memory/i.test(serverOutput) ? " — out of memory" : ""}`);
+    console.log(`  answers:                ${[...counts].sort().map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+    console.log(`  503 without Retry-After: ${missingRetryAfter}`);
+    console.log(`  200 latency:            median ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
+    console.log(`  server CPU under load:  ${(loadCpu / seconds * 100).toFixed(0)}% of one core (this load generator: ${((clientCpu.user + clientCpu.system) / 1e4 / seconds).toFixed(0)}%)`);
+    console.log(`  peak RSS (VmHWM):       ${peakRss.toFixed(0)} MB during /status (${uploadPeak.toFixed(0)} MB during the PUT /manifest before it)`);
+    console.log(`  server CPU per warm /status (sequential, ${warm} requests): ${cpuPerStatus.toFixed(1)} ms; wall median ${warmTimes[warm >> 1].toFixed(1)} ms; body ${(bytes / 1e6).toFixed(1)} MB`);
+  } finally {
+    child.kill();
+  }
+} finally {
+  rmSync(project, { recursive: true, force: true });
+  server.destroy();
+}
