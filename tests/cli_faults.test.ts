@@ -114,7 +114,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
   it.each(["SIGTERM", "SIGINT"] as const)("%s during repair --apply: says the repair may have committed and to run drift-guard audit; exit 3", async (signal) => {
     const plan = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "interrupt test", "--format", "json"], { cwd: project });
     expect(plan.status, plan.stderr).toBe(0);
-    const digest = JSON.parse(plan.stdout).history_digest;
+    const digest = JSON.parse(plan.stdout).plan_digest;
     const [{ n: auditBefore }] = await holder`select count(*)::int as n from drift_guard.audit_log`;
     const reserved = await holder.reserve();
     let cli: ReturnType<typeof startDriftGuard> | undefined;
@@ -148,7 +148,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
 
   it("SIGTERM during undo: says the undo may have committed; exit 3", async () => {
     const plan = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "to undo", "--format", "json"], { cwd: project });
-    const digest = JSON.parse(plan.stdout).history_digest;
+    const digest = JSON.parse(plan.stdout).plan_digest;
     const applied = driftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "to undo", "--apply", "--expect-digest", digest, "--format", "json"], { cwd: project });
     expect(applied.status, applied.stderr).toBe(0);
     const auditId = JSON.parse(applied.stdout).audit_id;
