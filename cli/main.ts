@@ -12,6 +12,8 @@ import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
 import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
 import { registerSchemaDiff } from "./schema_diff_command.ts";
+import { ledgerAckCommand, ledgerCommand } from "./ledger_commands.ts";
+import { LEDGER_FILTERS } from "../shared/ledger.ts";
 
 const env = process.env;
 const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
@@ -52,6 +54,7 @@ Examples:
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
     .option("--output <file>", "also write --format to FILE; the terminal gets text")
     .option("--no-evidence", "skip the catalog look-up for local-only migrations")
+    .option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed")
     .addHelpText("after", `
 Examples:
   $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
@@ -186,6 +189,34 @@ Examples:
     .action(async (which: string, opts: any, cmd: Command) => {
       exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
     });
+
+  const ledger = program
+    .command("ledger")
+    .description("the DDL ledger: every schema change, who made it, when, from where, and whether a migration recorded it")
+    .addOption(dbUrl())
+    .option("--since <when>", "entries since this ISO time or duration (7d, 24h, 90m)")
+    .option("--until <when>", "entries before this ISO time or duration")
+    .option("--object <text>", "entries whose object identity contains TEXT, e.g. automation_rules")
+    .addOption(new Option("--status <status>", "which entries").choices([...LEDGER_FILTERS]).default("all"))
+    .option("--limit <n>", "at most N entries (the newest)", "1000")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard ledger --status untracked --since 7d
+  $ drift-guard ledger --object automation_rules --format json
+  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
+    .action(run(ledgerCommand));
+  ledger
+    .command("ack")
+    .description("acknowledge untracked entries as reviewed (audited like a repair)")
+    .addOption(dbUrl())
+    .option("--id <ids...>", "ledger entry ids (drift-guard ledger lists them)")
+    .option("--reason <text>", "why: kept in the audit log (required)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
+    .action(run(ledgerAckCommand));
 
   registerSchemaDiff(program, run);
   return program;

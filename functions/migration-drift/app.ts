@@ -3,12 +3,15 @@ import { DriftGuardError, type ErrorCode } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { Database } from "./database.ts";
-import { audit, drift, type Handler, health, history, putManifest, repair, schema, status, undo } from "./routes.ts";
+import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
+import type { Alerter } from "./alerts.ts";
 
 export interface AppDeps {
   db: Database;
   authenticate: Authenticate;
   maxBodyBytes: number;
+  /** Webhook alerts for new untracked changes (DRIFT_GUARD_WEBHOOK_URL); none when unset. */
+  alert?: Alerter;
 }
 
 const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, handler: Handler]> = [
@@ -21,6 +24,8 @@ const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, 
   ["GET", "/history/:version", "read", history],
   ["GET", "/audit", "read", audit],
   ["GET", "/schema", "read", schema],
+  ["GET", "/ledger", "read", ledger],
+  ["POST", "/ledger/ack", "repair", ledgerAck],
 ];
 const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
   method, scope, handler,
@@ -63,7 +68,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       const route = match(req.method, url.pathname);
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes) });
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes), alert: deps.alert });
       return json(reply.status, reply.body);
     } catch (err) {
       const error = err instanceof DriftGuardError ? err : new DriftGuardError("internal", "unexpected error");

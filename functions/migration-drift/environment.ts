@@ -5,6 +5,7 @@ import { createApp } from "./app.ts";
 import { type AuthConfig, createAuthenticator } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
+import { alertConfigFromEnv, createAlerter } from "./alerts.ts";
 
 export type Env = (name: string) => string | undefined;
 
@@ -44,7 +45,9 @@ export function authConfigFromEnv(env: Env): AuthConfig {
 
 export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Request) => Promise<Response> {
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
+  const alerts = alertConfigFromEnv(env);
   return createApp({
+    alert: alerts ? createAlerter(alerts) : undefined,
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
     authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
     maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,

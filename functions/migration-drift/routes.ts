@@ -15,6 +15,9 @@ import { repairJson, validateReason } from "../../shared/repair_plan.ts";
 import { schemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
+import { acknowledgeLedger, ledgerInstalled, ledgerState, parseLedgerIds, readLedger } from "../../db/ledger.ts";
+import { LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
+import type { Alerter } from "./alerts.ts";
 import type { Caller } from "./auth.ts";
 import type { Database } from "./database.ts";
 
@@ -25,6 +28,8 @@ export interface Context {
   db: Database;
   /** The JSON body, read within the size limit. */
   body(): Promise<unknown>;
+  /** Sends new untracked changes to DRIFT_GUARD_WEBHOOK_URL, when set. */
+  alert?: Alerter;
 }
 
 export interface Reply {
@@ -37,10 +42,21 @@ export type Handler = (ctx: Context) => Promise<Reply>;
 const noManifest = () =>
   new DriftGuardError("no_manifest", "no manifest has been uploaded yet", "upload one from CI: drift-guard manifest upload --url … --token …");
 
-/** The same report as `drift-guard check`, for the manifest's migrations. */
-function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
+/** `?since=` as the CLI's --since. */
+function sinceParam(url: URL): Date | undefined {
+  const raw = url.searchParams.get("since");
+  return raw === null ? undefined : parseSince(raw, new Date(), "since");
+}
+
+/**
+ * The same report as `drift-guard check`, for the manifest's migrations. New untracked
+ * changes go to the webhook; a failing webhook costs at most its timeout, never the report.
+ */
+async function reportFor(ctx: Context, sql: Sql, manifest: Manifest): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  return driftReport(sql, local, problems);
+  const report = await driftReport(sql, local, problems, { since: sinceParam(ctx.url) });
+  if (ctx.alert && report.untracked_changes.length) await ctx.alert(sql, report.untracked_changes);
+  return report;
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
@@ -86,12 +102,12 @@ export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
+    return reportReply(await reportFor(ctx, sql, found.manifest), { manifest: manifestInfo(found.meta) });
   });
 
 export const drift: Handler = async (ctx) => {
   const manifest = parseManifest(await ctx.body());
-  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)));
+  return reportReply(await ctx.db.run((sql) => reportFor(ctx, sql, manifest)));
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -155,4 +171,47 @@ export const schema: Handler = async (ctx) => {
     return schemaFingerprint(await readCatalog(conn, filter), filter, settings);
   });
   return { status: 200, body };
+};
+
+const notInstalledLedger = () =>
+  new DriftGuardError("not_installed", "the DDL ledger is not installed in this database", "run drift-guard install --db-url … (it adds the ledger)");
+
+/** GET /ledger?since=&until=&object=&status=&limit=: the ledger's entries, oldest first. */
+export const ledger: Handler = async (ctx) => {
+  const q = ctx.url.searchParams;
+  const status = (q.get("status") ?? "all") as LedgerFilter;
+  if (!LEDGER_FILTERS.includes(status)) throw new DriftGuardError("bad_input", `status must be one of ${LEDGER_FILTERS.join(", ")}`);
+  const limit = q.get("limit") === null ? 1000 : Number(q.get("limit"));
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 10000");
+  const object = q.get("object") ?? undefined;
+  if (object !== undefined && object.length > 200) throw new DriftGuardError("bad_input", "object: at most 200 characters");
+  const query = {
+    since: sinceParam(ctx.url),
+    until: q.get("until") === null ? undefined : parseSince(q.get("until")!, new Date(), "until"),
+    object,
+    status,
+    limit,
+  };
+  const body = await ctx.db.run(async (sql) => {
+    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    return { ledger: await ledgerState(sql), entries: await readLedger(sql, query) };
+  });
+  return { status: 200, body };
+};
+
+const ackBody = z.strictObject({
+  ids: z.array(z.union([z.string(), z.number()])).min(1).max(10_000),
+  reason: z.string().optional(),
+});
+
+/** POST /ledger/ack { ids, reason }: marks entries reviewed; audited like a repair. */
+export const ledgerAck: Handler = async (ctx) => {
+  const body = parseBody(ackBody, await ctx.body());
+  const ids = parseLedgerIds(body.ids);
+  const reason = validateReason(body.reason);
+  const result = await ctx.db.run(async (sql) => {
+    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    return await acknowledgeLedger(sql, ids, reason, ctx.caller!.actor);
+  });
+  return { status: 200, body: { acknowledged: result.acknowledged, audit_id: result.audit_id, ids } };
 };

@@ -11,6 +11,7 @@
  */
 import type { Report } from "../types.ts";
 import { actionsByVersion, migrationDetail } from "./detail.ts";
+import { untrackedJunit } from "./ledger.ts";
 
 export function escapeXml(s: string): string {
   // Characters XML 1.0 cannot carry at all are dropped rather than escaped.
@@ -54,10 +55,11 @@ export function formatJunit(report: Report): string {
     return `    <testcase classname="drift-guard.files" name="${attr(p.file)}" file="${attr(p.file)}">\n      ${outcome}\n    </testcase>`;
   });
 
-  const totalTests = report.migrations.length + report.problems.length;
+  const untracked = report.untracked_changes ?? [];
+  const totalTests = report.migrations.length + report.problems.length + untracked.length;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length}" errors="${errors}" skipped="${warnings}">`,
+    `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length + untracked.length}" errors="${errors}" skipped="${warnings}">`,
     `  <testsuite ${historySuite}>`,
     `    <properties>`,
     `      <property name="status" value="${attr(report.status)}"/>`,
@@ -72,6 +74,7 @@ export function formatJunit(report: Report): string {
         `  </testsuite>`,
       ]
       : []),
+    ...untrackedJunit(untracked),
     `</testsuites>`,
     ``,
   ].join("\n");
