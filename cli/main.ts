@@ -35,6 +35,8 @@ export function buildProgram(): Command {
     .description("Detect and safely repair Supabase migration-history drift.")
     .version(VERSION, "-V, --version")
     .exitOverride()
+    // Needed by `ledger` (whose flags would otherwise swallow `ledger ack`'s); the program has no options of its own to lose.
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", `
 Exit codes: 0 ok/in sync, 1 drift, 2 usage or bad input, 3 cannot reach or authenticate, 4 conflict.
@@ -193,6 +195,8 @@ Examples:
   const ledger = program
     .command("ledger")
     .description("the DDL ledger: every schema change, who made it, when, from where, and whether a migration recorded it")
+    // `ledger ack --db-url … --format json`: flags after `ack` are ack's, not the listing's.
+    .enablePositionalOptions()
     .addOption(dbUrl())
     .option("--since <when>", "entries since this ISO time or duration (7d, 24h, 90m)")
     .option("--until <when>", "entries before this ISO time or duration")

@@ -534,6 +534,15 @@ begin
       v_count := v_count + v_rows;
     end loop;
   end loop;
+  -- What the same statement did alongside (a table's primary-key index, its sequence) goes with it.
+  update drift_guard.ddl_ledger l
+  set linked_version = m.linked_version, linked_audit_id = p_audit_id
+  from (select distinct on (k.txid, k.statement_hash) k.txid, k.statement_hash, k.linked_version
+        from drift_guard.ddl_ledger k where k.linked_audit_id = p_audit_id order by k.txid, k.statement_hash, k.id) m
+  where l.txid = m.txid and l.statement_hash = m.statement_hash
+    and l.linked_audit_id is null and l.acked_audit_id is null;
+  get diagnostics v_rows = row_count;
+  v_count := v_count + v_rows;
   return v_count;
 end;
 $$;
