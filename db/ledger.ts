@@ -45,7 +45,8 @@ export function ledgerState(sql: Sql): Promise<LedgerState> {
 
 const STATUS_SQL = `case
   when exists (select 1 from drift_guard.history_writes w where w.txid = l.txid and w.op <> 'delete') then 'tracked'
-  when l.linked_audit_id is not null then 'linked'
+  when l.linked_audit_id is not null
+       and not exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null) then 'linked'
   when l.acked_audit_id is not null then 'acknowledged'
   else 'untracked' end`;
 

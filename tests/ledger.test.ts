@@ -249,6 +249,15 @@ describe("the DDL ledger", () => {
     ]);
     const check = JSON.parse(driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]).stdout);
     expect(check.untracked_changes.find((g: any) => g.object_identity === "public.automation_rules")).toBeUndefined();
+
+    // Undoing the repair undoes the link; repairing again links again.
+    expect(driftGuard(["undo", "--db-url", db.url, "--audit-id", result.audit_id, "--reason", "not yet"]).status).toBe(0);
+    const unlinked = JSON.parse(driftGuard(["ledger", "--db-url", db.url, "--object", "automation_rules", "--format", "json"]).stdout).entries;
+    expect(unlinked.map((e: any) => e.status)).toEqual(["untracked", "untracked"]);
+    const replan = JSON.parse(driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again", "--format", "json"]).stdout);
+    const again = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again",
+      "--apply", "--expect-digest", replan.history_digest, "--format", "json"]);
+    expect(JSON.parse(again.stdout).ledger_linked).toBe(2);
   });
 
   it("ledger filters by status, object and time, in text, json and markdown", async () => {

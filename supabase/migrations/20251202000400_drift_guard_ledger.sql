@@ -521,7 +521,9 @@ begin
       v_pattern := case when v_kind = 'function' then v_identity || '(' else null end;
       update drift_guard.ddl_ledger l
       set linked_version = v_link ->> 'version', linked_audit_id = p_audit_id
-      where l.linked_audit_id is null
+      where (l.linked_audit_id is null
+             -- a link by a repair that was undone since no longer holds
+             or exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null))
         and l.acked_audit_id is null
         and (l.object_identity = v_identity
              or (v_pattern is not null and pg_catalog.left(l.object_identity, pg_catalog.length(v_pattern)) = v_pattern)
@@ -540,7 +542,9 @@ begin
   from (select distinct on (k.txid, k.statement_hash) k.txid, k.statement_hash, k.linked_version
         from drift_guard.ddl_ledger k where k.linked_audit_id = p_audit_id order by k.txid, k.statement_hash, k.id) m
   where l.txid = m.txid and l.statement_hash = m.statement_hash
-    and l.linked_audit_id is null and l.acked_audit_id is null;
+    and l.linked_audit_id is distinct from p_audit_id and l.acked_audit_id is null
+    and (l.linked_audit_id is null
+         or exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null));
   get diagnostics v_rows = row_count;
   v_count := v_count + v_rows;
   return v_count;
