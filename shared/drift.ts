@@ -109,7 +109,7 @@ export function computeDrift(input: DriftInput): Report {
 
 /** Untracked DDL: put it in a migration (or find the one that made it) and acknowledge it. */
 function reviewUntracked(untracked: readonly UntrackedChange[]): Action {
-  const ids = untracked.flatMap((g) => g.changes.map((c) => c.id));
+  const ids = untracked.flatMap((g) => g.changes.map((c) => c.id)).sort((a, b) => Number(a) - Number(b));
   return {
     kind: "ledger_ack",
     versions: [],

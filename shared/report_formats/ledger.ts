@@ -15,16 +15,15 @@ export function untrackedSummary(g: UntrackedChange): string {
   return `${g.object}: ${g.changes.length} change(s) ${span} UTC by ${g.who.join("; ")}`;
 }
 
-/** Text lines for the report: one per object, then its commands (ids for `ledger ack`). */
-export function untrackedText(groups: readonly UntrackedChange[], style: TextStyle = PLAIN, max = 20): string[] {
+/** Text lines for the report: one per object, with its entry ids (for `ledger ack`). */
+export function untrackedText(groups: readonly UntrackedChange[], style: TextStyle = PLAIN, max = 12): string[] {
   if (!groups.length) return [];
   const lines = ["", style.red(`Untracked schema changes (ran outside any migration): ${groups.length} object(s)`)];
   for (const g of groups.slice(0, max)) {
-    lines.push(`  ${visibleControls(untrackedSummary(g))}`);
-    for (const c of g.changes.slice(0, 5)) lines.push(style.dim(`    #${c.id} ${c.command_tag}: ${statementPreview(c.statement, 100)}`));
-    if (g.changes.length > 5) lines.push(style.dim(`    … ${g.changes.length - 5} more`));
+    const ids = g.changes.map((c) => `#${c.id}`);
+    lines.push(`  ${visibleControls(untrackedSummary(g))} ${style.dim(`(${ids.length > 6 ? `${ids.slice(0, 6).join(" ")} …` : ids.join(" ")})`)}`);
   }
-  if (groups.length > max) lines.push(`  … ${groups.length - max} more (--format json lists all)`);
+  if (groups.length > max) lines.push(`  … ${groups.length - max} more (drift-guard ledger --status untracked, or --format json, lists all)`);
   return lines;
 }
 
