@@ -353,3 +353,36 @@ describe("the ledger installed by init's migration through supabase db push", ()
     expect(rows.filter((r) => r.schema_name === "drift_guard" || r.statement?.includes("drift_guard"))).toEqual([]);
   });
 });
+
+describe("installed by a role without superuser (plain Postgres: no event triggers for it)", () => {
+  let db: TestDatabase;
+  const role = `dg_owner_${process.pid}`;
+  beforeAll(async () => {
+    db = await createTestDatabase("ledger_nosuper");
+    await db.sql.unsafe(`create role ${role} login password 'owner-pw' nosuperuser`);
+    await db.sql.unsafe(`grant create on database "${db.name}" to ${role}; grant usage on schema auth to ${role}`);
+  });
+  afterAll(async () => {
+    await db?.drop();
+    const admin = postgres(databaseUrl("postgres"), { onnotice: () => {}, max: 1 });
+    await admin.unsafe(`drop role if exists ${role}`).finally(() => admin.end());
+  });
+
+  it("installs everything else, says the ledger is inactive, and a superuser activates it later", async () => {
+    const ownerUrl = databaseUrl(db.name, "owner-pw", role);
+    const r = driftGuard(["install", "--db-url", ownerUrl]);
+    expect(r.status, r.stderr).toBe(0);
+    const [{ s, superuser }] = await db.sql`select drift_guard.ledger_status() as s,
+      (select rolsuper from pg_roles where rolname = ${role}) as superuser`;
+    expect(superuser).toBe(false);
+    expect(s).toMatchObject({ active: false });
+    const listing = driftGuard(["ledger", "--db-url", ownerUrl]);
+    expect(listing.status, listing.stderr).toBe(0);
+    expect(listing.stderr).toMatch(/event triggers are not installed or disabled/);
+
+    await db.sql`select drift_guard.ledger_activate()`;
+    await db.sql.unsafe("create table public.after_activation (id int)");
+    const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.ddl_ledger where object_identity = 'public.after_activation'`;
+    expect(n).toBe(1);
+  });
+});

@@ -22,7 +22,7 @@
 --     supabase_auth_admin, ...), so platform upgrades are not recorded there at all. Where the
 --     installing role may not create event triggers, this file still installs (tables,
 --     functions, history trigger) and the ledger reports itself inactive
---     (drift_guard.ledger_status()); re-run `drift-guard install` as a role that may.
+--     (drift_guard.ledger_status()); a role that may then runs `select drift_guard.ledger_activate();`.
 --   - The two trigger functions are SECURITY DEFINER (owner: the installing role) so that a
 --     change made by ANY role is recorded without granting that role write access to the
 --     ledger (which would let it forge or erase entries). They can only run as triggers:
@@ -440,17 +440,33 @@ begin
 end;
 $$;
 
--- The event triggers. Re-created on every install so that a changed function is picked up.
-do $$
+-- (Re)creates the ledger's event triggers. Needs a role that may create event triggers: on
+-- Supabase `postgres` may (supautils); on plain Postgres, a superuser. Returns true.
+create or replace function drift_guard.ledger_activate()
+returns boolean
+language plpgsql
+volatile
+set search_path = ''
+as $$
 begin
   drop event trigger if exists drift_guard_ledger_ddl;
   drop event trigger if exists drift_guard_ledger_drop;
   create event trigger drift_guard_ledger_ddl on ddl_command_end execute function drift_guard.ledger_record_ddl();
   create event trigger drift_guard_ledger_drop on sql_drop execute function drift_guard.ledger_record_ddl();
+  return true;
+end;
+$$;
+
+-- The event triggers, re-created on every install. A role that may not create them still gets
+-- the rest of the ledger; ledger_status() then says inactive, and a role that may runs
+-- `select drift_guard.ledger_activate();` later.
+do $$
+begin
+  perform drift_guard.ledger_activate();
 exception when insufficient_privilege then
   raise warning using
     message = 'drift_guard: this role may not create event triggers, so the DDL ledger is installed but inactive',
-    hint = 'on Supabase the postgres role may (supautils); elsewhere run drift-guard install as a superuser';
+    hint = 'on Supabase the postgres role may (supautils); elsewhere run select drift_guard.ledger_activate(); as a superuser';
 end;
 $$;
 
