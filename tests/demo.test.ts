@@ -98,7 +98,9 @@ describe("npm run demo", () => {
   it("the ledger says who ran the legacy files by hand, and when; the repair links those entries", () => {
     expect(run.stdout).toMatch(/^Untracked schema changes \(ran outside any migration\): \d+ object\(s\)$/m);
     expect(run.stdout).toMatch(/^ {2}table public\.automation_rules: 2 change\(s\) \d{4}-\d\d-\d\d \d\d:\d\d.* UTC by postgres via psql from 127\.0\.0\.1 \(#\d+ #\d+\)$/m);
-    const ledger = run.stdout.slice(run.stdout.indexOf("$ drift-guard ledger"), run.stdout.indexOf("[exit", run.stdout.indexOf("$ drift-guard ledger")));
+    const start = run.stdout.indexOf("\n$ drift-guard ledger --status untracked");
+    expect(start).toBeGreaterThan(0);
+    const ledger = run.stdout.slice(start, run.stdout.indexOf("[exit", start));
     expect(ledger).toMatch(/^\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+untracked\s+CREATE TABLE\s+public\.automation_rules\s+postgres via psql from 127\.0\.0\.1\s+-- Automation rules create table/m);
     // The 78 pushed migrations are tracked by their versions: none of their objects is listed.
     expect(ledger).not.toMatch(/ventures/);
@@ -106,7 +108,7 @@ describe("npm run demo", () => {
   });
 
   it("shows that the write-up's --status reverted would delete history rows, without applying it", () => {
-    const section = run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-reverted"), run.stdout.indexOf("── 5."));
+    const section = run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-reverted"), run.stdout.indexOf("── 7."));
     expect(section).toMatch(/^Plan \(dry run, nothing written\)/m);
     expect(section.match(/^ {2}delete {2}\d{14}/gm)).toHaveLength(3);
     expect(section).toContain("The SQL it ran stays in the database, and db push will run it again whenever its file is present");
