@@ -90,11 +90,11 @@ create table if not exists drift_guard.ddl_ledger (
   acked_audit_id uuid null references drift_guard.audit_log (id),
   alerted_at timestamptz null
 );
+-- Few indexes: every one costs each DDL statement an index insert. Reads scan at most
+-- retention_rows entries; the foreign keys' indexes are partial (null until a repair or ack).
 create index if not exists ddl_ledger_txid_idx on drift_guard.ddl_ledger (txid);
-create index if not exists ddl_ledger_recorded_at_idx on drift_guard.ddl_ledger (recorded_at);
-create index if not exists ddl_ledger_object_identity_idx on drift_guard.ddl_ledger (object_identity);
-create index if not exists ddl_ledger_linked_audit_id_idx on drift_guard.ddl_ledger (linked_audit_id);
-create index if not exists ddl_ledger_acked_audit_id_idx on drift_guard.ddl_ledger (acked_audit_id);
+create index if not exists ddl_ledger_linked_audit_id_idx on drift_guard.ddl_ledger (linked_audit_id) where linked_audit_id is not null;
+create index if not exists ddl_ledger_acked_audit_id_idx on drift_guard.ddl_ledger (acked_audit_id) where acked_audit_id is not null;
 comment on table drift_guard.ddl_ledger is 'Every DDL command the event trigger saw: who, when, from where, and its txid.';
 
 create table if not exists drift_guard.history_writes (
@@ -182,47 +182,6 @@ begin
     end;
   end;
 end;
-$$;
-
--- 'sha256:<hex>' of the running top-level statement, computed once per statement even when
--- it holds many DDL commands (a whole migration file sent as one query).
-create or replace function drift_guard.ledger_statement_hash(p_statement text)
-returns text
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_key text := pg_catalog.txid_current()::text || '/' || pg_catalog.statement_timestamp()::text || '/' || pg_catalog.length(p_statement)::text;
-  v_hash text;
-begin
-  if p_statement is null then
-    return null;
-  end if;
-  if pg_catalog.current_setting('drift_guard.statement_key', true) = v_key then
-    return pg_catalog.current_setting('drift_guard.statement_hash', true);
-  end if;
-  v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_statement, 'UTF8')), 'hex');
-  perform pg_catalog.set_config('drift_guard.statement_key', v_key, true);
-  perform pg_catalog.set_config('drift_guard.statement_hash', v_hash, true);
-  return v_hash;
-end;
-$$;
-
--- True when an object in this schema is not recorded.
-create or replace function drift_guard.ledger_skips_schema(p_schema text, p_skip text[])
-returns boolean
-language sql
-immutable
-set search_path = ''
-as $$
-  select p_schema is not null and (
-    p_schema = 'drift_guard'
-    or p_schema = 'pg_toast'
-    or p_schema like 'pg\_temp%'
-    or p_schema like 'pg\_toast\_temp%'
-    or p_schema = any (coalesce(p_skip, '{}'::text[]))
-  )
 $$;
 
 -- The schema of a trigger, policy or rule, whose identity reads `name on schema.table` and whose
@@ -321,61 +280,87 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+-- Runs at every DDL statement, so it calls no helper function in the common case (each call
+-- with its own SET search_path costs a GUC switch) and enters one exception block.
 declare
   v_settings drift_guard.ledger_settings%rowtype;
+  v_objects jsonb;
   v_claims jsonb;
+  v_raw_claims text;
   v_statement text;
+  v_hash text;
   v_role text;
+  v_schema text;
   v_id bigint;
   v_cmd record;
-  v_objects jsonb;
-  v_schema text;
+  v_history regclass;
 begin
   -- The history table may appear at any DDL (the CLI creates it on its first push).
-  begin
-    perform drift_guard.ledger_attach_history_trigger();
-  exception when others then
-    perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
-  end;
+  v_history := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  if v_history is not null
+     and not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = v_history and t.tgname = 'drift_guard_history_writes') then
+    begin
+      perform drift_guard.ledger_attach_history_trigger();
+    exception when others then
+      perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+    end;
+  end if;
 
   begin
+    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at sql_drop.
+    if tg_event = 'ddl_command_end' then
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'type', c.object_type, 'identity', c.object_identity, 'schema', c.schema_name, 'tag', c.command_tag))
+      into v_objects
+      from pg_catalog.pg_event_trigger_ddl_commands() c
+      where not c.in_extension;
+    else
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'type', d.object_type, 'identity', d.object_identity, 'schema', d.schema_name, 'tag', tg_tag))
+      into v_objects
+      from pg_catalog.pg_event_trigger_dropped_objects() d
+      where d.original and not d.is_temporary;
+    end if;
+    if v_objects is null then
+      return; -- e.g. a DROP at ddl_command_end (sql_drop has it), or CREATE ... IF NOT EXISTS that did nothing
+    end if;
+
     select * into v_settings from drift_guard.ledger_settings s where s.id;
     if session_user::text = any (v_settings.skip_roles) then
       return;
     end if;
-    v_claims := drift_guard.ledger_jwt_claims();
     v_statement := pg_catalog.current_query();
     -- SECURITY DEFINER makes current_user the owner: the caller's role is the session's, or its SET ROLE.
     v_role := pg_catalog.current_setting('role', true);
     if v_role is null or v_role = 'none' then
       v_role := session_user::text;
     end if;
-
-    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at sql_drop.
-    if tg_event = 'ddl_command_end' then
-      select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'type', c.object_type, 'identity', c.object_identity, 'schema', c.schema_name, 'tag', c.command_tag)), '[]')
-      into v_objects
-      from pg_catalog.pg_event_trigger_ddl_commands() c
-      where not c.in_extension;
-    else
-      select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'type', d.object_type, 'identity', d.object_identity, 'schema', d.schema_name, 'tag', tg_tag)), '[]')
-      into v_objects
-      from pg_catalog.pg_event_trigger_dropped_objects() d
-      where d.original and not d.is_temporary;
+    v_raw_claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
+    if v_raw_claims is not null then
+      v_claims := drift_guard.ledger_jwt_claims();
     end if;
 
     for v_cmd in
       select o ->> 'type' as object_type, o ->> 'identity' as object_identity, o ->> 'schema' as schema_name, o ->> 'tag' as command_tag
       from pg_catalog.jsonb_array_elements(v_objects) o
     loop
-      v_schema := coalesce(v_cmd.schema_name, drift_guard.ledger_identity_schema(v_cmd.object_identity));
-      continue when drift_guard.ledger_skips_schema(v_schema, v_settings.skip_schemas);
+      -- Triggers, policies and rules (`name on schema.table`) come without a schema name.
+      v_schema := v_cmd.schema_name;
+      if v_schema is null and v_cmd.object_identity like '% on %' then
+        v_schema := drift_guard.ledger_identity_schema(v_cmd.object_identity);
+      end if;
+      continue when v_schema is not null and (
+        v_schema = 'drift_guard' or v_schema = 'pg_toast' or v_schema like 'pg\_temp%' or v_schema like 'pg\_toast\_temp%'
+        or v_schema = any (v_settings.skip_schemas));
+      continue when v_cmd.object_type = 'schema' and (v_cmd.object_identity = 'drift_guard' or v_cmd.object_identity = any (v_settings.skip_schemas));
+      continue when v_cmd.object_type = 'event trigger';
       -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
       continue when v_cmd.object_identity is null and v_statement ~* '\mdrift_guard\M';
-      continue when v_cmd.object_type = 'schema' and (v_cmd.object_identity = 'drift_guard' or drift_guard.ledger_skips_schema(v_cmd.object_identity, v_settings.skip_schemas));
-      continue when v_cmd.object_type = 'event trigger';
+
+      -- Once per statement, however many commands it holds (a whole file sent as one query).
+      if v_hash is null then
+        v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_statement, 'UTF8')), 'hex');
+      end if;
 
       insert into drift_guard.ddl_ledger (
         txid, event, command_tag, object_type, object_identity, schema_name,
@@ -391,7 +376,7 @@ begin
         pg_catalog.inet_client_addr(), pg_catalog.inet_client_port(), pg_catalog.pg_backend_pid(),
         pg_catalog.left(v_statement, v_settings.statement_max_chars),
         pg_catalog.length(v_statement),
-        drift_guard.ledger_statement_hash(v_statement)
+        v_hash
       )
       returning id into v_id;
       if v_id % 1000 = 0 then
