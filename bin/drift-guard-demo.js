@@ -248,18 +248,34 @@ const HISTORY_TABLE = [
 ];
 
 /**
- * Builds "production" on a PGlite instance: the legacy SQL run by hand (not
- * recorded), then the 78 migrations run and recorded the way `db push` does,
- * each in its own transaction.
+ * Builds "production" on a PGlite instance: the 78 migrations run and recorded
+ * the way `db push` does, each in its own transaction (the legacy SQL comes
+ * after the legacy SQL, which runLegacyByHand runs by hand).
  */
 export async function seedProduction(db) {
-  for (const m of LEGACY_MIGRATIONS) await db.exec(migrationFileText(m.statements));
+  await db.exec("set application_name = '@effect/sql-pg'"); // as the Supabase CLI's db push connects
   for (const s of HISTORY_TABLE) await db.exec(s);
   for (const m of REMOTE_MIGRATIONS) {
     await db.transaction(async (tx) => {
       for (const s of m.statements) await tx.exec(s);
       await tx.query("insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)", [m.version, m.name, m.statements]);
     });
+  }
+  await db.exec("reset application_name");
+}
+
+/**
+ * The legacy SQL pasted by hand, as the incident had it: one file at a time, in a
+ * session of its own (application_name "psql"), no history row. With drift-guard
+ * installed, its DDL ledger records each command: who, when, from where.
+ */
+export async function runLegacyByHand(db) {
+  await db.exec("set application_name = 'psql'");
+  try {
+    // psql sends each statement of a pasted file on its own.
+    for (const m of LEGACY_MIGRATIONS) for (const statement of m.statements) await db.exec(statement);
+  } finally {
+    await db.exec("reset application_name");
   }
 }
 
@@ -381,12 +397,11 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     db = await PGlite.create();
     const version = (await db.query("select version()")).rows[0].version;
     const engine = /^PostgreSQL [0-9.]+ \(PGlite [^)]*\)/.exec(version)?.[0] ?? "PGlite";
-    await seedProduction(db);
     server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0 });
     await server.start();
     const port = Number(server.getServerConn().split(":").at(-1));
     const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-    say(dim(`"production" is ${engine}, Postgres compiled to WebAssembly, served on ${url}, seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s.`));
+    say(dim(`"production" is ${engine}, Postgres compiled to WebAssembly, served on ${url}, started in ${((Date.now() - t0) / 1000).toFixed(1)} s.`));
     say(dim(`Every $ line below runs the real CLI (bin/drift-guard.js) in ${work}; nothing is left behind.`));
 
     const env = { ...process.env, SUPABASE_DB_URL: url };
@@ -434,14 +449,26 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     say();
     say(bold(`$ export SUPABASE_DB_URL=${url}`));
 
-    step("Install drift-guard's schema (audit log, guarded repair functions)");
+    step("Install drift-guard's schema (audit log, guarded repair functions, DDL ledger)");
     await cli(["install"]);
+
+    step("Replay the incident, with drift-guard's DDL ledger watching");
+    wrap(`Someone pastes the ${LEGACY_MIGRATIONS.length} legacy files into psql by hand: their SQL runs, no history row is written. Then the ${REMOTE_MIGRATIONS.length} migrations of the branch that never reached git are pushed the way \`supabase db push\` runs them: each file and its history row in one transaction. The ledger's event trigger records every command as it runs.`);
+    const t1 = Date.now();
+    await runLegacyByHand(db);
+    await seedProduction(db);
+    say(dim(`(${LEGACY_MIGRATIONS.reduce((n, m) => n + m.statements.length, 0)} statements by hand in a psql session, ${REMOTE_MIGRATIONS.length} migrations pushed, in ${((Date.now() - t1) / 1000).toFixed(1)} s)`));
 
     step("Check: what drifted, and what the catalog says about it");
     const first = await cli(["check"], { expect: 1, collapse: /^\d{14}\s+remote_only\s/ });
     const summary = (s) => /remote_only (\d+)/.exec(s)?.[1] + " remote_only, " + /out_of_order (\d+)/.exec(s)?.[1] + " out_of_order";
     if (!/remote_only 78\b/.test(first.stdout) || !/out_of_order 11\b/.test(first.stdout)) failures.push(`first check: expected 78 remote_only and 11 out_of_order, got ${summary(first.stdout)}`);
     note(`Two kinds of drift. The ${REMOTE_MIGRATIONS.length} remote_only rows ran on the database and need files. The ${LEGACY_MIGRATIONS.length} out_of_order files have "objects present": every table, index, function, policy and trigger they create is already in the catalog, so their SQL ran and only the history row is missing.`);
+
+    step("The ledger: who ran the legacy files by hand, and when");
+    wrap(`Months later nobody could say who ran them, when, or from where. The ledger can: each command, its session user, application and client address, and that no migration recorded it (untracked).`);
+    const ledger = await cli(["ledger", "--status", "untracked", "--object", "automation_rules"]);
+    if (!/untracked\s+CREATE TABLE\s+public\.automation_rules\s+postgres via psql/.test(ledger.stdout)) failures.push("the ledger should show who created public.automation_rules by hand");
 
     step("What the incident write-up ran instead (as a dry run)");
     wrap(`The write-up "marked the 78 remote-only migrations as reverted (already applied)" with \`supabase migration repair --status reverted\`. That is backwards: --status reverted DELETES the history row. The SQL stays in the database, the history forgets that it ran, and if those files ever reach the repository, \`db push\` runs them a second time. drift-guard's --mark-reverted has the CLI's exact meaning; its dry run shows it (nothing is written):`);
@@ -474,6 +501,8 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     const auditId = /Audit id: ([0-9a-f-]{36})/.exec(applied.stdout)?.[1];
     const digestAfter = /History is now (sha256:[0-9a-f]{64})/.exec(applied.stdout)?.[1];
     if (!auditId || !digestAfter) throw new Error("the apply did not print an audit id and the new digest");
+
+    note(`The repair also linked the ledger's untracked entries for the objects these files create to their versions and to this repair's audit id: the check below has no untracked changes left.`);
 
     step("Verify");
     const third = await cli(["check"]);

@@ -1,4 +1,5 @@
 /** `drift-guard check`: the report, read-only, from a database URL or through the function. */
+import { parseSince } from "../shared/ledger.ts";
 import { buildManifest, manifestDigest } from "../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../shared/report_formats/index.ts";
 import type { Report } from "../shared/types.ts";
@@ -20,16 +21,18 @@ export interface CheckOptions {
   evidence: boolean;
   /** Drift states that exit 1; default: all of them. */
   failOn?: string[];
+  since?: string;
 }
 
 
 export async function checkCommand(opts: CheckOptions): Promise<number> {
   let report: Report;
+  const since = opts.since ? parseSince(opts.since) : undefined;
   if (opts.url && !opts.dbUrl) {
     const parsed = await readMigrationsDir(opts.migrations);
     const target = requireFunctionTarget(opts.url, opts.token);
     const manifest = buildManifest(parsed, gitProvenance(opts.migrations), new Date());
-    const [, body] = await callFunction(target, "POST", "drift", manifest);
+    const [, body] = await callFunction(target, "POST", since ? `drift?since=${encodeURIComponent(since.toISOString())}` : "drift", manifest);
     // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
     const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
     if (echoed !== manifestDigest(manifest)) {
@@ -49,7 +52,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       const connected = sql`select 1`.catch(() => {});
       const parsed = await readMigrationsDir(opts.migrations);
       await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence, migrationsDir: opts.migrations });
+      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence, migrationsDir: opts.migrations, since });
     });
   }
   printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);

@@ -17,9 +17,12 @@ import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tok
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
 import { registerSchemaDiff } from "./schema_diff_command.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
+import { ledgerAckCommand, ledgerCommand } from "./ledger_commands.ts";
+import { LEDGER_FILTERS } from "../shared/ledger.ts";
 
 const env = process.env;
-const DRIFT_FAIL_STATES = DRIFT_STATES.filter((s) => s !== "in_sync");
+/** What --fail-on can name: the drift states, and `untracked` for DDL the ledger saw outside any migration. */
+const DRIFT_FAIL_STATES = [...DRIFT_STATES.filter((s) => s !== "in_sync"), "untracked"];
 
 /** `--fail-on a,b`: drift states only; anything else is a usage error (exit 2). */
 function parseFailOn(value: string): string[] {
@@ -49,6 +52,8 @@ export function buildProgram(): Command {
     .description("Detect and safely repair Supabase migration-history drift.")
     .version(VERSION, "-V, --version")
     .exitOverride()
+    // Needed by `ledger` (whose flags would otherwise swallow `ledger ack`'s); the program has no options of its own to lose.
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", `
 Exit codes: 0 ok/in sync, 1 drift, 2 usage or bad input, 3 cannot reach or authenticate, 4 conflict.
@@ -70,17 +75,18 @@ Examples:
     .option("--no-evidence", "skip the catalog look-up for local-only migrations")
     .addOption(new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${DRIFT_FAIL_STATES.join(",")})`)
       .argParser(parseFailOn))
+    .option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed")
     .addHelpText("after", `
 ${TARGET_RULE_HELP}
 
 --fail-on decides what fails CI. A pull request's own new migrations are pending until the deploy
-applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed.
+applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed,untracked.
 ${exitCodesHelp([0, 1, 2, 3], "in sync (or drift only in states --fail-on leaves out)")}
 
 Examples:
   $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
   $ drift-guard check --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
-  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed --format markdown --output report.md`)
+  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output report.md`)
     .action(run((opts, cmd) => checkCommand(chooseTarget(opts, cmd))));
 
   const manifest = program.command("manifest").description("build or upload the manifest of expected migrations")
@@ -247,6 +253,35 @@ Examples:
   $ SUPABASE_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres npx drift-guard serve
   $ curl http://127.0.0.1:54321/functions/v1/migration-drift/health`)
     .action(run((opts) => serveCommand(opts)));
+  const ledger = program
+    .command("ledger")
+    .description("the DDL ledger: every schema change, who made it, when, from where, and whether a migration recorded it")
+    // `ledger ack --db-url … --format json`: flags after `ack` are ack's, not the listing's.
+    .enablePositionalOptions()
+    .addOption(dbUrl())
+    .option("--since <when>", "entries since this ISO time or duration (7d, 24h, 90m)")
+    .option("--until <when>", "entries before this ISO time or duration")
+    .option("--object <text>", "entries whose object identity contains TEXT, e.g. automation_rules")
+    .addOption(new Option("--status <status>", "which entries").choices([...LEDGER_FILTERS]).default("all"))
+    .option("--limit <n>", "at most N entries (the newest)", "1000")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard ledger --status untracked --since 7d
+  $ drift-guard ledger --object automation_rules --format json
+  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
+    .action(run(ledgerCommand));
+  ledger
+    .command("ack")
+    .description("acknowledge untracked entries as reviewed (audited like a repair)")
+    .addOption(dbUrl())
+    .option("--id <ids...>", "ledger entry ids (drift-guard ledger lists them)")
+    .option("--reason <text>", "why: kept in the audit log (required)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", `
+Examples:
+  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
+    .action(run(ledgerAckCommand));
 
   registerSchemaDiff(program, run);
   const exitCodes: Record<string, Array<0 | 1 | 2 | 3 | 4>> = {

@@ -27,13 +27,14 @@ export function printReport<F extends string>(render: (format: F | "text", style
  * reportExitCode(reportWithOnlyPending, ["remote_only", "out_of_order", "edited", "renamed"]) // => 0
  */
 export function reportExitCode(
-  report: { status: string; problems: ReadonlyArray<{ level: string }>; migrations?: ReadonlyArray<{ state: string }> },
+  report: { status: string; problems: ReadonlyArray<{ level: string }>; migrations?: ReadonlyArray<{ state: string }>; untracked_changes?: ReadonlyArray<unknown> },
   failOn?: readonly string[],
 ): number {
   if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
   if (report.status === "in_sync") return EXIT.ok;
   if (!failOn) return EXIT.drift;
   const drifted = new Set((report.migrations ?? []).map((m) => m.state).filter((s) => s !== "in_sync"));
+  if (report.untracked_changes?.length) drifted.add("untracked");
   if ([...drifted].some((s) => failOn.includes(s))) return EXIT.drift;
   process.stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
   return EXIT.ok;

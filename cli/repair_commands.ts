@@ -159,6 +159,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
     lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
+    if (result.ledger_linked) lines.push(`Linked ${result.ledger_linked} untracked ledger entr${result.ledger_linked === 1 ? "y" : "ies"} to the versions marked applied (drift-guard ledger shows them)`);
   }
   process.stdout.write(lines.map(visible).join("\n") + "\n");
   return EXIT.ok;

@@ -61,7 +61,7 @@ export function databaseError(err: unknown, url?: string): DriftGuardError {
     case "DGI01":
       return make("bad_input", message, typeof e.hint === "string" ? e.hint : undefined);
     case "DGN01":
-      return make("not_found", message, "drift-guard audit lists the audit ids");
+      return make("not_found", message, typeof e.hint === "string" ? e.hint : "drift-guard audit lists the audit ids");
     case "DGA01":
     case "DGX01":
       return make("internal", message);

@@ -5,6 +5,7 @@ import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { knownStatements, readHistory } from "./history.ts";
+import { linkLedger } from "./ledger.ts";
 
 export type Actor = Record<string, unknown>;
 
@@ -92,6 +93,12 @@ export async function repairHistory(
     );
   }
   if (plan.changes.length === 0) return { ...plan, dry_run: false };
-  const applied = await applyRepair(sql, plan, plan.history_digest, actor);
-  return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };
+  // The repair and the ledger links it implies commit together.
+  const markedApplied = new Set(plan.changes.filter((c) => c.op !== "delete").map((c) => c.version));
+  const { applied, linked } = await sql.begin(async (tx) => {
+    const applied = await applyRepair(tx as unknown as Sql, plan, plan.history_digest, actor);
+    const linked = await linkLedger(tx as unknown as Sql, applied.audit_id, local.filter((m) => markedApplied.has(m.version)));
+    return { applied, linked };
+  });
+  return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id, ledger_linked: linked };
 }

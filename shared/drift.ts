@@ -10,6 +10,7 @@ import type {
   RemoteMigration,
   Report,
   Summary,
+  UntrackedChange,
 } from "./types.ts";
 import { DRIFT_STATES } from "./types.ts";
 
@@ -22,6 +23,8 @@ export interface DriftInput {
   evidence?: ReadonlyMap<string, Evidence>;
   /** Shown in suggested commands when it is not the default. */
   migrationsDir?: string;
+  /** Untracked DDL from the ledger (db/ledger.ts): drift until acknowledged. */
+  untracked?: readonly UntrackedChange[];
 }
 
 export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";
@@ -90,13 +93,30 @@ export function computeDrift(input: DriftInput): Report {
     };
   });
 
+  const untracked = [...(input.untracked ?? [])];
+  const actions = suggestActions(migrations, input.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  if (untracked.length) actions.push(reviewUntracked(untracked));
   return {
-    status: migrations.every((m) => m.state === "in_sync") ? "in_sync" : "drift",
+    status: migrations.every((m) => m.state === "in_sync") && untracked.length === 0 ? "in_sync" : "drift",
     summary,
     history_digest: historyDigest(remoteRows),
     migrations,
-    actions: suggestActions(migrations, input.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
+    actions,
     problems,
+    untracked_changes: untracked,
+  };
+}
+
+/** Untracked DDL: put it in a migration (or find the one that made it) and acknowledge it. */
+function reviewUntracked(untracked: readonly UntrackedChange[]): Action {
+  const ids = untracked.flatMap((g) => g.changes.map((c) => c.id)).sort((a, b) => Number(a) - Number(b));
+  return {
+    kind: "ledger_ack",
+    versions: [],
+    explain:
+      `${ids.length} schema change(s) on ${untracked.length} object(s) ran outside any migration. Make sure a migration in the ` +
+      `repository does the same (or \`drift-guard repair --mark-applied\` the one that does, which links them), then acknowledge them.`,
+    command: `drift-guard ledger ack --id ${ids.slice(0, 20).join(" ")}${ids.length > 20 ? " …" : ""} --reason "<why>"`,
   };
 }
 

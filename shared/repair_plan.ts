@@ -123,5 +123,6 @@ export function repairJson(plan: RepairPlan): Record<string, unknown> {
     audit_id: plan.audit_id,
     reason: plan.reason,
     explain: plan.explain,
+    ...(plan.ledger_linked !== undefined ? { ledger_linked: plan.ledger_linked } : {}),
   };
 }

@@ -49,6 +49,37 @@ export interface Action {
 
 export type Summary = Record<DriftState, number>;
 
+/** One DDL command the ledger saw that no migration recorded (see shared/ledger.ts). */
+export interface UntrackedCommand {
+  id: string;
+  at: string;
+  command_tag: string;
+  session_user: string;
+  current_user: string;
+  application_name: string | null;
+  client_addr: string | null;
+  jwt_sub: string | null;
+  jwt_role: string | null;
+  /** Truncated as stored; statement_hash is over the whole statement. */
+  statement: string | null;
+  statement_hash: string | null;
+  alerted: boolean;
+}
+
+/** Untracked DDL on one object: who, when and from where. Drift until acknowledged. */
+export interface UntrackedChange {
+  /** "table public.automation_rules", or "grant table (statement …)" when Postgres names no object. */
+  object: string;
+  object_type: string | null;
+  object_identity: string | null;
+  schema: string | null;
+  first_at: string;
+  last_at: string;
+  /** "postgres via psql from 10.0.0.5", one per distinct actor. */
+  who: string[];
+  changes: UntrackedCommand[];
+}
+
 export interface Report {
   status: "in_sync" | "drift";
   summary: Summary;
@@ -56,6 +87,8 @@ export interface Report {
   migrations: MigrationEntry[];
   actions: Action[];
   problems: Problem[];
+  /** DDL the ledger saw that no migration recorded, not yet acknowledged; [] without the ledger. */
+  untracked_changes: UntrackedChange[];
 }
 
 export interface RepairChange {
@@ -77,6 +110,8 @@ export interface RepairPlan {
   audit_id: string | null;
   reason: string;
   explain: string[];
+  /** Untracked ledger entries this repair linked to the versions it marked applied. */
+  ledger_linked?: number;
 }
 
 /** Exit codes every command shares (contract: "Exit codes"). */

@@ -10,7 +10,7 @@ import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const A = { "20240101000000_a.sql": "create table public.a (id int);" };
 const B = { "20240102000000_b.sql": "create table public.b (id int);" };
-const CI_POLICY = "remote_only,out_of_order,edited,renamed";
+const CI_POLICY = "remote_only,out_of_order,edited,renamed,untracked";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -40,7 +40,7 @@ describe("check --fail-on", () => {
     for (const bad of ["pendng", "in_sync", ""]) {
       const r = driftGuard(["check", "--db-url", db.url, "--fail-on", bad], { cwd: makeProject(A) });
       expect(r.status, bad).toBe(2);
-      expect(r.stderr).toMatch(/expected drift states from edited, renamed, pending, out_of_order, remote_only/);
+      expect(r.stderr).toMatch(/expected drift states from edited, renamed, pending, out_of_order, remote_only, untracked/);
     }
   });
 });

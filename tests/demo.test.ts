@@ -70,6 +70,7 @@ describe("npm run demo", () => {
     expect(commands.map((c, i) => `${c} -> ${codes[i]}`)).toEqual([
       "drift-guard install -> 0",
       "drift-guard check -> 1",
+      "drift-guard ledger -> 0", // who ran the legacy files by hand
       "drift-guard repair -> 0", // --mark-reverted, dry run
       "drift-guard fetch -> 0",
       "drift-guard check -> 1",
@@ -84,7 +85,7 @@ describe("npm run demo", () => {
   });
 
   it("check: 78 remote_only, 11 out_of_order with their objects present", () => {
-    expect(run.stdout).toContain("drift: 89 of 89 migration(s) differ from the history\nin_sync 0 · edited 0 · renamed 0 · pending 0 · out_of_order 11 · remote_only 78");
+    expect(run.stdout).toMatch(/^drift: 89 of 89 migration\(s\) differ from the history, \d+ object\(s\) changed outside migrations\nin_sync 0 · edited 0 · renamed 0 · pending 0 · out_of_order 11 · remote_only 78$/m);
     for (const m of demo.LEGACY_MIGRATIONS) {
       expect(run.stdout).toMatch(new RegExp(`^${m.version}\\s+out_of_order\\s+${m.name}\\s+objects present \\((\\d+)/\\1\\)`, "m"));
     }
@@ -93,8 +94,20 @@ describe("npm run demo", () => {
     }
   });
 
+  it("the ledger says who ran the legacy files by hand, and when; the repair links those entries", () => {
+    expect(run.stdout).toMatch(/^Untracked schema changes \(ran outside any migration\): \d+ object\(s\)$/m);
+    expect(run.stdout).toMatch(/^ {2}table public\.automation_rules: 2 change\(s\) \d{4}-\d\d-\d\d \d\d:\d\d.* UTC by postgres via psql from 127\.0\.0\.1 \(#\d+ #\d+\)$/m);
+    const start = run.stdout.indexOf("\n$ drift-guard ledger --status untracked");
+    expect(start).toBeGreaterThan(0);
+    const ledger = run.stdout.slice(start, run.stdout.indexOf("[exit", start));
+    expect(ledger).toMatch(/^\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+untracked\s+CREATE TABLE\s+public\.automation_rules\s+postgres via psql from 127\.0\.0\.1\s+-- Automation rules create table/m);
+    // The 78 pushed migrations are tracked by their versions: none of their objects is listed.
+    expect(ledger).not.toMatch(/ventures/);
+    expect(run.stdout).toMatch(/^Linked \d+ untracked ledger entries to the versions marked applied/m);
+  });
+
   it("shows that the write-up's --status reverted would delete history rows, without applying it", () => {
-    const section = run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-reverted"), run.stdout.indexOf("── 5."));
+    const section = run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-reverted"), run.stdout.indexOf("── 7."));
     expect(section).toMatch(/^Plan \(dry run, nothing written\)/m);
     expect(section.match(/^ {2}delete {2}\d{14}/gm)).toHaveLength(3);
     expect(section).toContain("The SQL it ran stays in the database, and db push will run it again whenever its file is present");

@@ -42,7 +42,7 @@ describe("install", () => {
       const tables = await db.sql<{ relname: string }[]>`
         select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'drift_guard' and c.relkind = 'r' order by 1`;
-      expect(tables.map((t) => t.relname)).toEqual(["audit_log", "manifests", "schema_version", "tokens"]);
+      expect(tables.map((t) => t.relname)).toEqual(["audit_log", "ddl_ledger", "history_writes", "ledger_health", "ledger_settings", "manifests", "schema_version", "tokens"]);
       const fns = await db.sql<{ sig: string }[]>`
         select p.oid::regprocedure::text as sig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'drift_guard'`;

@@ -250,11 +250,17 @@ describe("drift_guard schema security", () => {
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         cross join (values ('anon'), ('authenticated')) r(rolname)
         where n.nspname = 'drift_guard' and p.prosecdef and has_function_privilege(r.rolname, p.oid, 'EXECUTE')`)).toEqual([]);
-      // Stronger: there is no SECURITY DEFINER function at all.
+      // Stronger: the only SECURITY DEFINER functions are the ledger's two trigger functions, which
+      // Postgres refuses to call except as triggers (they record DDL by any role without granting
+      // that role write access to the ledger).
       expect(await findings(`
-        select p.oid::regprocedure::text as finding
+        select p.oid::regprocedure::text || ' returns ' || p.prorettype::regtype::text as finding
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'drift_guard' and p.prosecdef`)).toEqual([]);
+        where n.nspname = 'drift_guard' and p.prosecdef order by 1`)).toEqual([
+        "drift_guard.ledger_record_ddl() returns event_trigger",
+        "drift_guard.ledger_record_history_write() returns trigger",
+      ]);
+      expect(await errorCode(db.sql, "service_role", null, "select drift_guard.ledger_record_ddl()")).toBe("0A000");
     });
 
     it("rls_disabled (and policy_exists_rls_disabled): every table has RLS on", async () => {
@@ -301,7 +307,7 @@ describe("drift_guard schema security", () => {
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'drift_guard' and c.relkind = 'r' and c.relrowsecurity
           and not exists (select 1 from pg_policy p where p.polrelid = c.oid)
-        order by 1`)).toEqual(["manifests", "schema_version", "tokens"]);
+        order by 1`)).toEqual(["ddl_ledger", "history_writes", "ledger_health", "ledger_settings", "manifests", "schema_version", "tokens"]);
     });
 
     it("no_primary_key: every table has one", async () => {

@@ -58,7 +58,11 @@ describe("the seed incident", () => {
       expect(m.evidence).toMatchObject({ verdict: "present" });
       expect(m.evidence!.objects.map((o) => o.name)).toContain(`public.legacy_${m.version}`);
     }
-    expect(before.actions.map((a) => [a.kind, a.versions.length])).toEqual([["fetch", 78], ["mark_applied", 11]]);
+    expect(before.actions.map((a) => [a.kind, a.versions.length])).toEqual([["fetch", 78], ["mark_applied", 11], ["ledger_ack", 0]]);
+    // The DDL ledger saw the legacy SQL run by hand (untracked); the 78 pushed migrations are tracked.
+    expect(before.untracked_changes.map((g) => g.object)).toEqual(LEGACY.flatMap((v) => [
+      `table public.legacy_${v}`, `index public.legacy_${v}_pkey`, `index public.legacy_${v}_idx`,
+    ]));
     expect(before.actions[1].command).toBe(`drift-guard repair --mark-applied ${LEGACY.join(" ")} --reason "<why>"`);
     expect(before.actions.map((a) => a.command).join("\n")).not.toMatch(/--status reverted|--mark-reverted/);
   });
@@ -89,6 +93,7 @@ describe("the seed incident", () => {
     const a = JSON.parse(applied.stdout);
     expect(a.dry_run).toBe(false);
     expect(a.history_digest).not.toBe(plannedDigest);
+    expect(a.ledger_linked).toBe(33); // each legacy table, its primary key's index and its index
     auditId = a.audit_id;
 
     const after = run("check", "--format", "json");

@@ -78,7 +78,7 @@ describe("the workflow file", () => {
     expect(check.env).toEqual({ DRIFT_GUARD_URL: "${{ secrets.DRIFT_GUARD_URL }}", DRIFT_GUARD_TOKEN: "${{ secrets.DRIFT_GUARD_READ_TOKEN }}" });
     const script = stepScript("check", "Compare");
     expect(script.replace(/\\\n\s*/g, "")).toMatch(
-      /npx drift-guard check --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN" --fail-on remote_only,out_of_order,edited,renamed --format markdown --output drift\.md/,
+      /npx drift-guard check --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN" --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output drift\.md/,
     );
     // The policy is the CLI's (--fail-on), not an inline script's.
     expect(script).not.toMatch(/node -e/);
@@ -171,7 +171,7 @@ describe("the workflow's scripts, run verbatim", () => {
     const r = runStep(check(), makeProject(files([A, B])), readToken);
     expect(r.status, r.stderr).toBe(0);
     expect(r.summary).toMatch(/^## 🕓 Only new migrations: 1 of 2 not applied yet \(pending\)/);
-    expect(r.stderr).toContain("drift only in pending, which --fail-on remote_only,out_of_order,edited,renamed lets pass");
+    expect(r.stderr).toContain("drift only in pending, which --fail-on remote_only,out_of_order,edited,renamed,untracked lets pass");
   });
 
   it("drift (a migration applied in production without a file): fails with exit 1, the report in the summary", () => {

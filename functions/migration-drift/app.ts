@@ -3,7 +3,8 @@ import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import type { Database } from "./database.ts";
-import { audit, drift, type Handler, health, history, putManifest, repair, schema, status, undo } from "./routes.ts";
+import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
+import type { Alerter } from "./alerts.ts";
 
 export interface AppDeps {
   db: Database;
@@ -11,6 +12,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** Requests served at once (GET /health aside); beyond it, 503 overloaded with Retry-After. */
   maxConcurrent?: number;
+  /** Webhook alerts for new untracked changes (DRIFT_GUARD_WEBHOOK_URL); none when unset. */
+  alert?: Alerter;
 }
 
 /**
@@ -31,6 +34,8 @@ const ROUTES: ReadonlyArray<[method: string, path: string, scope: Scope | null, 
   ["GET", "/history/:version", "read", history],
   ["GET", "/audit", "read", audit],
   ["GET", "/schema", "read", schema],
+  ["GET", "/ledger", "read", ledger],
+  ["POST", "/ledger/ack", "repair", ledgerAck],
 ];
 const COMPILED = ROUTES.map(([method, path, scope, handler]) => ({
   method, scope, handler,
@@ -78,7 +83,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       }
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes) });
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes), alert: deps.alert });
       if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
         return json(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
       }

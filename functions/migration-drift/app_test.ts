@@ -89,10 +89,17 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
 
     await t.step("POST /drift: the report for the posted manifest", async () => {
       const inSync = manifestOf({ "20240101000000_a.sql": FILES["20240101000000_a.sql"], "20240103000000_c.sql": FILES["20240103000000_c.sql"] });
+      // Every migration of this manifest matches the history, but public.b was created by hand,
+      // outside any migration: the DDL ledger reports it, and that is drift until acknowledged.
       const ok = await call(app, "POST", "/drift", { token: read, body: inSync });
-      assert.equal(ok.status, 200, ok.text);
-      assert.equal(ok.body.status, "in_sync");
+      assert.equal(ok.status, 409, ok.text);
+      assert.equal(ok.body.summary.in_sync, 2);
+      assert.deepEqual(ok.body.migrations.map((m: any) => m.state), ["in_sync", "in_sync"]);
+      assert.deepEqual(ok.body.untracked_changes.map((g: any) => g.object), ["table public.b"]);
       assert.equal(ok.body.history_digest, digest);
+      const later = await call(app, "POST", "/drift?since=2999-01-01", { token: read, body: inSync });
+      assert.equal(later.status, 200, later.text);
+      assert.equal(later.body.status, "in_sync");
       assert.equal((await call(app, "POST", "/drift", { token: read, body: manifest })).status, 409);
       assertSafeError(await call(app, "POST", "/drift", { token: read, rawBody: "[1," }), 400, "bad_input", secrets);
       assertSafeError(await call(app, "POST", "/drift", { token: read, body: { migrations: 3 } }), 400, "malformed_manifest", secrets);

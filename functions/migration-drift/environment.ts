@@ -6,6 +6,7 @@ import { type AuthConfig, createAuthenticator } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
 import { keepServingAfterOrphanedDatabaseErrors } from "./orphaned_errors.ts";
+import { alertConfigFromEnv, createAlerter } from "./alerts.ts";
 
 export type Env = (name: string) => string | undefined;
 
@@ -50,8 +51,10 @@ export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Reque
   keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
   const concurrent = Number(env("DRIFT_GUARD_MAX_CONCURRENT"));
+  const alerts = alertConfigFromEnv(env);
   return createApp({
     maxConcurrent: Number.isInteger(concurrent) && concurrent > 0 ? concurrent : DEFAULT_MAX_CONCURRENT,
+    alert: alerts ? createAlerter(alerts) : undefined,
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
     authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
     maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,

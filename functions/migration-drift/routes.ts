@@ -15,6 +15,9 @@ import { repairJson, validateAuditId, validateReason } from "../../shared/repair
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
+import { acknowledgeLedger, ledgerFingerprint, ledgerInstalled, ledgerState, parseLedgerIds, readLedger } from "../../db/ledger.ts";
+import { LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
+import type { Alerter } from "./alerts.ts";
 import { type Caller, hasScope } from "./auth.ts";
 import type { Database } from "./database.ts";
 import { singleFlight } from "./single_flight.ts";
@@ -26,6 +29,8 @@ export interface Context {
   db: Database;
   /** The JSON body, read within the size limit. */
   body(): Promise<unknown>;
+  /** Sends new untracked changes to DRIFT_GUARD_WEBHOOK_URL, when set. */
+  alert?: Alerter;
 }
 
 export interface Reply {
@@ -42,10 +47,21 @@ export type Handler = (ctx: Context) => Promise<Reply>;
 const noManifest = () =>
   new DriftGuardError("no_manifest", "no manifest has been uploaded yet", "upload one from CI: drift-guard manifest upload --url … --token …");
 
-/** The same report as `drift-guard check`, for the manifest's migrations. */
-function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
+/** `?since=` as the CLI's --since. */
+function sinceParam(url: URL): Date | undefined {
+  const raw = url.searchParams.get("since");
+  return raw === null ? undefined : parseSince(raw, new Date(), "since");
+}
+
+/**
+ * The same report as `drift-guard check`, for the manifest's migrations. New untracked
+ * changes go to the webhook; a failing webhook costs at most its timeout, never the report.
+ */
+async function reportFor(ctx: Context, sql: Sql, manifest: Manifest): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  return driftReport(sql, local, problems);
+  const report = await driftReport(sql, local, problems, { since: sinceParam(ctx.url) });
+  if (ctx.alert && report.untracked_changes.length) await ctx.alert(sql, report.untracked_changes);
+  return report;
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
@@ -107,15 +123,16 @@ export const status: Handler = (ctx) =>
     const found = await newest(sql);
     if (!found) throw noManifest();
     const fingerprint = await historyFingerprint(sql);
-    const key = `${found.meta.id} ${fingerprint}`;
+    // New DDL, acknowledgements and links change the report without touching the history.
+    const key = `${found.meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""}`;
     const build = async () => {
-      const report = await reportFor(sql, found.manifest);
+      const report = await reportFor(ctx, sql, found.manifest);
       const reply = reportReply(report, { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
       // A history that changed while the report was read is served, not cached under the old key.
       if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
       const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
       const gzipped = new Uint8Array(await new Response(new Blob([encoded]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
-      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) };
+      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) || report.untracked_changes.length > 0 };
     };
     let cached = await statusFlight.get(key, build);
     if (cached.hasEvidence && Date.now() - cached.builtAt > EVIDENCE_REUSE_MS) {
@@ -128,7 +145,7 @@ export const status: Handler = (ctx) =>
 export const drift: Handler = async (ctx) => {
   const manifest = parseManifest(await ctx.body());
   // The digest of the manifest this report is about: `check --url` verifies it is the one it sent.
-  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)), { manifest_digest: manifestDigest(manifest) });
+  return reportReply(await ctx.db.run((sql) => reportFor(ctx, sql, manifest)), { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -208,4 +225,47 @@ export const schema: Handler = async (ctx) => {
     return schemaFingerprint(await readCatalog(conn, filter), filter, settings);
   });
   return { status: 200, body };
+};
+
+const notInstalledLedger = () =>
+  new DriftGuardError("not_installed", "the DDL ledger is not installed in this database", "run drift-guard install --db-url … (it adds the ledger)");
+
+/** GET /ledger?since=&until=&object=&status=&limit=: the ledger's entries, oldest first. */
+export const ledger: Handler = async (ctx) => {
+  const q = ctx.url.searchParams;
+  const status = (q.get("status") ?? "all") as LedgerFilter;
+  if (!LEDGER_FILTERS.includes(status)) throw new DriftGuardError("bad_input", `status must be one of ${LEDGER_FILTERS.join(", ")}`);
+  const limit = q.get("limit") === null ? 1000 : Number(q.get("limit"));
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new DriftGuardError("bad_input", "limit must be a whole number from 1 to 10000");
+  const object = q.get("object") ?? undefined;
+  if (object !== undefined && object.length > 200) throw new DriftGuardError("bad_input", "object: at most 200 characters");
+  const query = {
+    since: sinceParam(ctx.url),
+    until: q.get("until") === null ? undefined : parseSince(q.get("until")!, new Date(), "until"),
+    object,
+    status,
+    limit,
+  };
+  const body = await ctx.db.run(async (sql) => {
+    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    return { ledger: await ledgerState(sql), entries: await readLedger(sql, query) };
+  });
+  return { status: 200, body };
+};
+
+const ackBody = z.strictObject({
+  ids: z.array(z.union([z.string(), z.number()])).min(1).max(10_000),
+  reason: z.string().optional(),
+});
+
+/** POST /ledger/ack { ids, reason }: marks entries reviewed; audited like a repair. */
+export const ledgerAck: Handler = async (ctx) => {
+  const body = parseBody(ackBody, await ctx.body());
+  const ids = parseLedgerIds(body.ids);
+  const reason = validateReason(body.reason);
+  const result = await ctx.db.run(async (sql) => {
+    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    return await acknowledgeLedger(sql, ids, reason, ctx.caller!.actor);
+  });
+  return { status: 200, body: { acknowledged: result.acknowledged, audit_id: result.audit_id, ids } };
 };

@@ -59,12 +59,17 @@ export function manifestOf(files: Record<string, string>): Manifest {
   return buildManifest(parseMigrationFiles(inputs), null, new Date());
 }
 
-/** Records migrations in the history as `supabase db push` would (the table as the CLI creates it). */
+/**
+ * Records migrations in the history as `supabase db push` would (the table as the CLI creates it):
+ * each migration's statements and its history row in one transaction, so the DDL ledger sees them tracked.
+ */
 export async function recordHistory(sql: Sql, manifest: Manifest, versions: string[]): Promise<void> {
   await sql.unsafe(`create schema if not exists supabase_migrations;
     create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
   for (const m of manifest.migrations.filter((m) => versions.includes(m.version))) {
-    for (const s of m.statements) await sql.unsafe(s);
-    await sql`insert into supabase_migrations.schema_migrations (version, name, statements) values (${m.version}, ${m.name}, ${m.statements})`;
+    await sql.begin(async (tx) => {
+      for (const s of m.statements) await tx.unsafe(s);
+      await tx`insert into supabase_migrations.schema_migrations (version, name, statements) values (${m.version}, ${m.name}, ${m.statements})`;
+    });
   }
 }

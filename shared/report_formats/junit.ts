@@ -12,6 +12,7 @@
 import type { Report } from "../types.ts";
 import { actionsByVersion, migrationDetail } from "./detail.ts";
 import { escapeXml, xmlAttr } from "./xml_escape.ts";
+import { untrackedJunit } from "./ledger.ts";
 
 export function formatJunit(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -45,10 +46,11 @@ export function formatJunit(report: Report): string {
     return `    <testcase classname="drift-guard.files" name="${xmlAttr(p.file)}" file="${xmlAttr(p.file)}">\n      ${outcome}\n    </testcase>`;
   });
 
-  const totalTests = report.migrations.length + report.problems.length;
+  const untracked = report.untracked_changes ?? [];
+  const totalTests = report.migrations.length + report.problems.length + untracked.length;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length}" errors="${errors}" skipped="${warnings}">`,
+    `<testsuites name="drift-guard" tests="${totalTests}" failures="${drifted.length + untracked.length}" errors="${errors}" skipped="${warnings}">`,
     `  <testsuite ${historySuite}>`,
     `    <properties>`,
     `      <property name="status" value="${xmlAttr(report.status)}"/>`,
@@ -63,6 +65,7 @@ export function formatJunit(report: Report): string {
         `  </testsuite>`,
       ]
       : []),
+    ...untrackedJunit(untracked),
     `</testsuites>`,
     ``,
   ].join("\n");

@@ -9,6 +9,7 @@ import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
 import { codeBlock, codeSpan, prose, tableCell } from "./markdown_escape.ts";
+import { untrackedMarkdown } from "./ledger.ts";
 
 export function formatMarkdown(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -16,10 +17,12 @@ export function formatMarkdown(report: Report): string {
   const total = report.migrations.length;
   const out: string[] = [];
 
-  if (report.status === "drift" && !errors.length && drifted.every((m) => m.state === "pending")) {
+  const untracked = report.untracked_changes ?? [];
+  if (report.status === "drift" && !errors.length && !untracked.length && drifted.every((m) => m.state === "pending")) {
     // Not drift anyone has to repair: new files a db push (the deploy) applies.
     out.push(`## 🕓 Only new migrations: ${drifted.length} of ${total} not applied yet (pending)`);
-  } else if (report.status === "drift") out.push(`## ❌ Migration drift: ${drifted.length} of ${total} migration(s) differ from the history`);
+  } else if (report.status === "drift" && !drifted.length) out.push(`## ❌ Schema drift: ${untracked.length} object(s) changed outside any migration`);
+  else if (report.status === "drift") out.push(`## ❌ Migration drift: ${drifted.length} of ${total} migration(s) differ from the history`);
   else if (errors.length) out.push(`## ⚠️ Migrations in sync, but ${errors.length} file error(s) must be fixed`);
   else out.push(`## ✅ Migrations in sync: ${total} migration(s) match the history`);
 
@@ -46,6 +49,8 @@ export function formatMarkdown(report: Report): string {
       out.push(`- ${codeSpan(m.version)}: ${objects.join(", ")}`);
     }
   }
+
+  out.push(...untrackedMarkdown(untracked));
 
   if (report.problems.length) {
     out.push("", "### Problems", "");

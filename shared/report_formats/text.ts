@@ -3,6 +3,7 @@ import type { Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
 import { visibleDeep } from "./text_escape.ts";
+import { untrackedText } from "./ledger.ts";
 
 export interface TextStyle {
   bold(s: string): string;
@@ -29,6 +30,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
   const report = visibleDeep(untrusted);
   const total = report.migrations.length;
   const warnings = report.problems.length ? `, ${report.problems.length} problem(s)` : "";
+  const untracked = report.untracked_changes ?? [];
   if (report.status === "in_sync" && report.problems.length === 0) {
     return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)\n`;
   }
@@ -36,7 +38,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
   const lines: string[] = [];
   lines.push(
     report.status === "drift"
-      ? `${style.red(style.bold("drift"))}: ${drifted.length} of ${total} migration(s) differ from the history${warnings}`
+      ? `${style.red(style.bold("drift"))}: ${drifted.length} of ${total} migration(s) differ from the history${untracked.length ? `, ${untracked.length} object(s) changed outside migrations` : ""}${warnings}`
       : `${style.green("in sync")}: ${total} migration(s) match the history${warnings}`,
   );
   lines.push(DRIFT_STATES.map((s) => `${s} ${report.summary[s]}`).join(" · "));
@@ -55,6 +57,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
     }
     if (withEvidence.length > 20) lines.push(`  … ${withEvidence.length - 20} more (--format json lists all)`);
   }
+  lines.push(...untrackedText(untracked, style));
   if (report.problems.length) {
     lines.push("", "Problems:");
     for (const p of report.problems) lines.push(`  ${p.level === "error" ? style.red("error") : style.yellow("warning")} ${p.file}: ${p.message}`);

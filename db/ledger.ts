@@ -1,0 +1,148 @@
+/**
+ * The DDL ledger (supabase/migrations/*_drift_guard_ledger.sql), read and written the
+ * same way by the CLI (`ledger`, `ledger ack`, `check`, `repair`) and the function
+ * (GET /ledger, POST /ledger/ack, /status, /drift).
+ */
+import { extractCreatedObjects } from "../shared/evidence.ts";
+import { groupUntracked, type LedgerEntry, type LedgerFilter } from "../shared/ledger.ts";
+import type { LocalMigration, UntrackedChange } from "../shared/types.ts";
+import { DriftGuardError } from "../shared/types.ts";
+import type { Sql } from "./connect.ts";
+
+export interface LedgerQuery {
+  since?: Date;
+  until?: Date;
+  /** Substring of the object identity (case-insensitive), e.g. "automation_rules". */
+  object?: string;
+  status?: LedgerFilter;
+  limit?: number;
+}
+
+export interface LedgerState {
+  active: boolean;
+  history_trigger: boolean;
+  since: string | null;
+  errors: number;
+  last_error_at: string | null;
+}
+
+/** True when this database has the ledger's tables (drift_guard 20251202000400 or later). */
+export async function ledgerInstalled(sql: Sql): Promise<boolean> {
+  const [row] = await sql.unsafe<{ ok: boolean }[]>(
+    "select pg_catalog.to_regclass('drift_guard.ddl_ledger') is not null and pg_catalog.to_regclass('drift_guard.history_writes') is not null as ok",
+  );
+  return row?.ok === true;
+}
+
+/**
+ * Changes whenever the ledger gains an entry or the audit log a row (an
+ * acknowledgement, a repair that links entries, an undo): with the history's
+ * fingerprint, the key under which the function reuses a /status report.
+ *
+ * @example await ledgerFingerprint(sql) // "4711:2026-12-02 03:14:15.926+00"
+ */
+export async function ledgerFingerprint(sql: Sql): Promise<string> {
+  if (!(await ledgerInstalled(sql))) return "no ledger";
+  const [row] = await sql.unsafe<{ f: string }[]>(
+    `select coalesce((select pg_catalog.max(id) from drift_guard.ddl_ledger), 0)::text || ':' ||
+            coalesce((select pg_catalog.max(created_at) from drift_guard.audit_log)::text, '') as f`,
+  );
+  return row.f;
+}
+
+/** Whether the event triggers are in place, since when, and how many errors they swallowed. */
+export function ledgerState(sql: Sql): Promise<LedgerState> {
+  return sql.unsafe<{ s: LedgerState }[]>("select drift_guard.ledger_status() as s").then(([row]) => ({ ...row.s, errors: Number(row.s.errors ?? 0) }));
+}
+
+const STATUS_SQL = `case
+  when exists (select 1 from drift_guard.history_writes w where w.txid = l.txid and w.op <> 'delete') then 'tracked'
+  when l.linked_audit_id is not null
+       and not exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null) then 'linked'
+  when l.acked_audit_id is not null then 'acknowledged'
+  else 'untracked' end`;
+
+/**
+ * Ledger entries, oldest first, with their classification.
+ *
+ * @example
+ * await readLedger(sql, { status: "unresolved", object: "automation_rules" })
+ */
+export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<LedgerEntry[]> {
+  const status = query.status ?? "all";
+  const wanted = status === "unresolved" ? "untracked" : status;
+  const rows = await sql.unsafe<Array<Omit<LedgerEntry, "recorded_at" | "alerted_at"> & { recorded_at: Date; alerted_at: Date | null }>>(
+    `select * from (
+       select l.id::text as id, l.recorded_at, l.txid::text as txid, l.event, l.command_tag, l.object_type, l.object_identity,
+              l.schema_name, l.session_user_name as session_user, l.current_user_name as current_user, l.jwt_sub, l.jwt_role,
+              l.application_name, pg_catalog.host(l.client_addr) as client_addr, l.statement, l.statement_length, l.statement_hash,
+              ${STATUS_SQL} as status,
+              coalesce((select pg_catalog.array_agg(distinct w.version) from drift_guard.history_writes w
+                        where w.txid = l.txid and w.op <> 'delete'), '{}'::text[]) as tracked_by,
+              l.linked_version, l.linked_audit_id::text as linked_audit_id, l.acked_audit_id::text as acked_audit_id, l.alerted_at
+       from drift_guard.ddl_ledger l
+       where ($1::timestamptz is null or l.recorded_at >= $1::timestamptz)
+         and ($2::timestamptz is null or l.recorded_at < $2::timestamptz)
+         and ($3::text is null or pg_catalog.strpos(pg_catalog.lower(coalesce(l.object_identity, '')), pg_catalog.lower($3::text)) > 0)
+     ) e
+     where ($4::text = 'all' or e.status = $4::text)
+     order by e.id::bigint desc
+     limit $5`,
+    [query.since?.toISOString() ?? null, query.until?.toISOString() ?? null, query.object ?? null, wanted, query.limit ?? 1000],
+  );
+  return rows.reverse().map((r) => ({
+    ...r,
+    recorded_at: new Date(r.recorded_at).toISOString(),
+    alerted_at: r.alerted_at ? new Date(r.alerted_at).toISOString() : null,
+  }));
+}
+
+/**
+ * The report's `untracked_changes`: unresolved entries since `since` (default: since the
+ * ledger was installed), grouped by object. [] when the ledger is not installed.
+ */
+export async function untrackedChanges(sql: Sql, since?: Date): Promise<UntrackedChange[]> {
+  if (!(await ledgerInstalled(sql))) return [];
+  return groupUntracked(await readLedger(sql, { since, status: "unresolved", limit: 10_000 }));
+}
+
+/** Parses `--id 7 8 9` / `"ids": [7, "8"]`: positive whole numbers, at most 10,000. */
+export function parseLedgerIds(values: ReadonlyArray<string | number>): string[] {
+  if (values.length === 0) throw new DriftGuardError("bad_input", "name at least one ledger entry id", "drift-guard ledger lists them");
+  if (values.length > 10_000) throw new DriftGuardError("bad_input", "at most 10,000 ids at once");
+  return values.map((v) => {
+    const s = String(v).trim();
+    if (!/^[1-9][0-9]{0,17}$/.test(s)) throw new DriftGuardError("bad_input", `"${s.slice(0, 40)}" is not a ledger entry id (a positive whole number)`, "drift-guard ledger lists them");
+    return s;
+  });
+}
+
+/** Marks entries reviewed; the acknowledgement is an audit-log entry of kind "ack". */
+export async function acknowledgeLedger(sql: Sql, ids: readonly string[], reason: string, actor: Record<string, unknown>):
+  Promise<{ audit_id: string; acknowledged: number }> {
+  const [row] = await sql.unsafe<{ r: { audit_id: string; acknowledged: number } }[]>(
+    "select drift_guard.ledger_ack($1::text::bigint[], $2, $3::text::jsonb) as r",
+    [`{${ids.join(",")}}`, reason, JSON.stringify(actor)],
+  );
+  return row.r;
+}
+
+/**
+ * After a repair marked `versions` applied: links the untracked entries for the objects
+ * those migrations create to the version and the repair's audit id. Returns how many.
+ */
+export async function linkLedger(sql: Sql, auditId: string, migrations: readonly LocalMigration[]): Promise<number> {
+  const links = migrations
+    .map((m) => ({ version: m.version, objects: extractCreatedObjects(m.statements) }))
+    .filter((l) => l.objects.length > 0);
+  if (links.length === 0 || !(await ledgerInstalled(sql))) return 0;
+  const [row] = await sql.unsafe<{ n: string }[]>("select drift_guard.ledger_link($1::uuid, $2::text::jsonb)::text as n", [auditId, JSON.stringify(links)]);
+  return Number(row.n);
+}
+
+/** Records that an alert for these entries was delivered, so that no later check sends them again. */
+export async function markAlerted(sql: Sql, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const [row] = await sql.unsafe<{ n: string }[]>("select drift_guard.ledger_mark_alerted($1::text::bigint[])::text as n", [`{${ids.join(",")}}`]);
+  return Number(row.n);
+}

@@ -1,0 +1,182 @@
+/**
+ * The DDL ledger's entries, as the pure core sees them: classification, grouping
+ * by object for the report, and one-line descriptions every format shares.
+ * The SQL side is supabase/migrations/*_drift_guard_ledger.sql; reading is db/ledger.ts.
+ */
+import type { UntrackedChange } from "./types.ts";
+import { DriftGuardError } from "./types.ts";
+
+/**
+ * tracked: its transaction wrote a history row (db push). untracked: no migration recorded it.
+ * linked: untracked, then a drift-guard repair marked the migration that creates it applied.
+ * acknowledged: untracked, reviewed with `ledger ack`.
+ */
+export type LedgerStatus = "tracked" | "untracked" | "linked" | "acknowledged";
+
+export interface LedgerEntry {
+  id: string;
+  recorded_at: string;
+  txid: string;
+  event: "ddl_command_end" | "sql_drop";
+  command_tag: string;
+  object_type: string | null;
+  object_identity: string | null;
+  schema_name: string | null;
+  session_user: string;
+  current_user: string;
+  jwt_sub: string | null;
+  jwt_role: string | null;
+  application_name: string | null;
+  client_addr: string | null;
+  statement: string | null;
+  statement_length: number | null;
+  statement_hash: string | null;
+  status: LedgerStatus;
+  tracked_by: string[];
+  linked_version: string | null;
+  linked_audit_id: string | null;
+  acked_audit_id: string | null;
+  alerted_at: string | null;
+}
+
+/** What `ledger --status` accepts. */
+export const LEDGER_FILTERS = ["all", "tracked", "untracked", "linked", "acknowledged", "unresolved"] as const;
+export type LedgerFilter = typeof LEDGER_FILTERS[number];
+
+/** Entries that are drift: untracked and neither linked by a repair nor acknowledged. */
+export const isUnresolved = (e: Pick<LedgerEntry, "status">): boolean => e.status === "untracked";
+
+/** "created", "altered", "dropped", "granted"…: the verb of a command tag, for sentences. */
+export function commandVerb(tag: string): string {
+  const first = tag.split(" ")[0].toUpperCase();
+  const verbs: Record<string, string> = {
+    CREATE: "created", ALTER: "altered", DROP: "dropped", GRANT: "granted", REVOKE: "revoked", COMMENT: "commented",
+    SECURITY: "labelled", REFRESH: "refreshed", IMPORT: "imported", REINDEX: "reindexed",
+  };
+  return verbs[first] ?? tag.toLowerCase();
+}
+
+/** The object an entry is about, for grouping and display: identity when Postgres gives one, else the statement's hash. */
+export function objectKey(e: Pick<LedgerEntry, "object_type" | "object_identity" | "command_tag" | "statement_hash">): string {
+  if (e.object_identity) return `${e.object_type ?? "object"} ${e.object_identity}`;
+  return `${e.command_tag.toLowerCase()} ${e.object_type ?? ""} (statement ${String(e.statement_hash ?? "").slice(7, 19)})`.replace(/\s+/g, " ");
+}
+
+/** "postgres via psql from 10.0.0.5 (jwt sub …)". */
+export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user" | "application_name" | "client_addr" | "jwt_sub" | "jwt_role">): string {
+  const role = e.current_user !== e.session_user ? `${e.session_user} as ${e.current_user}` : e.session_user;
+  const via = e.application_name ? ` via ${e.application_name}` : "";
+  const from = e.client_addr ? ` from ${e.client_addr}` : " from a local socket";
+  const jwt = e.jwt_sub || e.jwt_role ? ` (JWT ${[e.jwt_role, e.jwt_sub].filter(Boolean).join(" ")})` : "";
+  return `${role}${via}${from}${jwt}`;
+}
+
+/** "2025-09-03 14:02 UTC". */
+export function shortTime(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * One sentence per entry, the evidence a person reads:
+ * "table public.automation_rules: created 2025-09-03 14:02 UTC by postgres via psql, untracked; linked to 004 by repair <id>".
+ */
+export function describeEntry(e: LedgerEntry): string {
+  const head = `${objectKey(e)}: ${commandVerb(e.command_tag)} ${shortTime(e.recorded_at)} by ${describeWho(e)}`;
+  switch (e.status) {
+    case "tracked":
+      return `${head}, tracked by migration ${e.tracked_by.join(", ")}`;
+    case "linked":
+      return `${head}, untracked; ${e.linked_version} creates it; marked applied by repair ${e.linked_audit_id}`;
+    case "acknowledged":
+      return `${head}, untracked; acknowledged (audit ${e.acked_audit_id})`;
+    default:
+      return `${head}, untracked`;
+  }
+}
+
+/**
+ * Unresolved entries grouped by object, oldest first, for the report's `untracked_changes`.
+ *
+ * @example
+ * groupUntracked(entries)[0] // { object: "table public.t", changes: [{ id: "7", … }], first_at, last_at, … }
+ */
+export function groupUntracked(entries: readonly LedgerEntry[]): UntrackedChange[] {
+  const groups = new Map<string, UntrackedChange>();
+  const ordered = entries.filter(isUnresolved).sort((a, b) => Number(a.id) - Number(b.id));
+  for (const e of ordered) {
+    const key = objectKey(e);
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        object: key,
+        object_type: e.object_type,
+        object_identity: e.object_identity,
+        schema: e.schema_name,
+        first_at: e.recorded_at,
+        last_at: e.recorded_at,
+        who: [],
+        changes: [],
+      };
+      groups.set(key, g);
+    }
+    g.last_at = e.recorded_at;
+    const who = describeWho(e);
+    if (!g.who.includes(who)) g.who.push(who);
+    g.changes.push({
+      id: e.id,
+      at: e.recorded_at,
+      command_tag: e.command_tag,
+      session_user: e.session_user,
+      current_user: e.current_user,
+      application_name: e.application_name,
+      client_addr: e.client_addr,
+      jwt_sub: e.jwt_sub,
+      jwt_role: e.jwt_role,
+      statement: e.statement,
+      statement_hash: e.statement_hash,
+      alerted: e.alerted_at !== null,
+    });
+  }
+  return [...groups.values()];
+}
+
+/** Every change id in the groups, for `ledger ack --id …`. */
+export function untrackedIds(groups: readonly UntrackedChange[]): string[] {
+  return groups.flatMap((g) => g.changes.map((c) => c.id));
+}
+
+/**
+ * Control characters (terminal escapes, carriage returns) from database strings, made visible
+ * and harmless: "\x1b[2J" prints as "\u001b[2J".
+ */
+export function visibleControls(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A statement on one line, shortened for a table or a sentence. */
+export function statementPreview(s: string | null, max = 120): string {
+  if (!s) return "";
+  const flat = visibleControls(s.replace(/\s+/g, " ").trim());
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * `--since` / `?since=`: an ISO date or time, or a duration back from `now` ("90m", "24h", "7d").
+ *
+ * @example
+ * parseSince("7d", new Date("2025-10-08T00:00:00Z")) // 2025-10-01T00:00:00.000Z
+ */
+export function parseSince(value: string, now: Date = new Date(), flag = "--since"): Date {
+  const v = value.trim();
+  const rel = /^([0-9]{1,6})([mhd])$/.exec(v);
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as "m" | "h" | "d"];
+    return new Date(now.getTime() - Number(rel[1]) * unit);
+  }
+  const d = /^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?$/.test(v) ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) {
+    throw new DriftGuardError("bad_input", `${flag} must be an ISO date or time (2025-09-03, 2025-09-03T14:02Z) or a duration like 90m, 24h, 7d`);
+  }
+  return d;
+}

@@ -1,0 +1,43 @@
+/**
+ * The webhook alert for untracked schema changes: a Slack-compatible body (Slack,
+ * Mattermost and Discord's /slack endpoint read `text`), with the structured changes
+ * alongside for other receivers, and the string its HMAC signature covers.
+ */
+import { statementPreview, visibleControls } from "./ledger.ts";
+import type { UntrackedChange } from "./types.ts";
+import { untrackedSummary } from "./report_formats/ledger.ts";
+
+export interface AlertPayload {
+  text: string;
+  untracked_changes: UntrackedChange[];
+}
+
+/** Only the changes no earlier alert covered; groups left empty are dropped. */
+export function unalerted(groups: readonly UntrackedChange[]): UntrackedChange[] {
+  return groups
+    .map((g) => ({ ...g, changes: g.changes.filter((c) => !c.alerted) }))
+    .filter((g) => g.changes.length > 0);
+}
+
+/**
+ * @example
+ * alertPayload(unalerted(report.untracked_changes), "my-project").text
+ * // "drift-guard: 1 schema change(s) ran outside any migration in my-project …"
+ */
+export function alertPayload(groups: readonly UntrackedChange[], project = "the database"): AlertPayload {
+  const count = groups.reduce((n, g) => n + g.changes.length, 0);
+  // Slack mrkdwn: &, < and > are the only characters that must be escaped.
+  const slack = (s: string) => visibleControls(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const lines = [`*drift-guard*: ${count} schema change(s) ran outside any migration in ${slack(project)}`];
+  for (const g of groups.slice(0, 20)) {
+    lines.push(`• ${slack(untrackedSummary(g))}`);
+    const first = g.changes[0];
+    if (first?.statement) lines.push(`    \`${slack(statementPreview(first.statement, 160)).replace(/`/g, "'")}\``);
+  }
+  if (groups.length > 20) lines.push(`… and ${groups.length - 20} more object(s)`);
+  lines.push("Review with `drift-guard ledger --status untracked`, then `drift-guard ledger ack --id … --reason …`.");
+  return { text: lines.join("\n"), untracked_changes: [...groups] };
+}
+
+/** What the signature covers: `<unix seconds>.<body>`, so that a captured request cannot be replayed later. */
+export const signedContent = (timestamp: number, body: string): string => `${timestamp}.${body}`;

@@ -1,0 +1,658 @@
+-- drift-guard's DDL ledger: every schema change, recorded the moment it runs, with who,
+-- when and from where, and whether a migration recorded it.
+--
+-- How a change is classified:
+--   `supabase db push` runs each migration file and its history insert in ONE transaction,
+--   so the DDL and the insert into supabase_migrations.schema_migrations share txid_current().
+--   drift_guard.ddl_ledger records each DDL command with its txid (an event trigger), and
+--   drift_guard.history_writes records the txid of every history insert, update and delete
+--   (a row trigger on schema_migrations). An entry is TRACKED by version V when its txid also
+--   inserted or updated V's history row, and UNTRACKED otherwise (psql, the SQL editor, a
+--   dashboard, a script). `supabase migration repair --status applied` writes the history in
+--   a transaction of its own, so it never makes earlier DDL tracked; drift-guard's own repair
+--   (`repair --mark-applied`) links the entries for the objects the migration creates.
+--
+-- The triggers never break DDL: any error inside them is caught and counted in
+-- drift_guard.ledger_health, never raised.
+--
+-- Privileges. This file runs as `postgres` without superuser, as on hosted Supabase.
+--   - CREATE EVENT TRIGGER needs superuser on plain Postgres. On Supabase, the supautils
+--     extension lets the privileged role (`postgres`) create event triggers; supautils then
+--     never fires them for superusers or its reserved roles (supabase_admin,
+--     supabase_auth_admin, ...), so platform upgrades are not recorded there at all. Where the
+--     installing role may not create event triggers, this file still installs (tables,
+--     functions, history trigger) and the ledger reports itself inactive
+--     (drift_guard.ledger_status()); a role that may then runs `select drift_guard.ledger_activate();`.
+--   - The two trigger functions are SECURITY DEFINER (owner: the installing role) so that a
+--     change made by ANY role is recorded without granting that role write access to the
+--     ledger (which would let it forge or erase entries). They can only run as triggers:
+--     Postgres refuses to call a trigger or event-trigger function directly. Everything else
+--     is SECURITY INVOKER. All functions pin search_path = '' and qualify every name.
+--
+-- Settings (drift_guard.ledger_settings, one row; change with UPDATE as postgres):
+--   skip_roles      sessions of these login roles are not recorded (platform services)
+--   skip_schemas    objects in these schemas are not recorded (platform schemas); drift_guard's
+--                   own schema and temporary schemas are always skipped
+--   retention_days  entries older than this are pruned (default 90)
+--   retention_rows  at most this many entries are kept (default 100,000)
+--   statement_max_chars  the statement is stored truncated to this many characters
+--
+-- SQLSTATEs raised: DGI01 bad input, DGN01 unknown ledger entry.
+
+create schema if not exists drift_guard;
+
+-- ---------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------
+
+create table if not exists drift_guard.ledger_settings (
+  id boolean primary key default true check (id),
+  skip_roles text[] not null default array[
+    'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin', 'supabase_realtime_admin',
+    'supabase_functions_admin', 'supabase_replication_admin', 'supabase_read_only_user',
+    'supabase_etl_admin', 'pgbouncer'
+  ]::text[],
+  skip_schemas text[] not null default array[
+    'auth', 'storage', 'realtime', '_realtime', 'supabase_functions', 'supabase_migrations',
+    'graphql', 'graphql_public', 'pgsodium', 'pgsodium_masks', 'vault', 'net', 'cron',
+    '_analytics', 'pgbouncer', 'pgtle', 'information_schema', 'pg_catalog'
+  ]::text[],
+  retention_days int not null default 90 check (retention_days > 0),
+  retention_rows int not null default 100000 check (retention_rows > 0),
+  statement_max_chars int not null default 4096 check (statement_max_chars between 64 and 1000000),
+  installed_at timestamptz not null default pg_catalog.now()
+);
+comment on table drift_guard.ledger_settings is 'DDL ledger settings (one row): skip lists, retention, statement truncation.';
+insert into drift_guard.ledger_settings (id) values (true) on conflict (id) do nothing;
+
+create table if not exists drift_guard.ddl_ledger (
+  id bigint generated always as identity primary key,
+  recorded_at timestamptz not null default pg_catalog.clock_timestamp(),
+  txid bigint not null,
+  event text not null check (event in ('ddl_command_end', 'sql_drop')),
+  command_tag text not null,
+  object_type text null,
+  object_identity text null,
+  schema_name text null,
+  session_user_name text not null,
+  current_user_name text not null,
+  jwt_sub text null,
+  jwt_role text null,
+  application_name text null,
+  client_addr inet null,
+  client_port int null,
+  backend_pid int not null,
+  statement text null,
+  statement_length int null,
+  statement_hash text null,
+  linked_version text null,
+  linked_audit_id uuid null references drift_guard.audit_log (id),
+  acked_audit_id uuid null references drift_guard.audit_log (id),
+  alerted_at timestamptz null
+);
+-- Few indexes: every one costs each DDL statement an index insert. Reads scan at most
+-- retention_rows entries; the foreign keys' indexes are partial (null until a repair or ack).
+create index if not exists ddl_ledger_txid_idx on drift_guard.ddl_ledger (txid);
+create index if not exists ddl_ledger_linked_audit_id_idx on drift_guard.ddl_ledger (linked_audit_id) where linked_audit_id is not null;
+create index if not exists ddl_ledger_acked_audit_id_idx on drift_guard.ddl_ledger (acked_audit_id) where acked_audit_id is not null;
+comment on table drift_guard.ddl_ledger is 'Every DDL command the event trigger saw: who, when, from where, and its txid.';
+
+create table if not exists drift_guard.history_writes (
+  id bigint generated always as identity primary key,
+  recorded_at timestamptz not null default pg_catalog.clock_timestamp(),
+  txid bigint not null,
+  op text not null check (op in ('insert', 'update', 'delete')),
+  version text not null,
+  session_user_name text not null,
+  application_name text null
+);
+create index if not exists history_writes_txid_idx on drift_guard.history_writes (txid);
+create index if not exists history_writes_recorded_at_idx on drift_guard.history_writes (recorded_at);
+comment on table drift_guard.history_writes is 'The txid of every write to supabase_migrations.schema_migrations.';
+
+create table if not exists drift_guard.ledger_health (
+  id boolean primary key default true check (id),
+  errors bigint not null default 0,
+  last_error_at timestamptz null,
+  last_error_sqlstate text null,
+  last_error_message text null
+);
+comment on table drift_guard.ledger_health is 'Errors caught inside the ledger triggers (never raised into the DDL).';
+insert into drift_guard.ledger_health (id) values (true) on conflict (id) do nothing;
+
+alter table drift_guard.ledger_settings enable row level security;
+alter table drift_guard.ddl_ledger enable row level security;
+alter table drift_guard.history_writes enable row level security;
+alter table drift_guard.ledger_health enable row level security;
+
+-- Acknowledgements go into the audit log like repairs.
+do $$
+begin
+  alter table drift_guard.audit_log drop constraint if exists audit_log_kind_check;
+  alter table drift_guard.audit_log add constraint audit_log_kind_check check (kind in ('repair', 'undo', 'ack'));
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Internals of the triggers
+-- ---------------------------------------------------------------------------
+
+-- Counts an error caught inside a ledger trigger. Never raises.
+create or replace function drift_guard.ledger_count_error(p_sqlstate text, p_message text)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  begin
+    update drift_guard.ledger_health h
+    set errors = h.errors + 1,
+        last_error_at = pg_catalog.clock_timestamp(),
+        last_error_sqlstate = p_sqlstate,
+        last_error_message = pg_catalog.left(p_message, 500)
+    where h.id;
+  exception when others then
+    null; -- counting must not break DDL either
+  end;
+end;
+$$;
+
+-- The JWT claims of the session (PostgREST / the SQL editor set request.jwt.claims), or null.
+-- A claim that is not valid jsonb (e.g. a \u0000 escape, which jsonb rejects) is cleaned, never fatal.
+create or replace function drift_guard.ledger_jwt_claims()
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_raw text := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
+begin
+  if v_raw is null then
+    return null;
+  end if;
+  begin
+    return v_raw::jsonb;
+  exception when others then
+    begin
+      return pg_catalog.replace(v_raw, '\u0000', '')::jsonb;
+    exception when others then
+      return null;
+    end;
+  end;
+end;
+$$;
+
+-- The schema of a trigger, policy or rule, whose identity reads `name on schema.table` and whose
+-- schema_name Postgres leaves null.
+create or replace function drift_guard.ledger_identity_schema(p_identity text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when m.part like '"%' then pg_catalog.replace(pg_catalog.substr(m.part, 2, pg_catalog.length(m.part) - 2), '""', '"') else m.part end
+  from (select (pg_catalog.regexp_match(p_identity, ' on ("(?:[^"]|"")+"|[^". ]+)\.("(?:[^"]|"")+"|[^". ]+)$'))[1] as part) m
+$$;
+
+-- Attaches the history trigger to supabase_migrations.schema_migrations once the table exists.
+-- Called at install, by the event trigger (the CLI creates the table on its first push), and
+-- by ensure_history_table (drift-guard's repair). Returns true when the trigger is in place.
+create or replace function drift_guard.ledger_attach_history_trigger()
+returns boolean
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+begin
+  if v_table is null then
+    return false;
+  end if;
+  if exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = v_table and t.tgname = 'drift_guard_history_writes') then
+    return true;
+  end if;
+  create trigger drift_guard_history_writes
+    after insert or update or delete on supabase_migrations.schema_migrations
+    for each row execute function drift_guard.ledger_record_history_write();
+  return true;
+end;
+$$;
+
+-- Keeps the ledger within its retention. Cheap enough to run every 1,000th entry.
+create or replace function drift_guard.ledger_prune()
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_settings drift_guard.ledger_settings%rowtype;
+  v_max bigint;
+  v_deleted bigint;
+begin
+  select * into v_settings from drift_guard.ledger_settings s where s.id;
+  if not found then
+    return 0;
+  end if;
+  select pg_catalog.max(l.id) into v_max from drift_guard.ddl_ledger l;
+  delete from drift_guard.ddl_ledger l
+  where l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days)
+     or l.id <= coalesce(v_max, 0) - v_settings.retention_rows;
+  get diagnostics v_deleted = row_count;
+  delete from drift_guard.history_writes w
+  where w.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days);
+  return v_deleted;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The triggers
+-- ---------------------------------------------------------------------------
+
+create or replace function drift_guard.ledger_record_history_write()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  begin
+    if tg_op = 'DELETE' then
+      insert into drift_guard.history_writes (txid, op, version, session_user_name, application_name)
+      values (pg_catalog.txid_current(), 'delete', old.version, session_user, pg_catalog.current_setting('application_name', true));
+    else
+      insert into drift_guard.history_writes (txid, op, version, session_user_name, application_name)
+      values (pg_catalog.txid_current(), pg_catalog.lower(tg_op), new.version, session_user, pg_catalog.current_setting('application_name', true));
+    end if;
+  exception when others then
+    perform drift_guard.ledger_count_error(sqlstate, 'history trigger: ' || sqlerrm);
+  end;
+  return null;
+end;
+$$;
+
+create or replace function drift_guard.ledger_record_ddl()
+returns event_trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+-- Runs at every DDL statement, so it calls no helper function in the common case (each call
+-- with its own SET search_path costs a GUC switch) and enters one exception block. That block
+-- is most of the ledger's cost (an insert inside it takes a subtransaction id: bench/ledger.ts),
+-- and it is what guarantees that a failing ledger never breaks DDL.
+declare
+  v_settings drift_guard.ledger_settings%rowtype;
+  v_objects jsonb;
+  v_claims jsonb;
+  v_raw_claims text;
+  v_statement text;
+  v_hash text;
+  v_role text;
+  v_schema text;
+  v_id bigint;
+  v_cmd record;
+  v_history regclass;
+begin
+  -- The history table may appear at any DDL (the CLI creates it on its first push).
+  v_history := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  if v_history is not null
+     and not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = v_history and t.tgname = 'drift_guard_history_writes') then
+    begin
+      perform drift_guard.ledger_attach_history_trigger();
+    exception when others then
+      perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+    end;
+  end if;
+
+  begin
+    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at sql_drop.
+    if tg_event = 'ddl_command_end' then
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'type', c.object_type, 'identity', c.object_identity, 'schema', c.schema_name, 'tag', c.command_tag))
+      into v_objects
+      from pg_catalog.pg_event_trigger_ddl_commands() c
+      where not c.in_extension;
+    else
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'type', d.object_type, 'identity', d.object_identity, 'schema', d.schema_name, 'tag', tg_tag))
+      into v_objects
+      from pg_catalog.pg_event_trigger_dropped_objects() d
+      where d.original and not d.is_temporary;
+    end if;
+    if v_objects is null then
+      return; -- e.g. a DROP at ddl_command_end (sql_drop has it), or CREATE ... IF NOT EXISTS that did nothing
+    end if;
+
+    select * into v_settings from drift_guard.ledger_settings s where s.id;
+    if session_user::text = any (v_settings.skip_roles) then
+      return;
+    end if;
+    v_statement := pg_catalog.current_query();
+    -- SECURITY DEFINER makes current_user the owner: the caller's role is the session's, or its SET ROLE.
+    v_role := pg_catalog.current_setting('role', true);
+    if v_role is null or v_role = 'none' then
+      v_role := session_user::text;
+    end if;
+    v_raw_claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
+    if v_raw_claims is not null then
+      v_claims := drift_guard.ledger_jwt_claims();
+    end if;
+
+    for v_cmd in
+      select o ->> 'type' as object_type, o ->> 'identity' as object_identity, o ->> 'schema' as schema_name, o ->> 'tag' as command_tag
+      from pg_catalog.jsonb_array_elements(v_objects) o
+    loop
+      -- Triggers, policies and rules (`name on schema.table`) come without a schema name.
+      v_schema := v_cmd.schema_name;
+      if v_schema is null and v_cmd.object_identity like '% on %' then
+        v_schema := drift_guard.ledger_identity_schema(v_cmd.object_identity);
+      end if;
+      continue when v_schema is not null and (
+        v_schema = 'drift_guard' or v_schema = 'pg_toast' or v_schema like 'pg\_temp%' or v_schema like 'pg\_toast\_temp%'
+        or v_schema = any (v_settings.skip_schemas));
+      continue when v_cmd.object_type = 'schema' and (v_cmd.object_identity = 'drift_guard' or v_cmd.object_identity = any (v_settings.skip_schemas));
+      continue when v_cmd.object_type = 'event trigger';
+      -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
+      continue when v_cmd.object_identity is null and v_statement ~* '\mdrift_guard\M';
+
+      -- Once per statement, however many commands it holds (a whole file sent as one query).
+      if v_hash is null then
+        v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_statement, 'UTF8')), 'hex');
+      end if;
+
+      insert into drift_guard.ddl_ledger (
+        txid, event, command_tag, object_type, object_identity, schema_name,
+        session_user_name, current_user_name, jwt_sub, jwt_role,
+        application_name, client_addr, client_port, backend_pid,
+        statement, statement_length, statement_hash
+      ) values (
+        pg_catalog.txid_current(), tg_event, v_cmd.command_tag, pg_catalog.lower(v_cmd.object_type), v_cmd.object_identity, v_schema,
+        session_user, v_role,
+        pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
+        pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
+        pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
+        pg_catalog.inet_client_addr(), pg_catalog.inet_client_port(), pg_catalog.pg_backend_pid(),
+        pg_catalog.left(v_statement, v_settings.statement_max_chars),
+        pg_catalog.length(v_statement),
+        v_hash
+      )
+      returning id into v_id;
+      if v_id % 1000 = 0 then
+        perform drift_guard.ledger_prune();
+      end if;
+    end loop;
+  exception when others then
+    perform drift_guard.ledger_count_error(sqlstate, tg_event || ' ' || tg_tag || ': ' || sqlerrm);
+  end;
+end;
+$$;
+
+-- ensure_history_table (drift-guard's repair creates the table when missing) attaches the trigger too.
+create or replace function drift_guard.ensure_history_table()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_missing int;
+begin
+  if v_table is not null then
+    select 2 - pg_catalog.count(*) into v_missing
+    from pg_catalog.pg_attribute a
+    where a.attrelid = v_table and a.attnum > 0 and not a.attisdropped and a.attname in ('name', 'statements');
+    if v_missing = 0 then
+      begin
+        perform drift_guard.ledger_attach_history_trigger();
+      exception when others then
+        perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+      end;
+      return; -- no other DDL, so no ACCESS EXCLUSIVE lock against concurrent readers
+    end if;
+  end if;
+  create schema if not exists supabase_migrations;
+  create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
+  alter table supabase_migrations.schema_migrations add column if not exists statements text[];
+  alter table supabase_migrations.schema_migrations add column if not exists name text;
+  begin
+    perform drift_guard.ledger_attach_history_trigger();
+  exception when others then
+    perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+  end;
+end;
+$$;
+
+-- (Re)creates the ledger's event triggers. Needs a role that may create event triggers: on
+-- Supabase `postgres` may (supautils); on plain Postgres, a superuser. Returns true.
+create or replace function drift_guard.ledger_activate()
+returns boolean
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  drop event trigger if exists drift_guard_ledger_ddl;
+  drop event trigger if exists drift_guard_ledger_drop;
+  create event trigger drift_guard_ledger_ddl on ddl_command_end execute function drift_guard.ledger_record_ddl();
+  create event trigger drift_guard_ledger_drop on sql_drop execute function drift_guard.ledger_record_ddl();
+  return true;
+end;
+$$;
+
+-- The event triggers, re-created on every install. A role that may not create them still gets
+-- the rest of the ledger; ledger_status() then says inactive, and a role that may runs
+-- `select drift_guard.ledger_activate();` later.
+do $$
+begin
+  perform drift_guard.ledger_activate();
+exception when insufficient_privilege then
+  raise warning using
+    message = 'drift_guard: this role may not create event triggers, so the DDL ledger is installed but inactive',
+    hint = 'on Supabase the postgres role may (supautils); elsewhere run select drift_guard.ledger_activate(); as a superuser';
+end;
+$$;
+
+do $$
+begin
+  perform drift_guard.ledger_attach_history_trigger();
+exception when insufficient_privilege then
+  raise warning 'drift_guard: cannot attach the history trigger to supabase_migrations.schema_migrations (not its owner); history writes are not recorded';
+end;
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Reading, linking and acknowledging
+-- ---------------------------------------------------------------------------
+
+-- Whether the ledger is recording, and since when.
+create or replace function drift_guard.ledger_status()
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'active', (select pg_catalog.count(*) = 2 from pg_catalog.pg_event_trigger e
+               where e.evtname in ('drift_guard_ledger_ddl', 'drift_guard_ledger_drop') and e.evtenabled <> 'D'),
+    'history_trigger', exists (select 1 from pg_catalog.pg_trigger t
+               where t.tgname = 'drift_guard_history_writes'
+                 and t.tgrelid = pg_catalog.to_regclass('supabase_migrations.schema_migrations')),
+    'since', (select s.installed_at from drift_guard.ledger_settings s where s.id),
+    'errors', (select h.errors from drift_guard.ledger_health h where h.id),
+    'last_error_at', (select h.last_error_at from drift_guard.ledger_health h where h.id)
+  )
+$$;
+
+-- Links untracked entries to the migration that creates their objects, as part of a repair.
+-- p_links: [{ "version": "…", "objects": [{ "kind": "table", "schema": "public", "name": "t", "table": null }] }]
+create or replace function drift_guard.ledger_link(p_audit_id uuid, p_links jsonb)
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_link jsonb;
+  v_object jsonb;
+  v_identity text;
+  v_pattern text;
+  v_kind text;
+  v_count bigint := 0;
+  v_rows bigint;
+begin
+  if p_audit_id is null or not exists (select 1 from drift_guard.audit_log a where a.id = p_audit_id) then
+    raise exception using errcode = 'DGN01', message = pg_catalog.format('no audit entry has id %s', p_audit_id);
+  end if;
+  if p_links is null or pg_catalog.jsonb_typeof(p_links) <> 'array' then
+    raise exception using errcode = 'DGI01', message = 'links must be an array';
+  end if;
+  for v_link in select e.value from pg_catalog.jsonb_array_elements(p_links) e loop
+    for v_object in select o.value from pg_catalog.jsonb_array_elements(coalesce(v_link -> 'objects', '[]'::jsonb)) o loop
+      v_kind := v_object ->> 'kind';
+      v_identity := case
+        when v_kind = 'schema' then pg_catalog.quote_ident(v_object ->> 'name')
+        when v_kind in ('column') then pg_catalog.quote_ident(v_object ->> 'schema') || '.' || pg_catalog.quote_ident(v_object ->> 'table') || '.' || pg_catalog.quote_ident(v_object ->> 'name')
+        when v_kind in ('policy', 'trigger') then pg_catalog.quote_ident(v_object ->> 'name') || ' on ' || pg_catalog.quote_ident(v_object ->> 'schema') || '.' || pg_catalog.quote_ident(v_object ->> 'table')
+        else pg_catalog.quote_ident(v_object ->> 'schema') || '.' || pg_catalog.quote_ident(v_object ->> 'name')
+      end;
+      -- A function's identity carries its argument types: match the name up to "(".
+      v_pattern := case when v_kind = 'function' then v_identity || '(' else null end;
+      update drift_guard.ddl_ledger l
+      set linked_version = v_link ->> 'version', linked_audit_id = p_audit_id
+      where (l.linked_audit_id is null
+             -- a link by a repair that was undone since no longer holds
+             or exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null))
+        and l.acked_audit_id is null
+        and (l.object_identity = v_identity
+             or (v_pattern is not null and pg_catalog.left(l.object_identity, pg_catalog.length(v_pattern)) = v_pattern)
+             -- entries on a table's parts (its columns, policies, triggers) follow the table
+             or (v_kind = 'table' and (pg_catalog.left(l.object_identity, pg_catalog.length(v_identity) + 1) = v_identity || '.'
+                                       or l.object_identity like '% on ' || pg_catalog.replace(pg_catalog.replace(v_identity, '\', '\\'), '%', '\%')))
+            )
+        and not exists (select 1 from drift_guard.history_writes w where w.txid = l.txid and w.op <> 'delete');
+      get diagnostics v_rows = row_count;
+      v_count := v_count + v_rows;
+    end loop;
+  end loop;
+  -- What the same statement did alongside (a table's primary-key index, its sequence) goes with it.
+  update drift_guard.ddl_ledger l
+  set linked_version = m.linked_version, linked_audit_id = p_audit_id
+  from (select distinct on (k.txid, k.statement_hash) k.txid, k.statement_hash, k.linked_version
+        from drift_guard.ddl_ledger k where k.linked_audit_id = p_audit_id order by k.txid, k.statement_hash, k.id) m
+  where l.txid = m.txid and l.statement_hash = m.statement_hash
+    and l.linked_audit_id is distinct from p_audit_id and l.acked_audit_id is null
+    and (l.linked_audit_id is null
+         or exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null));
+  get diagnostics v_rows = row_count;
+  v_count := v_count + v_rows;
+  return v_count;
+end;
+$$;
+
+-- Marks ledger entries reviewed, with an audit-log entry of kind 'ack' (the history is unchanged).
+create or replace function drift_guard.ledger_ack(p_ids bigint[], p_reason text, p_actor jsonb)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_digest text;
+  v_audit_id uuid;
+  v_missing bigint[];
+  v_count bigint;
+begin
+  perform drift_guard.require_reason(p_reason);
+  if p_ids is null or pg_catalog.cardinality(p_ids) = 0 then
+    raise exception using errcode = 'DGI01', message = 'name at least one ledger entry id to acknowledge';
+  end if;
+  select pg_catalog.array_agg(i order by i) into v_missing
+  from pg_catalog.unnest(p_ids) i
+  where not exists (select 1 from drift_guard.ddl_ledger l where l.id = i);
+  if v_missing is not null then
+    raise exception using errcode = 'DGN01', message = pg_catalog.format('no ledger entry has id %s', pg_catalog.array_to_string(v_missing, ', ')),
+      hint = 'drift-guard ledger lists the entries';
+  end if;
+  v_digest := drift_guard.history_digest();
+  insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
+  values ('ack', coalesce(p_actor, '{}'::jsonb), p_reason,
+          pg_catalog.jsonb_build_object('ack', pg_catalog.to_jsonb(p_ids), 'changes', '[]'::jsonb),
+          v_digest, v_digest, '[]'::jsonb, '[]'::jsonb)
+  returning id into v_audit_id;
+  update drift_guard.ddl_ledger l set acked_audit_id = v_audit_id
+  where l.id = any (p_ids) and l.acked_audit_id is null;
+  get diagnostics v_count = row_count;
+  return pg_catalog.jsonb_build_object('audit_id', v_audit_id, 'acknowledged', v_count);
+end;
+$$;
+
+-- Records that the alert for these entries was delivered.
+create or replace function drift_guard.ledger_mark_alerted(p_ids bigint[])
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_count bigint;
+begin
+  update drift_guard.ddl_ledger l set alerted_at = pg_catalog.now()
+  where l.id = any (coalesce(p_ids, '{}'::bigint[])) and l.alerted_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+-- An acknowledgement changes no history, so there is nothing to undo: refuse.
+create or replace function drift_guard.audit_log_ack_is_final()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if old.kind = 'ack' and new.undone_by is distinct from old.undone_by then
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('audit entry %s is an acknowledgement of ledger entries; it changed no history, so there is nothing to undo', old.id);
+  end if;
+  return new;
+end;
+$$;
+
+drop trigger if exists audit_log_ack_is_final on drift_guard.audit_log;
+create trigger audit_log_ack_is_final
+  before update on drift_guard.audit_log
+  for each row execute function drift_guard.audit_log_ack_is_final();
+
+-- ---------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC, anon or authenticated; service_role reads and acknowledges.
+-- ---------------------------------------------------------------------------
+
+revoke all on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health from public;
+revoke all on all sequences in schema drift_guard from public;
+revoke all on all functions in schema drift_guard from public;
+
+do $$
+declare
+  v_role text;
+begin
+  foreach v_role in array array['anon', 'authenticated'] loop
+    if exists (select 1 from pg_catalog.pg_roles where rolname = v_role) then
+      execute pg_catalog.format('revoke all on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health from %I', v_role);
+      execute pg_catalog.format('revoke all on all sequences in schema drift_guard from %I', v_role);
+      execute pg_catalog.format('revoke all on all functions in schema drift_guard from %I', v_role);
+    end if;
+  end loop;
+  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
+    grant select on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health to service_role;
+    grant update (linked_version, linked_audit_id, acked_audit_id, alerted_at) on drift_guard.ddl_ledger to service_role;
+    grant execute on all functions in schema drift_guard to service_role;
+  end if;
+end;
+$$;
+
+insert into drift_guard.schema_version (version) values ('20251202000400') on conflict (version) do nothing;
