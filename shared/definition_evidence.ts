@@ -22,6 +22,8 @@ import {
   type SchemaDifference,
   suggestMigration,
 } from "./schema_diff.ts";
+import { canonicalSql } from "./checksum.ts";
+import { scanSql } from "./sql_statements.ts";
 import type { Evidence, EvidenceObject, LocalMigration } from "./types.ts";
 
 export interface DefinitionInput {
@@ -215,6 +217,7 @@ export function judgeDefinitions(input: DefinitionInput): Evidence {
     { server_version_num: input.shadow.server_version_num, objects: pick(shadowIndex) },
     { server_version_num: input.live.server_version_num, objects: pick(liveIndex) },
   );
+  cmp.all = cmp.all.flatMap((d) => ignoreBodyFormatting(d, cmp));
   const byKey = new Map(cmp.all.map((d) => [`${d.kind}:${d.object}`, d]));
 
   const objects: EvidenceObject[] = perObject.map(({ o, keys }) => {
@@ -261,4 +264,44 @@ function liveDefinitionMigration(cmp: Comparison, now: Date, migrationsDir: stri
   const stamp = /(\d{14})_record_live_definitions_/.exec(file)?.[1] ?? "";
   const sql = suggested.sql.replace(/^-- drift-guard schema-diff: .*$/m, `-- drift-guard: what the live database has for the objects ${version} creates (${now.toISOString()}).`);
   return { file, version: stamp, sql, notes: suggested.notes.filter((n) => !/^The live database already has these changes/.test(n)) };
+}
+
+/**
+ * A function body as text, compared the way its language reads it: comments
+ * dropped, whitespace collapsed, and case folded outside literals and quoted
+ * identifiers (SQL and PL/pgSQL keywords and names are case-insensitive).
+ *
+ * @example
+ * canonicalBody("SELECT a  -- x\n") === canonicalBody("select A;") // true
+ */
+export function canonicalBody(body: string): string {
+  const c = canonicalSql(body).replace(/[\s;]+$/, "");
+  const { literals } = scanSql(c);
+  let out = "";
+  let pos = 0;
+  for (const [s, e] of literals) {
+    out += c.slice(pos, s).toLowerCase() + c.slice(s, e);
+    pos = e;
+  }
+  return out + c.slice(pos).toLowerCase();
+}
+
+/** The body between pg_get_functiondef's dollar quotes (null for SQL-standard bodies, which are deparsed). */
+function functionBody(definition: unknown): string | null {
+  if (typeof definition !== "string") return null;
+  const m = /\bAS (\$[A-Za-z0-9_]*\$)([\s\S]*)\1\s*$/.exec(definition);
+  return m ? m[2] : null;
+}
+
+/** A body that differs only in formatting is not a difference. */
+function ignoreBodyFormatting(d: SchemaDifference, cmp: Comparison): SchemaDifference[] {
+  if (d.kind !== "function" || d.change !== "changed" || !d.fields?.includes("body_hash")) return [d];
+  const k = `${d.kind}:${d.object}`;
+  const e = functionBody(cmp.expected.get(k)?.info?.definition);
+  const a = functionBody(cmp.actual.get(k)?.info?.definition);
+  if (e === null || a === null || canonicalBody(e) !== canonicalBody(a)) return [d];
+  const fields = d.fields.filter((f) => f !== "body_hash");
+  if (!fields.length) return [];
+  const pick = (o: Record<string, unknown> | null) => (o ? Object.fromEntries(Object.entries(o).filter(([f]) => f !== "body_hash")) : o);
+  return [{ ...d, fields, expected: pick(d.expected), actual: pick(d.actual) }];
 }

@@ -116,3 +116,125 @@ describe("the issue's reproduction", () => {
     expect(r.stdout).not.toMatch(/looks applied, mark it applied/);
   });
 });
+
+/** Per object kind: [label, live SQL (dashboard style), the file, the differences expected]. */
+const DIFFERENT: Array<[string, string, string, string[]]> = [
+  ["table columns: default and nullability",
+    "CREATE TABLE public.items (id bigint NOT NULL, qty integer, CONSTRAINT items_pkey PRIMARY KEY (id));",
+    "create table public.items (id bigint primary key, qty integer not null default 1);",
+    ["column public.items.qty: default none live, 1 in the file", "column public.items.qty: nullable live, NOT NULL in the file"]],
+  ["function: security definer and search_path",
+    "CREATE FUNCTION public.g(a integer) RETURNS integer LANGUAGE sql AS $$ SELECT a $$;",
+    "create function public.g(a integer) returns integer language sql security definer set search_path = '' as $$ SELECT a $$;",
+    ['function public.g(integer): settings (search_path…) none live, search_path="" in the file',
+      "function public.g(integer): SECURITY INVOKER live, SECURITY DEFINER in the file"]],
+  ["function: return type and language",
+    "CREATE FUNCTION public.h(a integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RETURN a; END $$;",
+    "create function public.h(a integer) returns bigint language sql as $$ select a $$;",
+    ["function public.h(integer): body differs", "function public.h(integer): language plpgsql live, sql in the file", "function public.h(integer): returns integer live, bigint in the file"]],
+  ["policy: command, roles, WITH CHECK, permissive",
+    `CREATE TABLE public.docs (id integer, owner uuid); ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY "docs owner" ON public.docs AS PERMISSIVE FOR ALL TO authenticated USING (true) WITH CHECK (true);`,
+    `create policy "docs owner" on public.docs as restrictive for update to anon using (true) with check (false);`,
+    ['policy "docs owner" on public.docs: command ALL live, UPDATE in the file', 'policy "docs owner" on public.docs: PERMISSIVE live, RESTRICTIVE in the file',
+      'policy "docs owner" on public.docs: roles authenticated live, anon in the file', 'policy "docs owner" on public.docs: WITH CHECK (true) live, (false) in the file']],
+  ["index: columns, predicate, uniqueness",
+    "CREATE TABLE public.evts (a integer, b integer); CREATE INDEX evts_idx ON public.evts USING btree (a);",
+    "create unique index evts_idx on public.evts (b) where b > 0;",
+    ["index public.evts_idx: CREATE INDEX evts_idx ON public.evts USING btree (a) live, CREATE UNIQUE INDEX evts_idx ON public.evts USING btree (b) WHERE (b > 0) in the file"]],
+  ["view: definition",
+    "CREATE VIEW public.v AS SELECT 1 AS x;",
+    "create view public.v as select 2 as x;",
+    ["view public.v: definition differs"]],
+  ["trigger: timing and events",
+    `CREATE TABLE public.tt (id integer);
+     CREATE FUNCTION public.tt_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER tt_trg BEFORE UPDATE ON public.tt FOR EACH ROW EXECUTE FUNCTION public.tt_fn();`,
+    "create trigger tt_trg after insert on public.tt for each row execute function public.tt_fn();",
+    ["trigger tt_trg on public.tt: CREATE TRIGGER tt_trg BEFORE UPDATE ON public.tt FOR EACH ROW EXECUTE FUNCTION public.tt_fn() live, CREATE TRIGGER tt_trg AFTER INSERT ON public.tt FOR EACH ROW EXECUTE FUNCTION public.tt_fn() in the file"]],
+  ["enum: labels",
+    "CREATE TYPE public.mood AS ENUM ('sad', 'ok');",
+    "create type public.mood as enum ('sad', 'ok', 'happy');",
+    ["type public.mood: labels (sad, ok) live, (sad, ok, happy) in the file"]],
+  ["grants on the object the migration grants on",
+    "CREATE TABLE public.gt (id integer); REVOKE ALL ON public.gt FROM anon; GRANT SELECT, INSERT ON public.gt TO anon;",
+    "revoke all on public.gt from anon;\ngrant select on table public.gt to anon;",
+    ["grant table public.gt to anon: live also grants INSERT"]],
+  ["row level security",
+    "CREATE TABLE public.rt (id integer);",
+    "alter table public.rt enable row level security;",
+    ["row level security on public.rt: disabled live, enabled in the file"]],
+];
+
+/** The same objects, written differently (case, quoting, spacing, synonyms): only semantics count. */
+const IDENTICAL: Array<[string, string, string]> = [
+  ["table and columns",
+    "CREATE TABLE public.items (id bigint NOT NULL, qty integer NOT NULL DEFAULT 1, note text, CONSTRAINT items_pkey PRIMARY KEY (id));",
+    `CREATE TABLE IF NOT EXISTS "public"."items" (\n  "id" INT8 PRIMARY KEY,\n  QTY int4 NOT NULL DEFAULT (1),\n  Note TEXT NULL\n);`],
+  ["function",
+    "CREATE FUNCTION public.g(a integer) RETURNS integer LANGUAGE sql SECURITY DEFINER SET search_path = '' AS $$ SELECT a $$;",
+    `create or replace function "public"."g"(a int4) returns INT4 security definer set search_path to '' language SQL as $body$\n  select A; -- the argument\n$body$;`],
+  ["policy",
+    `CREATE TABLE public.docs (id integer, owner uuid); ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY "docs owner" ON public.docs AS PERMISSIVE FOR SELECT TO authenticated USING ((owner = '00000000-0000-0000-0000-000000000000'::uuid));`,
+    `create policy "docs owner" on "public".docs for select to "authenticated" using (OWNER = '00000000-0000-0000-0000-000000000000');`],
+  ["index",
+    "CREATE TABLE public.evts (a integer, b integer); CREATE UNIQUE INDEX evts_idx ON public.evts USING btree (b) WHERE (b > 0);",
+    `create unique index if not exists "evts_idx" on "public"."evts" ( B ) where B>0;`],
+  ["view",
+    "CREATE VIEW public.v AS SELECT 1 AS x;",
+    `create or replace view "public"."v" as SELECT   1 AS "x";`],
+  ["trigger",
+    `CREATE TABLE public.tt (id integer);
+     CREATE FUNCTION public.tt_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     CREATE TRIGGER tt_trg BEFORE UPDATE ON public.tt FOR EACH ROW EXECUTE FUNCTION public.tt_fn();`,
+    `create trigger "tt_trg" before update on "public"."tt" for each row execute procedure public.tt_fn();`],
+  ["enum",
+    "CREATE TYPE public.mood AS ENUM ('sad', 'ok');",
+    `create type "public"."mood" as enum ( 'sad','ok' );`],
+  ["grants",
+    "CREATE TABLE public.gt (id integer); REVOKE ALL ON public.gt FROM anon; GRANT SELECT, INSERT ON public.gt TO anon;",
+    `revoke all privileges on table "public"."gt" from "anon";\nGRANT INSERT, SELECT ON public.gt TO anon;`],
+  ["row level security",
+    "CREATE TABLE public.rt (id integer); ALTER TABLE public.rt ENABLE ROW LEVEL SECURITY;",
+    `ALTER TABLE "public"."rt" ENABLE ROW LEVEL SECURITY;`],
+];
+
+const version = (i: number) => `2024020100${String(i).padStart(4, "0")}`;
+/** Each kind in its own schema, so that the same names can be used in both tables above. */
+const inSchema = (sql: string, schema: string) => sql.replace(/"public"\./g, `"${schema}".`).replace(/\bpublic\./g, `${schema}.`);
+
+describe("one variant per object kind, on real Postgres 15", () => {
+  let different: Scenario;
+  let identical: Scenario;
+  beforeAll(async () => {
+    const schemas = (rows: unknown[]) => rows.map((_, i) => `CREATE SCHEMA k${i}; GRANT USAGE ON SCHEMA k${i} TO anon, authenticated;`).join("\n");
+    [different, identical] = await Promise.all([
+      scenario("kinds_diff", schemas(DIFFERENT) + DIFFERENT.map(([, live], i) => inSchema(live, `k${i}`)).join("\n"),
+        Object.fromEntries(DIFFERENT.map(([label, , file], i) => [`${version(i)}_${label.split(":")[0].replace(/\W+/g, "_")}.sql`, inSchema(file, `k${i}`) + "\n"]))),
+      scenario("kinds_same", schemas(IDENTICAL) + IDENTICAL.map(([, live], i) => inSchema(live, `k${i}`)).join("\n"),
+        Object.fromEntries(IDENTICAL.map(([label, , file], i) => [`${version(i)}_${label.replace(/\W+/g, "_")}.sql`, inSchema(file, `k${i}`) + "\n"]))),
+    ]);
+  });
+  afterAll(async () => {
+    await dispose(different);
+    await dispose(identical);
+  });
+
+  it.each(DIFFERENT.map(([label, , , expected], i) => [label, i, expected] as const))("different: %s", (_, i, expected) => {
+    const e = different.evidence(version(i));
+    expect(e.verdict).toBe("different");
+    expect(e.differences).toEqual(expected.map((d) => inSchema(d, `k${i}`)));
+  });
+
+  it.each(IDENTICAL.map(([label], i) => [label, i] as const))("identical, though written differently: %s", (_, i) => {
+    const e = identical.evidence(version(i));
+    expect(e.differences ?? []).toEqual([]);
+    expect(e.verdict).toBe("identical");
+  });
+
+  it("only the identical ones are suggested for --mark-applied", () => {
+    expect(different.report.actions.find((a) => a.kind === "mark_applied")).toBeUndefined();
+    expect(identical.report.actions.find((a) => a.kind === "mark_applied")?.versions).toEqual(IDENTICAL.map((_, i) => version(i)));
+  });
+});
