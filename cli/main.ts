@@ -51,7 +51,7 @@ Examples:
     .addOption(migrations())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
     .option("--output <file>", "also write --format to FILE; the terminal gets text")
-    .option("--no-evidence", "skip the catalog look-up for local-only migrations")
+    .option("--no-evidence", "skip the evidence: replaying local-only migrations in the embedded shadow and comparing what they build with the live catalog")
     .addHelpText("after", `
 Examples:
   $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
@@ -118,8 +118,14 @@ Examples:
     .option("--reason <text>", "why: kept in the audit log (required)")
     .option("--apply", "write the plan; requires --expect-digest")
     .option("--expect-digest <digest>", "the history_digest the plan was made against")
+    .option("--force-different", "mark applied even migrations whose objects exist live with other definitions (after recording the live definitions in a new migration)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .addHelpText("after", `
+Before --mark-applied records a local-only migration, what it builds (replayed in the embedded shadow)
+is compared with the live database. A migration whose objects exist with other definitions is
+"different": the plan lists each difference, and applying it needs --force-different, once a new
+migration records the live definitions (drift-guard check prints that SQL).
+
 Examples:
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024"
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:…`)

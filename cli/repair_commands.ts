@@ -89,6 +89,7 @@ export interface RepairOptions {
   reason?: string;
   apply?: boolean;
   expectDigest?: string;
+  forceDifferent?: boolean;
   format: "text" | "json";
 }
 
@@ -100,7 +101,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   if (opts.expectDigest && !/^sha256:[0-9a-f]{64}$/.test(opts.expectDigest)) {
     throw new DriftGuardError("usage", "--expect-digest must look like sha256:<64 hex digits>");
   }
-  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
+  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
   const result = await withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? opts.expectDigest : undefined, cliActor()));
@@ -117,9 +118,17 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
     lines.push("  no changes: the history already records this");
   }
   lines.push("", ...result.explain.map((e) => `  - ${e}`), "", `Reason: ${result.reason}`);
-  if (result.dry_run && result.changes.length) {
+  if (result.dry_run && result.changes.length && result.different?.length && !result.force_different) {
+    lines.push(
+      "",
+      `Not applicable as is: ${result.different.map((d) => d.version).join(", ")} would record SQL that never ran this way.`,
+      "  1. save the live definitions as a new migration (drift-guard check prints the SQL and the file name);",
+      "  2. plan again, marking that migration applied too, with --force-different.",
+    );
+  } else if (result.dry_run && result.changes.length) {
     const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest}`);
+    const force = result.force_different && result.different?.length ? " --force-different" : "";
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag}${force} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.history_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
   }

@@ -38,14 +38,16 @@ export interface DefinitionEvidenceOptions {
  * Evidence by definition for each local-only migration, by version.
  *
  * @example
- * const evidence = await collectDefinitionEvidence(sql, local, localOnly, "20251025212010");
+ * const evidence = await collectDefinitionEvidence(sql, local, localOnly, new Set(history.map((r) => r.version)));
  * evidence.get("004")?.verdict // "identical"
  */
 export async function collectDefinitionEvidence(
   sql: Sql,
   local: readonly LocalMigration[],
+  /** The migrations to judge (local-only ones). */
   localOnly: readonly LocalMigration[],
-  newestRemote: string | undefined,
+  /** Versions in the history: the others are local-only, and those newer than the newest of these are pending. */
+  remoteVersions: ReadonlySet<string>,
   options: DefinitionEvidenceOptions = {},
 ): Promise<Map<string, Evidence>> {
   const result = new Map<string, Evidence>();
@@ -84,11 +86,12 @@ export async function collectDefinitionEvidence(
 
   try {
     await bootstrapShadow(shadow, live.settings);
-    const isPending = (m: LocalMigration) => newestRemote === undefined || compareVersions(m.version, newestRemote) > 0;
-    const localOnlyVersions = new Set(localOnly.map((m) => m.version));
+    const newestRemote = [...remoteVersions].sort(compareVersions).at(-1);
+    const isPending = (m: LocalMigration) => !remoteVersions.has(m.version) && (newestRemote === undefined || compareVersions(m.version, newestRemote) > 0);
+    const judged = new Set(localOnly.map((m) => m.version));
     const ordered = [...local].sort((a, b) => compareVersions(a.version, b.version));
-    const phaseA = ordered.filter((m) => !(localOnlyVersions.has(m.version) && isPending(m)));
-    const phaseB = ordered.filter((m) => localOnlyVersions.has(m.version) && isPending(m));
+    const phaseA = ordered.filter((m) => !isPending(m));
+    const phaseB = ordered.filter((m) => isPending(m));
     const failures = new Map<string, string>();
     const liveRoles = new Set(live.settings.roles);
     const liveIndex = new Map(live.snapshot.objects.map((o) => [`${o.kind}:${o.name}`, o]));
@@ -117,11 +120,11 @@ export async function collectDefinitionEvidence(
     mark = performance.now();
     const built = await snapshot();
     t.shadow_catalog_ms = performance.now() - mark;
-    for (const m of phaseA) if (localOnlyVersions.has(m.version)) judge(m, built, failures.get(m.version));
-    if (phaseB.length) {
+    for (const m of phaseA) if (judged.has(m.version)) judge(m, built, failures.get(m.version));
+    if (phaseB.some((m) => judged.has(m.version))) {
       await replay(phaseB);
       const withPending = await snapshot();
-      for (const m of phaseB) judge(m, withPending, failures.get(m.version));
+      for (const m of phaseB) if (judged.has(m.version)) judge(m, withPending, failures.get(m.version));
     }
   } finally {
     await shadow.close().catch(() => {});

@@ -1,9 +1,10 @@
 /** Calls the guarded SQL functions of the drift_guard schema. */
 import { historyDigest } from "../shared/checksum.ts";
-import { planRepair, type RepairRequest } from "../shared/repair_plan.ts";
+import { planRepair, refuseDifferent, type RepairRequest } from "../shared/repair_plan.ts";
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
+import { collectDefinitionEvidence, type DefinitionEvidenceOptions } from "./definition_evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 
 export type Actor = Record<string, unknown>;
@@ -67,6 +68,7 @@ export async function repairHistory(
   local: readonly LocalMigration[],
   expectDigest: string | undefined,
   actor: Actor,
+  options: { definitions?: DefinitionEvidenceOptions } = {},
 ): Promise<RepairPlan> {
   const remote = await readHistory(sql, knownStatements(local));
   if (expectDigest !== undefined) {
@@ -75,8 +77,14 @@ export async function repairHistory(
       throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (without --apply or expect_digest) and review the new plan");
     }
   }
-  const plan = planRepair(request, local, remote);
+  // Marking a local-only migration applied: compare what it builds with what is live first.
+  const remoteVersions = new Set((remote ?? []).map((r) => r.version));
+  const marked = new Set(request.markApplied ?? []);
+  const toInsert = local.filter((m) => marked.has(m.version) && !remoteVersions.has(m.version));
+  const evidence = toInsert.length ? await collectDefinitionEvidence(sql, local, toInsert, remoteVersions, options.definitions) : undefined;
+  const plan = planRepair(request, local, remote, evidence);
   if (expectDigest === undefined) return plan;
+  refuseDifferent(plan);
   if (plan.changes.length === 0) return { ...plan, dry_run: false };
   const applied = await applyRepair(sql, plan, expectDigest, actor);
   return { ...plan, dry_run: false, history_digest: applied.history_digest, audit_id: applied.audit_id };

@@ -10,7 +10,7 @@
  *    partial / unknown. "present" is not proof that the same SQL ran, so it never
  *    suggests marking a migration applied on its own.
  */
-import { compareVersions, computeDrift } from "../shared/drift.ts";
+import { computeDrift } from "../shared/drift.ts";
 import type { Evidence, LocalMigration, Problem, Report } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectDefinitionEvidence, type DefinitionEvidenceOptions } from "./definition_evidence.ts";
@@ -32,8 +32,7 @@ export async function driftReport(
   let evidence: Map<string, Evidence> | undefined;
   if (depth && remote?.length) {
     if (depth === "definitions") {
-      const newestRemote = [...remoteVersions].sort(compareVersions).at(-1);
-      evidence = await collectDefinitionEvidence(sql, local, localOnly, newestRemote, { migrationsDir: options.migrationsDir, ...options.definitions });
+      evidence = await collectDefinitionEvidence(sql, local, localOnly, remoteVersions, { migrationsDir: options.migrationsDir, ...options.definitions });
     } else {
       evidence = await collectEvidence(sql, localOnly);
     }

@@ -98,6 +98,10 @@ export interface RepairPlan {
   audit_id: string | null;
   reason: string;
   explain: string[];
+  /** Versions to mark applied whose objects exist live with other definitions (evidence `different`). */
+  different?: Array<{ version: string; differences: string[] }>;
+  /** The plan was made with --force-different ("force_different": true): `different` ones may be applied. */
+  force_different?: boolean;
 }
 
 /** Exit codes every command shares (contract: "Exit codes"). */

@@ -7,7 +7,7 @@ import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/cat
 import { listAudit } from "../../db/audit.ts";
 import { newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
-import { driftReport } from "../../db/report.ts";
+import { driftReport, type EvidenceDepth } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
@@ -37,10 +37,22 @@ export type Handler = (ctx: Context) => Promise<Reply>;
 const noManifest = () =>
   new DriftGuardError("no_manifest", "no manifest has been uploaded yet", "upload one from CI: drift-guard manifest upload --url … --token …");
 
-/** The same report as `drift-guard check`, for the manifest's migrations. */
-function reportFor(sql: Sql, manifest: Manifest): Promise<Report> {
+/**
+ * The same report as `drift-guard check`, for the manifest's migrations. Evidence by name
+ * unless `?evidence=full`: comparing definitions replays the migrations in the embedded
+ * shadow, seconds of CPU that a hosted function (2 s CPU per request) cannot always spend.
+ */
+function reportFor(sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  return driftReport(sql, local, problems);
+  return driftReport(sql, local, problems, { evidence: depth });
+}
+
+/** `?evidence=full` (definitions) or `?evidence=names` (the default). */
+function evidenceDepth(url: URL): EvidenceDepth {
+  const v = url.searchParams.get("evidence");
+  if (v === null || v === "names") return "names";
+  if (v === "full") return "definitions";
+  throw new DriftGuardError("bad_input", "evidence must be full or names", "?evidence=full compares what each local-only migration builds with the live catalog");
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
@@ -68,6 +80,7 @@ const repairBody = z.strictObject({
   mark_reverted: versions.optional(),
   reason: z.string().optional(),
   expect_digest: digest.optional(),
+  force_different: z.boolean().optional(),
 });
 const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optional() });
 
@@ -84,14 +97,16 @@ async function newest(sql: Sql) {
 
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
+    const depth = evidenceDepth(ctx.url);
     const found = await newest(sql);
     if (!found) throw noManifest();
-    return reportReply(await reportFor(sql, found.manifest), { manifest: manifestInfo(found.meta) });
+    return reportReply(await reportFor(sql, found.manifest, depth), { manifest: manifestInfo(found.meta) });
   });
 
 export const drift: Handler = async (ctx) => {
+  const depth = evidenceDepth(ctx.url);
   const manifest = parseManifest(await ctx.body());
-  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest)));
+  return reportReply(await ctx.db.run((sql) => reportFor(sql, manifest, depth)));
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -106,7 +121,7 @@ export const repair: Handler = async (ctx) => {
     const found = await newest(sql);
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
-    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason };
+    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
     return await repairHistory(sql, request, local, body.expect_digest, ctx.caller!.actor);
   });
 

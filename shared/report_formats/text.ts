@@ -68,6 +68,7 @@ export function formatText(report: Report, style: TextStyle = PLAIN): string {
 
 /** Control characters from the database (bodies, expressions) made visible instead of acted on by the terminal. */
 function visible(s: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
