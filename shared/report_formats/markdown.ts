@@ -80,7 +80,7 @@ export function formatMarkdown(report: Report): string {
       : "What each local-only migration creates, looked up by name in the database's catalog:", "");
     for (const m of withEvidence) {
       const e = m.evidence!;
-      const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "=" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${codeSpan(o.name)}`);
+      const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "✓" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${codeSpan(o.name)}`);
       out.push(`- ${codeSpan(m.version)}: ${e.basis === "definition" ? `**${e.verdict}** ` : ""}${objects.join(", ")}`);
       // Reasons and differences quote SQL from the database: code spans show it literally.
       if (e.reason) out.push(`  - why: ${codeSpan(e.reason)}`);

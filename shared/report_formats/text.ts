@@ -73,7 +73,7 @@ function visible(s: string): string {
 }
 
 function evidenceLines(version: string, e: Evidence, style: TextStyle): string[] {
-  const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "=" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
+  const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "✓" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
   const list = `${objects.slice(0, 6).join(", ")}${objects.length > 6 ? `, … ${objects.length - 6} more` : ""}`;
   if (e.basis !== "definition") return [visible(`  ${version}: ${list}`)];
   const out: string[] = [];
