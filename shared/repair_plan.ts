@@ -113,21 +113,20 @@ export function planRepair(
 function evidenceExplain(version: string, e: Evidence, forced: boolean): string[] {
   switch (e.verdict) {
     case "identical":
-      return [`  ${version}: what it builds is identical to the live database`];
+      return [`${version}: what it builds is identical to the live database`];
     case "different":
       return [
-        `  ${version}: DIFFERENT: its objects exist live, but not as the file builds them:`,
-        ...(e.differences ?? []).map((d) => `    ${d}`),
+        `${version}: DIFFERENT: its objects exist live, but not as the file builds them: ${(e.differences ?? []).join("; ")}`,
         forced
-          ? `  ${version}: --force-different: recorded as applied anyway (you recorded the live definitions in a new migration)`
-          : `  ${version}: first record the live definitions in a new migration (drift-guard check prints the SQL), then plan again with --force-different`,
+          ? `${version}: --force-different: recorded as applied anyway (you recorded the live definitions in a new migration)`
+          : `${version}: first record the live definitions in a new migration (drift-guard check prints the SQL), then plan again with --force-different`,
       ];
     case "absent":
-      return [`  ${version}: WARNING: none of what it builds is live; marking it applied records SQL that never ran (db push --include-all would run it)`];
+      return [`${version}: WARNING: none of what it builds is live; marking it applied records SQL that never ran (db push --include-all would run it)`];
     case "partial":
-      return [`  ${version}: WARNING: only part of what it builds is live`];
+      return [`${version}: WARNING: only part of what it builds is live`];
     case "unknown":
-      return [`  ${version}: could not compare definitions: ${e.reason ?? "unknown"}`];
+      return [`${version}: definitions not compared: ${e.reason ?? "unknown"}`];
     default:
       return [];
   }
