@@ -5,7 +5,8 @@
  *     `supabase migration list` on the same database in the same run.
  *  3. the function's warm GET /status at 5,000 and 10,000 migrations: median and
  *     p99 latency, server RSS, CPU time per request.
- * Run with BENCH_SIZES=1000,5000 to pick sizes.
+ * Run with BENCH_SIZES=1000,5000 to pick sizes. BENCH_BIN=path/to/drift-guard.js times another
+ * build of the CLI (e.g. an older checkout's) for before/after comparisons.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+const bin = process.env.BENCH_BIN ?? join(root, "bin/drift-guard.js");
 const corpusDir = join(root, "tests/fixtures/corpus");
 const corpus = readdirSync(corpusDir).map((f) => readFileSync(join(corpusDir, f), "utf8")).filter((t) => t.length > 0);
 const sizes = (process.env.BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number);
@@ -54,12 +56,24 @@ function timeCommand(cmd: string, args: string[], cwd: string): number {
   console.log(`parse + checksum: ${n} files, ${(bytes / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms = ${Math.round(n / (ms / 1000))} files/s, ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`);
 }
 
+// 0. start-up: the whole process for `drift-guard --help`, as a user runs it
+{
+  spawnSync("node", [bin, "--help"]); // a checkout rebuilds dist/ once when stale; not part of start-up
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    spawnSync("node", [bin, "--help"], { stdio: "ignore" });
+    times.push(performance.now() - t0);
+  }
+  console.log(`start-up: drift-guard --help, median of 10: ${median(times).toFixed(0)} ms`);
+}
+
 const STATUS_REQUESTS = Number(process.env.BENCH_STATUS_REQUESTS ?? 40);
 const WARMUP = 5;
 const functionResults: Array<{ n: number; label: string; listMs: number; median: number; p99: number; cpuPerRequest: number; rssMb: number }> = [];
 
 function dg(args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const r = spawnSync("node", [join(root, "bin/drift-guard.js"), ...args], { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  const r = spawnSync("node", [bin, ...args], { cwd, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`drift-guard ${args[0]} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -128,7 +142,7 @@ try {
     }
     for (let i = 0; i < rows.length; i += 1000) await sql`insert into supabase_migrations.schema_migrations ${sql(rows.slice(i, i + 1000))}`;
     await sql.end();
-    const ours = timeCommand("node", [join(root, "bin/drift-guard.js"), "check", "--db-url", url, "--format", "json"], project);
+    const ours = timeCommand("node", [bin, "check", "--db-url", url, "--format", "json"], project);
     const theirs = timeCommand(join(root, "node_modules/.bin/supabase"), ["migration", "list", "--db-url", url, "--output-format", "json", "--workdir", project], project);
     console.log(`${String(n).padStart(10)}  ${ours.toFixed(0).padStart(14)} ms  ${theirs.toFixed(0).padStart(20)} ms  ${(ours / theirs).toFixed(2)}`);
     if (n >= 5000) functionResults.push({ n, label: "", listMs: theirs, ...(await benchFunction(url, project)) });

@@ -18,6 +18,8 @@ export interface CheckOptions {
   format: ReportFormat;
   output?: string;
   evidence: boolean;
+  /** Drift states that exit 1; default: all of them. */
+  failOn?: string[];
 }
 
 
@@ -42,5 +44,5 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     });
   }
   printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);
-  return reportExitCode(report);
+  return reportExitCode(report, opts.failOn);
 }

@@ -2,24 +2,38 @@
  * drift-guard: argument parsing and dispatch. Every command ends in one exit
  * code from the contract; every error names what to do next.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { checkCommand } from "./check.ts";
 import { manifestBuildCommand, manifestUploadCommand } from "./manifest_commands.ts";
-import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
+import { DRIFT_STATES } from "../shared/types.ts";
+import { chooseTarget, dbUrlOption, exitCodesHelp, functionUrlOption, migrationsOption, TARGET_RULE_HELP, tokenOption } from "./options.ts";
+import { initCommand } from "./init_command.ts";
+import { serveCommand } from "./serve_command.ts";
 import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
 import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
 import { registerSchemaDiff } from "./schema_diff_command.ts";
 
 const env = process.env;
+const DRIFT_FAIL_STATES = DRIFT_STATES.filter((s) => s !== "in_sync");
+
+/** `--fail-on a,b`: drift states only; anything else is a usage error (exit 2). */
+function parseFailOn(value: string): string[] {
+  const states = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = states.filter((s) => !(DRIFT_FAIL_STATES as readonly string[]).includes(s));
+  if (states.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`expected drift states from ${DRIFT_FAIL_STATES.join(", ")}${unknown.length ? `, not ${unknown.map((u) => JSON.stringify(u)).join(", ")}` : ""}`);
+  }
+  return states;
+}
 const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
-const dbUrl = () => new Option("--db-url <url>", "database URL (default: $SUPABASE_DB_URL)").default(env.SUPABASE_DB_URL, "$SUPABASE_DB_URL");
-const migrations = () => new Option("--migrations <dir>", "migrations directory").default(DEFAULT_MIGRATIONS_DIR);
-const fnUrl = () => new Option("--url <url>", "function URL (default: $DRIFT_GUARD_URL)").default(env.DRIFT_GUARD_URL, "$DRIFT_GUARD_URL");
-const fnToken = () => new Option("--token <token>", "token (default: $DRIFT_GUARD_TOKEN)").default(env.DRIFT_GUARD_TOKEN, "$DRIFT_GUARD_TOKEN");
+const dbUrl = dbUrlOption;
+const migrations = migrationsOption;
+const fnUrl = functionUrlOption;
+const fnToken = tokenOption;
 
 let exitCode: number = EXIT.ok;
 let jsonErrors = false;
@@ -52,12 +66,20 @@ Examples:
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
     .option("--output <file>", "also write --format to FILE; the terminal gets text")
     .option("--no-evidence", "skip the evidence: replaying local-only migrations in the embedded shadow and comparing what they build with the live catalog")
+    .addOption(new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${DRIFT_FAIL_STATES.join(",")})`)
+      .argParser(parseFailOn))
     .addHelpText("after", `
+${TARGET_RULE_HELP}
+
+--fail-on decides what fails CI. A pull request's own new migrations are pending until the deploy
+applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed.
+${exitCodesHelp([0, 1, 2, 3], "in sync (or drift only in states --fail-on leaves out)")}
+
 Examples:
   $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
   $ drift-guard check --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
-  $ drift-guard check --format markdown --output report.md`)
-    .action(run(checkCommand));
+  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed --format markdown --output report.md`)
+    .action(run((opts, cmd) => checkCommand(chooseTarget(opts, cmd))));
 
   const manifest = program.command("manifest").description("build or upload the manifest of expected migrations")
     .addHelpText("after", `
@@ -193,7 +215,59 @@ Examples:
       exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
     });
 
+  program
+    .command("init")
+    .description("set drift-guard up in a project made by `supabase init`: the function, its config.toml entry, the schema migration, a GitHub workflow")
+    .option("--workdir <dir>", "the project directory (the one holding supabase/)", ".")
+    .option("--dry-run", "list what would be written; write nothing")
+    .option("--force", "also overwrite files someone edited since init wrote them")
+    .addHelpText("after", `
+Writes supabase/functions/migration-drift/ (self-contained: no import leaves the folder), adds
+[functions.migration-drift] with verify_jwt = false to supabase/config.toml (every other line stays),
+adds the drift_guard schema as a new migration in supabase/migrations, and writes
+.github/workflows/migration-drift.yml. Run it again after upgrading drift-guard: it refreshes the
+function and adds a migration only when the schema changed.
+
+Examples:
+  $ npx drift-guard init
+  $ npx drift-guard init --dry-run`)
+    .action(run((opts) => initCommand({ workdir: opts.workdir, dryRun: opts.dryRun, force: opts.force })));
+
+  program
+    .command("serve")
+    .description("serve the project's supabase/functions/migration-drift locally with Deno (no Docker)")
+    .addOption(dbUrl())
+    .option("--workdir <dir>", "the project directory (the one holding supabase/)", ".")
+    .addOption(new Option("--port <port>", "port on 127.0.0.1").env("PORT").default("54321"))
+    .addHelpText("after", `
+Serves http://127.0.0.1:PORT/functions/v1/migration-drift/<route>, the same routes as the deployed
+function, reading the database at --db-url. Needs Deno (an optional dependency of drift-guard).
+
+Examples:
+  $ SUPABASE_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres npx drift-guard serve
+  $ curl http://127.0.0.1:54321/functions/v1/migration-drift/health`)
+    .action(run((opts) => serveCommand(opts)));
+
   registerSchemaDiff(program, run);
+  const exitCodes: Record<string, Array<0 | 1 | 2 | 3 | 4>> = {
+    "manifest build": [0, 2],
+    "manifest upload": [0, 2, 3],
+    install: [0, 2, 3],
+    fetch: [0, 2, 3],
+    repair: [0, 2, 3, 4],
+    undo: [0, 2, 3, 4],
+    audit: [0, 2, 3],
+    "token create": [0, 2, 3],
+    "token list": [0, 2, 3],
+    "token revoke": [0, 2, 3],
+    init: [0, 2],
+    serve: [0, 2, 3],
+  };
+  for (const cmd of program.commands.flatMap((c) => [c, ...c.commands])) {
+    const name = cmd.parent && cmd.parent !== program ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+    const codes = exitCodes[name] ?? (cmd.commands.length > 0 ? null : undefined);
+    if (codes) cmd.addHelpText("after", exitCodesHelp(codes));
+  }
   return program;
 }
 

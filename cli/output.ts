@@ -18,8 +18,23 @@ export function printReport<F extends string>(render: (format: F | "text", style
   }
 }
 
-/** 2 when the inputs had errors, else 0 in sync and 1 on drift. */
-export function reportExitCode(report: { status: string; problems: ReadonlyArray<{ level: string }> }): number {
+/**
+ * 2 when the inputs had errors, else 0 in sync and 1 on drift. With `failOn`,
+ * only drift in those states exits 1 (`check --fail-on`); other drift exits 0,
+ * with a note on stderr saying so.
+ *
+ * @example
+ * reportExitCode(reportWithOnlyPending, ["remote_only", "out_of_order", "edited", "renamed"]) // => 0
+ */
+export function reportExitCode(
+  report: { status: string; problems: ReadonlyArray<{ level: string }>; migrations?: ReadonlyArray<{ state: string }> },
+  failOn?: readonly string[],
+): number {
   if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
-  return report.status === "in_sync" ? EXIT.ok : EXIT.drift;
+  if (report.status === "in_sync") return EXIT.ok;
+  if (!failOn) return EXIT.drift;
+  const drifted = new Set((report.migrations ?? []).map((m) => m.state).filter((s) => s !== "in_sync"));
+  if ([...drifted].some((s) => failOn.includes(s))) return EXIT.drift;
+  process.stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
+  return EXIT.ok;
 }

@@ -12,7 +12,6 @@
  * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
  * replayed), 3 cannot reach or authenticate to a database or the function.
  */
-import process from "node:process";
 import { Command, Option } from "commander";
 import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
 import {
@@ -29,7 +28,6 @@ import {
   stripLeadingComments,
 } from "../db/shadow.ts";
 import { alignViewSpelling } from "../db/view_spelling.ts";
-import { DEFAULT_MIGRATIONS_DIR } from "../shared/drift.ts";
 import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
 import {
   buildSchemaReport,
@@ -44,6 +42,7 @@ import {
 import type { LocalMigration, Problem } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import { withDatabase } from "./database.ts";
+import { chooseTarget, dbUrlOption, functionUrlOption, migrationsOption, TARGET_RULE_HELP, tokenOption } from "./options.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { progress } from "./progress.ts";
@@ -264,18 +263,6 @@ function wrap(text: string, width = 100): string {
   return [...lines, line].join("\n");
 }
 
-/**
- * --db-url or --url: as `check`, the database wins when both are set, except that an --url
- * typed on the command line beats a database URL that only came from $SUPABASE_DB_URL.
- */
-function chooseLiveSource(opts: SchemaDiffOptions, cmd: Command): SchemaDiffOptions {
-  if (!opts.url || !opts.dbUrl) return opts;
-  const urlTyped = cmd.getOptionValueSource("url") === "cli";
-  const dbTyped = cmd.getOptionValueSource("dbUrl") === "cli";
-  if (urlTyped && dbTyped) throw new DriftGuardError("usage", "pass either --db-url or --url, not both");
-  return urlTyped ? { ...opts, dbUrl: undefined } : opts;
-}
-
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
 type Action = (opts: any, cmd: Command) => Promise<void>;
@@ -287,14 +274,14 @@ export type Runner = (fn: (opts: any, cmd: Command) => number | Promise<number>)
  * code and JSON errors go through main() like every other command's.
  */
 export function registerSchemaDiff(program: Command, run: Runner): Command {
-  const action: Action = run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseLiveSource(opts, cmd)));
+  const action: Action = run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseTarget(opts, cmd)));
   const cmd = program
     .command("schema-diff")
     .description("compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)")
-    .addOption(new Option("--db-url <url>", "database URL (default: $SUPABASE_DB_URL)").default(process.env.SUPABASE_DB_URL, "$SUPABASE_DB_URL"))
-    .addOption(new Option("--url <url>", "the migration-drift function, instead of --db-url (default: $DRIFT_GUARD_URL)").default(process.env.DRIFT_GUARD_URL, "$DRIFT_GUARD_URL"))
-    .addOption(new Option("--token <token>", "a read token for --url (default: $DRIFT_GUARD_TOKEN)").default(process.env.DRIFT_GUARD_TOKEN, "$DRIFT_GUARD_TOKEN"))
-    .addOption(new Option("--migrations <dir>", "migrations directory").default(DEFAULT_MIGRATIONS_DIR))
+    .addOption(dbUrlOption())
+    .addOption(functionUrlOption())
+    .addOption(tokenOption())
+    .addOption(migrationsOption())
     .option("--shadow-url <url>", "an empty Postgres to replay into, instead of the embedded PGlite shadow")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
     .option("--include-schema <schemas...>", "compare only these schemas (repeat or comma-separate)", collect)
@@ -311,8 +298,13 @@ ${wrap(`Left out by default: ${DEFAULT_EXCLUDED_SCHEMAS.join(", ")}, pg_*, infor
 With --url and --token, the live schema comes from the deployed function's GET /schema (read scope):
 CI needs no database credentials. The shadow is still built locally from --migrations.
 
-Exit codes: 0 in sync, 1 drift, 2 bad input or a migration that cannot be replayed, 3 cannot reach or
-authenticate to a database or the function.
+${TARGET_RULE_HELP}
+
+Exit codes:
+  0  in sync
+  1  schema drift found
+  2  usage or bad input, or a migration that cannot be replayed
+  3  cannot reach or authenticate to a database or the function
 
 Examples:
   $ drift-guard schema-diff --db-url "$SUPABASE_DB_URL"

@@ -71,11 +71,21 @@ export async function buildCli() {
   writeAtomic(CLI_OUT, result.outputFiles[0].text);
 }
 
-const IMPORT = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g;
+/**
+ * A module specifier: in an import or export statement at the start of a line
+ * (`… from "x"`, or a bare `import "x"`), or in a dynamic `import("x")`. Anchored
+ * to statements, so "from" inside a comment or string is not mistaken for one.
+ */
+const IMPORT = /(^(?:import|export)\b[^;]*?\bfrom\s*|^import\s*|\bimport\(\s*)(["'])([^"'\n]+)\2/gm;
 
-/** Relative imports of one module. */
-function relativeImports(text) {
-  return [...text.matchAll(IMPORT)].map((m) => m[3]).filter((s) => s.startsWith("."));
+/**
+ * Every module specifier a TypeScript/JavaScript source imports.
+ *
+ * @example
+ * moduleSpecifiers('import { z } from "zod";\nimport { a } from "./a.ts";') // => ["zod", "./a.ts"]
+ */
+export function moduleSpecifiers(text) {
+  return [...text.matchAll(IMPORT)].map((m) => m[3]);
 }
 
 /** Where a source file goes in the function folder: the function's own files at the top, shared/ and db/ beside them. */

@@ -1,5 +1,5 @@
 /**
- * The README's curl recipes, executed verbatim against `npm run serve`, in
+ * The curl recipes in docs/http-api.md, executed verbatim against `npm run serve`, in
  * order, as a newcomer would paste them. Only `npx` is pointed at this checkout,
  * because the recipes run in a scratch project that has no node_modules.
  */
@@ -13,7 +13,7 @@ import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
-const README = readFileSync(resolve(import.meta.dirname, "../README.md"), "utf8");
+const README = readFileSync(resolve(import.meta.dirname, "../docs/http-api.md"), "utf8");
 const section = README.slice(README.indexOf("<!-- recipes:start -->"), README.indexOf("<!-- recipes:end -->"));
 const recipes = [...section.matchAll(/([^\n]+)\n```sh\n([\s\S]*?)```/g)].map((m) => ({ title: m[1], script: m[2] }));
 

@@ -16,7 +16,7 @@ import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
-const PATH = resolve(import.meta.dirname, "../.github/workflows/migration-drift.yml");
+const PATH = resolve(import.meta.dirname, "../templates/migration-drift.yml");
 const TEXT = readFileSync(PATH, "utf8");
 const workflow = parse(TEXT) as {
   on: Record<string, any>;
@@ -77,7 +77,11 @@ describe("the workflow file", () => {
     expect(check.if).toBe("github.event_name != 'push'");
     expect(check.env).toEqual({ DRIFT_GUARD_URL: "${{ secrets.DRIFT_GUARD_URL }}", DRIFT_GUARD_TOKEN: "${{ secrets.DRIFT_GUARD_READ_TOKEN }}" });
     const script = stepScript("check", "Compare");
-    expect(script).toMatch(/npx drift-guard check --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN" --format markdown --output drift\.md/);
+    expect(script.replace(/\\\n\s*/g, "")).toMatch(
+      /npx drift-guard check --url "\$DRIFT_GUARD_URL" --token "\$DRIFT_GUARD_TOKEN" --fail-on remote_only,out_of_order,edited,renamed --format markdown --output drift\.md/,
+    );
+    // The policy is the CLI's (--fail-on), not an inline script's.
+    expect(script).not.toMatch(/node -e/);
     expect(script).toContain('>> "$GITHUB_STEP_SUMMARY"');
   });
 
@@ -163,11 +167,11 @@ describe("the workflow's scripts, run verbatim", () => {
     expect(r.stdout).toMatch(/^in sync: 1 migration\(s\)/);
   });
 
-  it("a pull request that only adds migrations (pending): passes with a notice", () => {
+  it("a pull request that only adds migrations (pending): passes, and says why", () => {
     const r = runStep(check(), makeProject(files([A, B])), readToken);
     expect(r.status, r.stderr).toBe(0);
     expect(r.summary).toMatch(/^## 🕓 Only new migrations: 1 of 2 not applied yet \(pending\)/);
-    expect(r.stdout).toContain("::notice title=migration drift::only new migrations (pending)");
+    expect(r.stderr).toContain("drift only in pending, which --fail-on remote_only,out_of_order,edited,renamed lets pass");
   });
 
   it("drift (a migration applied in production without a file): fails with exit 1, the report in the summary", () => {

@@ -1,5 +1,7 @@
 /** Starts one PostgreSQL for the whole run; each test file makes its own databases from a template. */
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { type PgServer, startPostgres } from "./postgres.ts";
@@ -17,7 +19,19 @@ export default async function setup(project: TestProject) {
   await tpl.unsafe(readFileSync(new URL("./supabase_roles.sql", import.meta.url), "utf8"));
   await tpl.end();
   project.provide("pg", { port: server.port, bin: server.bin, dataDir: server.dataDir });
-  return () => server?.destroy();
+  // Every temp dir the tests and the programs they run make (projects, tarballs, shims) lands in one
+  // root that goes when the run ends, even when a test failed before its own clean-up. Test workers
+  // and their children inherit TMPDIR; world-writable like /tmp, since Postgres runs as another user.
+  const tempRoot = mkdtempSync(join(tmpdir(), "drift-guard-test-run-"));
+  chmodSync(tempRoot, 0o1777);
+  const previousTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tempRoot;
+  return async () => {
+    if (previousTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmp;
+    rmSync(tempRoot, { recursive: true, force: true });
+    await server?.destroy();
+  };
 }
 
 declare module "vitest" {

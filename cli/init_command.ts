@@ -1,0 +1,252 @@
+/**
+ * `drift-guard init`: puts drift-guard into a project made by `supabase init`.
+ *
+ * Writes the self-contained function to supabase/functions/migration-drift/,
+ * registers it in supabase/config.toml, adds the drift_guard schema as a new
+ * migration of the project's, and writes .github/workflows/migration-drift.yml.
+ * A second run changes nothing; after an upgrade it refreshes the function and
+ * adds a migration only when the schema changed. Files someone edited are kept
+ * unless --force. Every write goes to a temporary file first, then is renamed.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { schemaMigrations } from "../db/install.ts";
+import { sha256Hex } from "../shared/checksum.ts";
+import { generatedState, stampGenerated } from "../shared/generated_file.ts";
+import { FUNCTION_NAME, registerFunction } from "../shared/supabase_config.ts";
+import { DriftGuardError, EXIT } from "../shared/types.ts";
+
+/** Where the package keeps what init copies: one level below the package root, from cli/ and from dist/ alike. */
+const PACKAGE_ROOT = fileURLToPath(new URL("../", import.meta.url));
+const FUNCTION_TEMPLATE = join(PACKAGE_ROOT, "dist", "function", FUNCTION_NAME);
+const WORKFLOW_TEMPLATE = join(PACKAGE_ROOT, "templates", "migration-drift.yml");
+const SCHEMA_DIR = join(PACKAGE_ROOT, "supabase", "migrations");
+
+export interface InitOptions {
+  workdir: string;
+  dryRun?: boolean;
+  force?: boolean;
+  /** Injected by tests: the migration timestamp's clock. */
+  now?: Date;
+}
+
+type Action = "create" | "update" | "unchanged" | "kept_edited";
+
+export interface PlannedWrite {
+  /** Relative to the project directory. */
+  path: string;
+  action: Action;
+  text: string;
+  why?: string;
+}
+
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version;
+}
+
+function readIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // ENOTDIR: a parent is a file, so this file cannot exist (writing it will fail, and say so).
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    const why = code === "EISDIR" ? "is a directory" : `cannot be read (${code})`;
+    throw new DriftGuardError("bad_input", `${file} ${why}`, "move it away or fix its permissions, then run init again; nothing was written");
+  }
+}
+
+function listFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name), base) : [relative(base, join(dir, e.name))]
+  );
+}
+
+/** A generated file: create, refresh, leave alone, or keep the user's edit. */
+function planGenerated(path: string, wanted: string, current: string | null, force: boolean, isOurs: (text: string) => boolean): PlannedWrite {
+  if (current === null) return { path, action: "create", text: wanted };
+  if (current === wanted) return { path, action: "unchanged", text: wanted };
+  if (force || isOurs(current)) return { path, action: "update", text: wanted };
+  return { path, action: "kept_edited", text: wanted, why: "edited since drift-guard wrote it; --force overwrites it" };
+}
+
+/** The function's deno.json carries no stamp (it is JSON): it is ours while it maps exactly our packages to pinned npm versions. */
+function isOurDenoJson(wanted: string) {
+  return (text: string) => {
+    try {
+      const ours = Object.keys(JSON.parse(wanted).imports).sort();
+      const parsed = JSON.parse(text) as { imports?: Record<string, string> };
+      const keys = Object.keys(parsed).join();
+      const imports = parsed.imports ?? {};
+      return keys === "imports" && Object.keys(imports).sort().join() === ours.join() &&
+        Object.entries(imports).every(([pkg, spec]) => new RegExp(`^npm:${pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}@\\d+\\.\\d+\\.\\d+$`).test(spec));
+    } catch {
+      return false;
+    }
+  };
+}
+
+const isUnedited = (text: string) => generatedState(text) === "generated";
+
+/** The drift_guard schema as one migration of the user's. Every schema file is idempotent, so it is safe after `drift-guard install`. */
+export function schemaMigrationText(version: string): { text: string; schemaHash: string } {
+  const files = schemaMigrations(SCHEMA_DIR);
+  const body = files.map((f) => `-- ${f.file}\n${readFileSync(f.path, "utf8").trimEnd()}\n`).join("\n");
+  const schemaHash = `sha256:${sha256Hex(body)}`;
+  const record = `insert into drift_guard.schema_version (version) values ${files.map((f) => `('${f.version}')`).join(", ")}\n  on conflict (version) do nothing;\n`;
+  const text = `-- The drift_guard schema, written by drift-guard ${version} (npx drift-guard init).
+-- drift-guard schema ${schemaHash}
+-- \`supabase db push\` installs it and \`supabase db reset\` recreates it. Every statement is idempotent,
+-- so it is also safe where \`drift-guard install\` ran before. Upgrades come as new migrations from init.
+
+${body}
+${record}`;
+  return { text, schemaHash };
+}
+
+/** A version newer than every existing one, so `db push` sees the new migration as pending, not out of order. */
+function nextVersion(existing: string[], now: Date): string {
+  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  const newest = existing.reduce((max, v) => (BigInt(v) > max ? BigInt(v) : max), 0n);
+  return (BigInt(stamp) > newest ? BigInt(stamp) : newest + 1n).toString();
+}
+
+function planMigration(workdir: string, version: string, now: Date): PlannedWrite {
+  const dir = join(workdir, "supabase", "migrations");
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const { text, schemaHash } = schemaMigrationText(version);
+  const current = names.filter((n) => /^[0-9]+_.*drift_guard.*\.sql$/.test(n))
+    .find((n) => (readIfExists(join(dir, n)) ?? "").includes(`-- drift-guard schema ${schemaHash}\n`));
+  if (current) return { path: join("supabase", "migrations", current), action: "unchanged", text };
+  const versions = names.map((n) => /^([0-9]+)_.*\.sql$/.exec(n)?.[1]).filter((v): v is string => v !== undefined);
+  return { path: join("supabase", "migrations", `${nextVersion(versions, now)}_drift_guard.sql`), action: "create", text };
+}
+
+/** Everything init would write, without writing. */
+export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNote?: string } {
+  const { workdir, force = false } = opts;
+  const configPath = join(workdir, "supabase", "config.toml");
+  const configText = readIfExists(configPath);
+  if (configText === null) {
+    throw new DriftGuardError("usage", `${workdir} is not a Supabase project: it has no supabase/config.toml`, "run `npx supabase init` first, or pass --workdir PROJECT_DIR");
+  }
+  if (!existsSync(FUNCTION_TEMPLATE)) {
+    throw new DriftGuardError("internal", `this drift-guard package has no built function at ${FUNCTION_TEMPLATE}`, "reinstall drift-guard; in a checkout, run `npm run build`");
+  }
+  const version = packageVersion();
+  const writes: PlannedWrite[] = [];
+
+  const fnDir = join("supabase", "functions", FUNCTION_NAME);
+  for (const file of listFiles(FUNCTION_TEMPLATE).sort()) {
+    const source = readFileSync(join(FUNCTION_TEMPLATE, file), "utf8");
+    const path = join(fnDir, file);
+    const current = readIfExists(join(workdir, path));
+    if (file === "deno.json") writes.push(planGenerated(path, source, current, force, isOurDenoJson(source)));
+    else writes.push(planGenerated(path, stampGenerated(source, version, "//"), current, force, isUnedited));
+  }
+
+  const edit = registerFunction(configText, force);
+  const configWrite: PlannedWrite = { path: join("supabase", "config.toml"), action: edit.text === configText ? "unchanged" : "update", text: edit.text };
+  let configNote: string | undefined;
+  if (edit.change === "verify_jwt_on") {
+    configWrite.action = "kept_edited";
+    configWrite.why = `[functions.${FUNCTION_NAME}] has verify_jwt on: set verify_jwt = false (drift-guard tokens are not JWTs), or run init --force`;
+    configNote = configWrite.why;
+  }
+  writes.push(configWrite);
+
+  writes.push(planMigration(workdir, version, opts.now ?? new Date()));
+
+  const workflowPath = join(".github", "workflows", "migration-drift.yml");
+  const workflow = stampGenerated(readFileSync(WORKFLOW_TEMPLATE, "utf8"), version, "#");
+  writes.push(planGenerated(workflowPath, workflow, readIfExists(join(workdir, workflowPath)), force, isUnedited));
+  return { writes, configNote };
+}
+
+/**
+ * Writes each planned file through a temporary name in its own directory, then
+ * renames them all into place. Any failure before the renames removes the
+ * temporary files and the directories it made, so nothing is half-written.
+ */
+function applyWrites(workdir: string, writes: PlannedWrite[]): void {
+  const pending = writes.filter((w) => w.action === "create" || w.action === "update");
+  for (const w of pending) {
+    const target = join(workdir, w.path);
+    if (existsSync(target) && statSync(target).isDirectory()) throw new DriftGuardError("bad_input", `${w.path} is a directory`, "move it away, then run init again; nothing was written");
+  }
+  const temps: Array<[string, string]> = [];
+  const madeDirs: string[] = [];
+  try {
+    for (const w of pending) {
+      const target = join(workdir, w.path);
+      const made = mkdirSync(dirname(target), { recursive: true });
+      if (made) madeDirs.push(made);
+      const tmp = `${target}.drift-guard-${process.pid}.tmp`;
+      temps.push([tmp, target]);
+      writeFileSync(tmp, w.text, { flag: "wx" });
+    }
+  } catch (err) {
+    for (const [tmp] of temps) rmSync(tmp, { force: true });
+    for (const dir of madeDirs.reverse()) rmSync(dir, { recursive: true, force: true });
+    throw new DriftGuardError("bad_input", `cannot write into ${workdir}: ${(err as Error).message}`, "nothing was written; check the directory's permissions");
+  }
+  for (const [tmp, target] of temps) renameSync(tmp, target);
+}
+
+const VERB: Record<Action, string> = { create: "create", update: "update", unchanged: "unchanged", kept_edited: "kept (edited)" };
+
+/** The project's ref when `supabase link` ran, for exact next-step commands. */
+function linkedRef(workdir: string): string | null {
+  const ref = readIfExists(join(workdir, "supabase", ".temp", "project-ref"))?.trim();
+  return ref && /^[a-z0-9]{10,40}$/.test(ref) ? ref : null;
+}
+
+function nextSteps(workdir: string): string {
+  const ref = linkedRef(workdir) ?? "<project-ref>";
+  const url = `https://${ref}.supabase.co/functions/v1/${FUNCTION_NAME}`;
+  return `Next steps:
+  1. Install the drift_guard schema (the new migration):
+       npx supabase db push
+  2. Deploy the function:
+       npx supabase functions deploy ${FUNCTION_NAME} --project-ref ${ref}
+  3. Create tokens (each is printed once, on the last line):
+       npx drift-guard token create --scope read --label github-pr --db-url "$SUPABASE_DB_URL"
+       npx drift-guard token create --scope deploy --label github-deploy --db-url "$SUPABASE_DB_URL"
+  4. Give them to GitHub Actions (.github/workflows/migration-drift.yml reads these secrets):
+       gh secret set DRIFT_GUARD_URL --body ${url}
+       gh secret set DRIFT_GUARD_READ_TOKEN     # paste the read token
+       gh secret set DRIFT_GUARD_DEPLOY_TOKEN   # paste the deploy token
+  5. Upload the manifest of your migrations, then run the first check:
+       npx drift-guard manifest upload --url ${url} --token "$DRIFT_GUARD_DEPLOY_TOKEN"
+       npx drift-guard check --url ${url} --token "$DRIFT_GUARD_READ_TOKEN"
+  Locally, without deploying: SUPABASE_DB_URL=… npx drift-guard serve
+`;
+}
+
+/** One line per file, except that the function's folder is one line when all its files fare alike. */
+function summarize(writes: PlannedWrite[]): string[] {
+  const fnDir = join("supabase", "functions", FUNCTION_NAME);
+  const inFn = writes.filter((w) => w.path.startsWith(fnDir + "/"));
+  const line = (w: PlannedWrite) => `${VERB[w.action].padEnd(14)} ${w.path}${w.why ? `  (${w.why})` : ""}`;
+  const actions = new Set(inFn.map((w) => w.action));
+  const fnLines = actions.size === 1 && !actions.has("kept_edited")
+    ? [`${VERB[inFn[0].action].padEnd(14)} ${fnDir}/ (${inFn.length} files)`]
+    : inFn.filter((w) => w.action !== "unchanged").map(line);
+  return [...fnLines, ...writes.filter((w) => !inFn.includes(w)).map(line)];
+}
+
+export function initCommand(opts: InitOptions): number {
+  const { writes, configNote } = planInit(opts);
+  const changing = writes.filter((w) => w.action === "create" || w.action === "update");
+  const out = process.stdout;
+  if (!opts.dryRun) applyWrites(opts.workdir, writes);
+  const head = opts.dryRun ? "drift-guard init --dry-run: would write" : "drift-guard init:";
+  out.write(`${head}\n`);
+  for (const line of summarize(writes)) out.write(`  ${line}\n`);
+  if (changing.length === 0) out.write("Nothing to change: drift-guard is already set up here.\n");
+  if (configNote) process.stderr.write(`drift-guard: warning: ${configNote}\n`);
+  if (!opts.dryRun && changing.length > 0) out.write(`\n${nextSteps(opts.workdir)}`);
+  return EXIT.ok;
+}

@@ -1,0 +1,95 @@
+/**
+ * The rules the CLI's commands share: `check --fail-on`, the one precedence rule
+ * between --db-url and --url (and their environment variables), and exit codes in
+ * every command's --help.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+
+const A = { "20240101000000_a.sql": "create table public.a (id int);" };
+const B = { "20240102000000_b.sql": "create table public.b (id int);" };
+const CI_POLICY = "remote_only,out_of_order,edited,renamed";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase("cli_options");
+  supabasePush(db.url, makeProject(A));
+});
+afterAll(() => db?.drop());
+
+describe("check --fail-on", () => {
+  it("by default every drift state exits 1, pending included", () => {
+    expect(driftGuard(["check", "--db-url", db.url], { cwd: makeProject({ ...A, ...B }) }).status).toBe(1);
+  });
+
+  it("pending only, with the CI policy: exit 0, the report still says drift, stderr says why it passed", () => {
+    const r = driftGuard(["check", "--db-url", db.url, "--fail-on", CI_POLICY, "--format", "json"], { cwd: makeProject({ ...A, ...B }) });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).status).toBe("drift");
+    expect(r.stderr).toContain(`drift only in pending, which --fail-on ${CI_POLICY} lets pass`);
+  });
+
+  it("a state the policy names exits 1", () => {
+    // 20240101000000 is in the history but not in this checkout: remote_only.
+    expect(driftGuard(["check", "--db-url", db.url, "--fail-on", CI_POLICY], { cwd: makeProject(B) }).status).toBe(1);
+  });
+
+  it("an unknown state, or in_sync, is a usage error (exit 2)", () => {
+    for (const bad of ["pendng", "in_sync", ""]) {
+      const r = driftGuard(["check", "--db-url", db.url, "--fail-on", bad], { cwd: makeProject(A) });
+      expect(r.status, bad).toBe(2);
+      expect(r.stderr).toMatch(/expected drift states from edited, renamed, pending, out_of_order, remote_only/);
+    }
+  });
+});
+
+describe("--db-url or --url: one rule for check and schema-diff", () => {
+  // A function URL nothing listens on: choosing it shows as exit 3 naming the function.
+  const deadFunction = "http://127.0.0.1:9/functions/v1/migration-drift";
+
+  for (const command of ["check", "schema-diff"]) {
+    it(`${command}: from the environment alone, SUPABASE_DB_URL beats DRIFT_GUARD_URL`, () => {
+      const r = driftGuard([command], { cwd: makeProject(A), env: { SUPABASE_DB_URL: db.url, DRIFT_GUARD_URL: deadFunction, DRIFT_GUARD_TOKEN: "dg_x" } });
+      expect(r.status, r.stderr).toBe(0);
+    });
+
+    it(`${command}: a typed --url beats SUPABASE_DB_URL from the environment`, () => {
+      const r = driftGuard([command, "--url", deadFunction, "--token", "dg_x"], { cwd: makeProject(A), env: { SUPABASE_DB_URL: db.url } });
+      expect(r.status).toBe(3);
+    });
+
+    it(`${command}: a typed --db-url beats DRIFT_GUARD_URL from the environment`, () => {
+      const r = driftGuard([command, "--db-url", db.url], { cwd: makeProject(A), env: { DRIFT_GUARD_URL: deadFunction, DRIFT_GUARD_TOKEN: "dg_x" } });
+      expect(r.status, r.stderr).toBe(0);
+    });
+
+    it(`${command}: --db-url and --url together are a usage error`, () => {
+      const r = driftGuard([command, "--db-url", db.url, "--url", deadFunction, "--token", "dg_x"], { cwd: makeProject(A) });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/either --db-url or --url, not both/);
+    });
+  }
+});
+
+describe("--help", () => {
+  // Asynchronous: twenty CLI runs in a row must not block the test worker's event loop.
+  it("every command lists its exit codes", async () => {
+    const top = (await driftGuardAsync(["--help"])).stdout;
+    const commands = [...top.matchAll(/^  ([a-z-]+) /gm)].map((m) => m[1]).filter((c) => c !== "help");
+    expect(commands).toEqual(expect.arrayContaining(["check", "init", "serve", "repair", "schema-diff"]));
+    const leaves: string[][] = [];
+    for (const c of commands) {
+      const help = (await driftGuardAsync([c, "--help"])).stdout;
+      const subs = [...help.matchAll(/^  ([a-z-]+) /gm)].map((m) => m[1]).filter((s) => s !== "help");
+      leaves.push(...(help.includes("Commands:") ? subs.map((s) => [c, s]) : [[c]]));
+    }
+    expect(leaves.length).toBeGreaterThan(10);
+    for (const words of leaves) {
+      const r = await driftGuardAsync([...words, "--help"]);
+      expect(r.status).toBe(0);
+      expect(r.stdout, words.join(" ")).toMatch(/\nExit codes:\n(  [0-4]  .+\n)+/);
+    }
+  });
+});
