@@ -9,7 +9,7 @@
  * One database per scenario, one shadow per scenario: each object kind has its
  * own tables and its own file, so one verdict never leaks into another.
  */
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMigrationsDir } from "../cli/local_migrations.ts";
@@ -105,6 +105,38 @@ describe("the issue's reproduction", () => {
     expect(sqlB).toContain("alter table public.orders alter column total type text;");
     expect(sqlB).toMatch(/alter policy p on public\.orders\s+using \(false\);/);
   });
+
+  it("repair: marking a different migration applied lists the differences and needs --force-different; the two steps then apply", async () => {
+    const cli = (...args: string[]) => driftGuard(args, { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
+    expect(cli("install").status).toBe(0);
+    const rows = async () => (await s.db.sql`select version from supabase_migrations.schema_migrations order by version`).map((r) => r.version);
+    const before = await rows();
+
+    const plan = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--format", "json");
+    expect(plan.status, plan.stderr).toBe(0);
+    const p = JSON.parse(plan.stdout);
+    expect(p.different).toEqual([{ version: "20240101000000", differences: ["function public.f(): body differs"] }]);
+    expect(p.force_different).toBe(false);
+    const refused = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--apply", "--expect-digest", p.history_digest);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("function public.f(): body differs");
+    expect(refused.stderr).toContain("--force-different");
+    expect(await rows()).toEqual(before);
+
+    // Step 1: the live definition as a new migration; step 2: mark both applied.
+    const live = s.evidence("20240101000000").live_migration!;
+    writeFileSync(join(s.project, live.file), live.sql);
+    const forced = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--format", "json");
+    expect(forced.status, forced.stderr).toBe(0);
+    const f = JSON.parse(forced.stdout);
+    expect(f.force_different).toBe(true);
+    expect(f.explain.join("\n")).toContain(`${live.version}: what it builds is identical to the live database`);
+    const applied = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--apply", "--expect-digest", f.history_digest);
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(await rows()).toEqual([...before, "20240101000000", live.version].sort());
+    const after = JSON.parse(cli("check", "--format", "json").stdout) as Report;
+    expect(after.migrations.filter((m) => m.state === "in_sync").map((m) => m.version)).toEqual(["20240101000000", live.version]);
+  }, 300_000); // six CLI runs, four of them replaying into the embedded shadow
 
   it("check --format text shows the verdict, the differences and the two steps", () => {
     const r = driftGuard(["check", "--format", "text"], { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
