@@ -16,13 +16,18 @@
  *   SQL ran. The repository has no files for them: `remote_only`.
  * - 11 legacy files (004, 008–012, 017–021) had their SQL pasted into the SQL
  *   editor by hand. Their tables exist; the history does not record them:
- *   `out_of_order`, with catalog evidence that their objects are present.
+ *   `out_of_order`, and what they build is `identical` to what is live.
+ * - One more legacy file (014) ran by hand too, but its function was changed by
+ *   hand later: `different`. Marking it applied as it is would record a body that
+ *   is not the live one; the fix is two steps (record the live definition in a new
+ *   migration, then mark both applied with --force-different).
  * - The write-up then ran `supabase migration repair --status reverted` on the
  *   78, believing it meant "already applied". It DELETES the history rows.
  *
  * The demo shows what drift-guard reports, what the write-up's command would
- * have done (as a dry run), the evidence-based repair (fetch the 78, mark the
- * 11 applied), applies it guarded by the history digest, verifies, and undoes.
+ * have done (as a dry run), the evidence-based repair (fetch the 78, record the
+ * live definition of 014, mark the 11, 014 and that record applied), applies it
+ * guarded by the history digest, verifies, and undoes.
  *
  * Flags: --full prints every line of every command's output (by default long
  * runs of alike lines are shortened, and the shortening is marked).
@@ -234,6 +239,23 @@ export const LEGACY_MIGRATIONS = [
   ]],
 ].map(([version, name, statements]) => ({ version, name, fileName: `${version}_${name}.sql`, statements: [`-- ${title(name)}\n${statements[0]}`, ...statements.slice(1)] }));
 
+/**
+ * A twelfth legacy file, run by hand like the others, whose function was later
+ * changed by hand in the SQL editor (the limit raised in production, never
+ * written down). Its object exists, but not as the file builds it: `different`.
+ */
+export const HAND_CHANGED_MIGRATION = {
+  version: "014",
+  name: "automation_daily_limit",
+  fileName: "014_automation_daily_limit.sql",
+  statements: [`-- Automation daily limit\ncreate or replace function public.automation_daily_limit()\nreturns int\nlanguage sql\nstable\nas $$\n  select 100;\n$$`],
+};
+
+/** What was run by hand, later, in the SQL editor. */
+export const HAND_CHANGES = [
+  `create or replace function public.automation_daily_limit()\nreturns int\nlanguage sql\nstable\nas $$\n  select 250;\n$$`,
+];
+
 /** A migration file whose statements, split as the Supabase CLI splits them, are exactly `statements`. */
 export function migrationFileText(statements) {
   return statements.map((s) => `${s};\n`).join("\n");
@@ -273,7 +295,9 @@ export async function runLegacyByHand(db) {
   await db.exec("set application_name = 'psql'");
   try {
     // psql sends each statement of a pasted file on its own.
-    for (const m of LEGACY_MIGRATIONS) for (const statement of m.statements) await db.exec(statement);
+    for (const m of [...LEGACY_MIGRATIONS, HAND_CHANGED_MIGRATION]) for (const statement of m.statements) await db.exec(statement);
+    // Later, someone changed one of those definitions by hand, again outside any migration.
+    for (const s of HAND_CHANGES) await db.exec(s);
   } finally {
     await db.exec("reset application_name");
   }
@@ -441,8 +465,8 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
 
     step("The scene");
     wrap(`Production's history table records ${REMOTE_MIGRATIONS.length} migrations (${REMOTE_VERSIONS[0]} … ${REMOTE_VERSIONS.at(-1)}) pushed from a branch that never reached git: their SQL ran, the repository has no files for them.`);
-    wrap(`The repository has ${LEGACY_MIGRATIONS.length} legacy files whose SQL was pasted into the SQL editor by hand: their tables (automation_rules, automation_feedback, automation_history, …) exist, but the history does not record them.`);
-    for (const m of LEGACY_MIGRATIONS) writeFileSync(join(migrationsDir, m.fileName), migrationFileText(m.statements));
+    wrap(`The repository has ${LEGACY_MIGRATIONS.length + 1} legacy files whose SQL was pasted into the SQL editor by hand: their tables (automation_rules, automation_feedback, automation_history, …) exist, but the history does not record them. One of them, ${HAND_CHANGED_MIGRATION.fileName}, was changed by hand again later in production.`);
+    for (const m of [...LEGACY_MIGRATIONS, HAND_CHANGED_MIGRATION]) writeFileSync(join(migrationsDir, m.fileName), migrationFileText(m.statements));
     say();
     say(bold("$ ls supabase/migrations"));
     say(lsColumns(readdirSync(migrationsDir).sort()));
@@ -462,8 +486,11 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     step("Check: what drifted, and what the catalog says about it");
     const first = await cli(["check"], { expect: 1, collapse: /^\d{14}\s+remote_only\s/ });
     const summary = (s) => /remote_only (\d+)/.exec(s)?.[1] + " remote_only, " + /out_of_order (\d+)/.exec(s)?.[1] + " out_of_order";
-    if (!/remote_only 78\b/.test(first.stdout) || !/out_of_order 11\b/.test(first.stdout)) failures.push(`first check: expected 78 remote_only and 11 out_of_order, got ${summary(first.stdout)}`);
-    note(`Two kinds of drift. The ${REMOTE_MIGRATIONS.length} remote_only rows ran on the database and need files. The ${LEGACY_MIGRATIONS.length} out_of_order files have "objects present": every table, index, function, policy and trigger they create is already in the catalog, so their SQL ran and only the history row is missing.`);
+    const legacyCount = LEGACY_MIGRATIONS.length + 1;
+    if (!/remote_only 78\b/.test(first.stdout) || !new RegExp(`out_of_order ${legacyCount}\\b`).test(first.stdout)) failures.push(`first check: expected 78 remote_only and ${legacyCount} out_of_order, got ${summary(first.stdout)}`);
+    if ((first.stdout.match(/^0\d\d\s+out_of_order\s+\w+\s+identical\b/gm) ?? []).length !== LEGACY_MIGRATIONS.length) failures.push(`first check: expected ${LEGACY_MIGRATIONS.length} identical legacy files`);
+    if (!/^014\s+out_of_order\s+\w+\s+different\b/m.test(first.stdout)) failures.push("first check: expected 014 to be different");
+    note(`Two kinds of drift. The ${REMOTE_MIGRATIONS.length} remote_only rows ran on the database and need files. For the ${legacyCount} out_of_order files, drift-guard replayed each in an embedded shadow database and compared what it builds with the live catalog, definition by definition: ${LEGACY_MIGRATIONS.length} are "identical" (their SQL ran; only the history row is missing). ${HAND_CHANGED_MIGRATION.fileName} is "different": its function exists, but with another body, because someone changed it by hand later. Marking it applied as it is would record a definition production does not have.`);
 
     step("The ledger: who ran the legacy files by hand, and when");
     wrap(`Months later nobody could say who ran them, when, or from where. The ledger can: each command, its session user, application and client address, and that no migration recorded it (untracked).`);
@@ -481,14 +508,29 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
     wrap(`Their statements are stored in the history, so they can be written out as files, reviewed and committed.`);
     const fetched = await cli(["fetch"], { collapse: /^wrote supabase\/migrations\// });
     if (!new RegExp(`^${REMOTE_MIGRATIONS.length} file\\(s\\) written`, "m").test(fetched.stdout)) failures.push(`fetch should write ${REMOTE_MIGRATIONS.length} files`);
-    const second = await cli(["check"], { expect: 1 });
-    if (!/in_sync 78\b/.test(second.stdout) || !/out_of_order 11\b/.test(second.stdout)) failures.push("after fetch: expected 78 in_sync and 11 out_of_order");
 
-    step(`Plan: mark the ${LEGACY_MIGRATIONS.length} legacy files applied (not reverted)`);
-    wrap(`Their objects are present, so they are recorded as applied: version, name and the file's statements, exactly as \`supabase migration repair --status applied\` records them. No SQL runs. Without --apply this is a dry run against the current history digest.`);
-    const legacyVersions = LEGACY_MIGRATIONS.map((m) => m.version);
-    const reason = "SQL ran by hand in the SQL editor; drift-guard check shows every object present";
-    const plan = await cli(["repair", "--mark-applied", ...legacyVersions, "--reason", reason]);
+    const second = await cli(["check"], { expect: 1 });
+    if (!/in_sync 78\b/.test(second.stdout) || !new RegExp(`out_of_order ${legacyCount}\\b`).test(second.stdout)) failures.push(`after fetch: expected 78 in_sync and ${legacyCount} out_of_order`);
+
+    step(`${HAND_CHANGED_MIGRATION.fileName} differs from production: record what production has first`);
+    const liveFile = /The live definitions, to save as (\S+):/.exec(second.stdout)?.[1];
+    const liveVersion = liveFile && /(\d{14})_record_live_definitions_/.exec(liveFile)?.[1];
+    if (!liveFile || !liveVersion) throw new Error("check did not print the live definitions of the different file");
+    const printed = second.stdout.slice(second.stdout.indexOf(`The live definitions, to save as ${liveFile}:`)).split("\n").slice(1);
+    const liveSql = printed.slice(0, printed.findIndex((l) => !l.startsWith("        "))).map((l) => l.slice(8)).join("\n") + "\n";
+    wrap(`Step 1 of 2: save the SQL check printed, which records the function as production has it, as a new migration. It is newer than everything applied, so replaying the migrations in order now builds what production has.`);
+    say();
+    say(bold(`$ # save the SQL above as ${liveFile}`));
+    writeFileSync(join(work, liveFile), liveSql);
+    wrap(`Step 2 of 2: mark the ${LEGACY_MIGRATIONS.length} identical files, ${HAND_CHANGED_MIGRATION.version} and the new ${liveVersion} applied (production already has all of it). Planned without --force-different, the plan names the difference and refuses to be applied:`);
+    const legacyVersions = [...LEGACY_MIGRATIONS.map((m) => m.version), HAND_CHANGED_MIGRATION.version, liveVersion];
+    const reason = "SQL ran by hand in the SQL editor; drift-guard check compared every definition";
+    const refused = await cli(["repair", "--mark-applied", ...legacyVersions, "--reason", reason]);
+    if (!/^Not applicable as is: 014 /m.test(refused.stdout)) failures.push("the plan without --force-different should refuse 014");
+
+    step(`Plan: mark them applied (not reverted), with --force-different for ${HAND_CHANGED_MIGRATION.version}`);
+    wrap(`Recorded as applied: version, name and the file's statements, exactly as \`supabase migration repair --status applied\` records them. No SQL runs. Without --apply this is a dry run against the current history digest.`);
+    const plan = await cli(["repair", "--mark-applied", ...legacyVersions, "--force-different", "--reason", reason]);
     const planned = /^Plan \(dry run, nothing written\) against history (sha256:[0-9a-f]{64})$/m.exec(plan.stdout)?.[1];
     const plannedPlan = /--apply --expect-digest (sha256:[0-9a-f]{64})/.exec(plan.stdout)?.[1];
     const applyLine = /^\s*(drift-guard repair .* --apply --expect-digest sha256:[0-9a-f]{64})\s*$/m.exec(plan.stdout)?.[1];
@@ -496,7 +538,7 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
 
     step("Apply exactly the reviewed plan");
     wrap(`The command the dry run printed. It applies only if the history digest is still the one the plan was made against and the plan digest (every change's version, name and statement checksum) is still the one reviewed; the change and the rows before it go into the audit log.`);
-    const applyArgs = ["repair", "--mark-applied", ...legacyVersions, "--reason", reason, "--apply", "--expect-digest", plannedPlan];
+    const applyArgs = ["repair", "--mark-applied", ...legacyVersions, "--force-different", "--reason", reason, "--apply", "--expect-digest", plannedPlan];
     const applied = await cli(applyArgs, { shown: applyLine });
     const auditId = /Audit id: ([0-9a-f-]{36})/.exec(applied.stdout)?.[1];
     const digestAfter = /History is now (sha256:[0-9a-f]{64})/.exec(applied.stdout)?.[1];
@@ -506,7 +548,7 @@ export async function runDemo({ full = false, write = (s) => process.stdout.writ
 
     step("Verify");
     const third = await cli(["check"]);
-    if (!/^in sync: 89 migration\(s\) match the history/m.test(third.stdout)) failures.push("after the repair: expected in sync, 89 migrations");
+    if (!/^in sync: 91 migration\(s\) match the history/m.test(third.stdout)) failures.push("after the repair: expected in sync, 91 migrations");
     note(`Running the same apply again is refused: the history is no longer the one that plan was reviewed against.`);
     await cli(applyArgs, { shown: applyLine, expect: 4 });
 

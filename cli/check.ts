@@ -52,7 +52,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       const connected = sql`select 1`.catch(() => {});
       const parsed = await readMigrationsDir(opts.migrations);
       await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence, migrationsDir: opts.migrations, since });
+      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, migrationsDir: opts.migrations, since });
     });
   }
   printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);

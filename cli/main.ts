@@ -72,7 +72,7 @@ Examples:
     .addOption(migrations())
     .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
     .option("--output <file>", "also write --format to FILE; the terminal gets text")
-    .option("--no-evidence", "skip the catalog look-up for local-only migrations")
+    .option("--no-evidence", "skip the evidence: replaying local-only migrations in the embedded shadow and comparing what they build with the live catalog")
     .addOption(new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${DRIFT_FAIL_STATES.join(",")})`)
       .argParser(parseFailOn))
     .option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed")
@@ -149,8 +149,14 @@ Examples:
     .option("--apply", "write the plan; requires --expect-digest with the dry run's plan digest")
     .option("--expect-digest <digest>", "the plan_digest of the dry run you reviewed: it pins the history and every change's content")
     .option("--expect-plan-digest <digest>", "the plan_digest, when --expect-digest gives the history_digest")
+    .option("--force-different", "mark applied even migrations whose objects exist live with other definitions (after recording the live definitions in a new migration)")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .addHelpText("after", `
+Before --mark-applied records a local-only migration, what it builds (replayed in the embedded shadow)
+is compared with the live database. A migration whose objects exist with other definitions is
+"different": the plan lists each difference, and applying it needs --force-different, once a new
+migration records the live definitions (drift-guard check prints that SQL).
+
 Examples:
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024"
   $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:…   # the dry run's plan_digest`)

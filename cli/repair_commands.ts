@@ -122,6 +122,7 @@ export interface RepairOptions {
   apply?: boolean;
   expectDigest?: string;
   expectPlanDigest?: string;
+  forceDifferent?: boolean;
   format: "text" | "json";
 }
 
@@ -133,7 +134,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   for (const [flag, value] of [["--expect-digest", opts.expectDigest], ["--expect-plan-digest", opts.expectPlanDigest]]) {
     if (value !== undefined && !/^sha256:[0-9a-f]{64}$/.test(value)) throw new DriftGuardError("usage", `${flag} must look like sha256:<64 hex digits>`);
   }
-  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason };
+  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
   const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor()));
@@ -154,9 +155,17 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
     lines.push("  no changes: the history already records this");
   }
   lines.push("", ...result.explain.map((e) => `  - ${e}`), "", `Reason: ${result.reason}`);
-  if (result.dry_run && result.changes.length) {
+  if (result.dry_run && result.changes.length && result.different?.length && !result.force_different) {
+    lines.push(
+      "",
+      `Not applicable as is: ${result.different.map((d) => d.version).join(", ")} would record SQL that never ran this way.`,
+      "  1. save the live definitions as a new migration (drift-guard check prints the SQL and the file name);",
+      "  2. plan again, marking that migration applied too, with --force-different.",
+    );
+  } else if (result.dry_run && result.changes.length) {
     const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
+    const force = result.force_different && result.different?.length ? " --force-different" : "";
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag}${force} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
     if (result.ledger_linked) lines.push(`Linked ${result.ledger_linked} untracked ledger entr${result.ledger_linked === 1 ? "y" : "ies"} to the versions marked applied (drift-guard ledger shows them)`);

@@ -17,7 +17,6 @@ import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettin
 import {
   assertEmptyShadow,
   bootstrapShadow,
-  canonicalViewDefinitions,
   createdExtension,
   missingRoleRepair,
   openEmbeddedShadow,
@@ -28,6 +27,7 @@ import {
   shadowUnreachable,
   stripLeadingComments,
 } from "../db/shadow.ts";
+import { alignViewSpelling } from "../db/view_spelling.ts";
 import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
 import {
   buildSchemaReport,
@@ -198,23 +198,6 @@ async function readLiveFromFunction(
     throw new DriftGuardError("unreachable", "the function read the schema with other schema filters than asked", "deploy the current migration-drift function");
   }
   return { settings: settings as PlatformSettings, snapshot: { server_version_num: fp.server_version_num!, objects: fp.objects! } };
-}
-
-/** Views that differ only in how two Postgres versions deparse them are made to read alike (see canonicalViewDefinitions). */
-async function alignViewSpelling(shadow: Shadow, expected: CatalogSnapshot, actual: CatalogSnapshot): Promise<void> {
-  const shadowViews = new Map(expected.objects.filter((o) => o.kind === "view" || o.kind === "materialized_view").map((o) => [`${o.kind}:${o.name}`, o]));
-  const candidates = actual.objects.filter((o) => {
-    const e = shadowViews.get(`${o.kind}:${o.name}`);
-    return e && e.props.definition !== o.props.definition;
-  });
-  const canonical = await canonicalViewDefinitions(shadow, candidates.map((o) => ({ name: `${o.kind}:${o.name}`, definition: String(o.props.definition) })));
-  for (const o of candidates) {
-    const c = canonical.get(`${o.kind}:${o.name}`);
-    if (c !== undefined && c === shadowViews.get(`${o.kind}:${o.name}`)!.props.definition) {
-      o.info = { ...o.info, live_definition: o.props.definition };
-      o.props = { ...o.props, definition: c };
-    }
-  }
 }
 
 function replayProblem(err: ReplayError, kind: Shadow["kind"]): DriftGuardError {

@@ -1,9 +1,10 @@
 /** Calls the guarded SQL functions of the drift_guard schema. */
 import { historyDigest } from "../shared/checksum.ts";
-import { planRepair, type RepairRequest, validateAuditId } from "../shared/repair_plan.ts";
+import { planRepair, refuseDifferent, type RepairRequest, validateAuditId } from "../shared/repair_plan.ts";
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
+import { collectDefinitionEvidence, type DefinitionEvidenceOptions } from "./definition_evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { linkLedger } from "./ledger.ts";
 
@@ -62,6 +63,7 @@ export async function repairHistory(
   local: readonly LocalMigration[],
   expect: RepairExpectation | undefined,
   actor: Actor,
+  options: { definitions?: DefinitionEvidenceOptions } = {},
 ): Promise<RepairPlan> {
   const remote = await readHistory(sql, knownStatements(local));
   const current = historyDigest(remote ?? []);
@@ -76,10 +78,15 @@ export async function repairHistory(
   if (expect?.planDigest !== undefined && expect.digest !== undefined && current !== expect.digest) {
     throw new DriftGuardError("digest_mismatch", `the history changed since the plan was made: it is now ${current}`, "plan again (dry run) and review the new plan");
   }
-  if (expect === undefined) return planRepair(request, local, remote);
+  // Marking a local-only migration applied: compare what it builds with what is live first.
+  const remoteVersions = new Set((remote ?? []).map((r) => r.version));
+  const marked = new Set(request.markApplied ?? []);
+  const toInsert = local.filter((m) => marked.has(m.version) && !remoteVersions.has(m.version));
+  const evidence = toInsert.length ? await collectDefinitionEvidence(sql, local, toInsert, remoteVersions, options.definitions) : undefined;
+  if (expect === undefined) return planRepair(request, local, remote, evidence);
   let plan: RepairPlan;
   try {
-    plan = planRepair(request, local, remote);
+    plan = planRepair(request, local, remote, evidence);
   } catch (err) {
     // The reviewed plan was valid when it was made; one that no longer plans means the history or the files moved since.
     if (!(err instanceof DriftGuardError)) throw err;
@@ -92,6 +99,7 @@ export async function repairHistory(
       "the history or the content to be written (files or manifest) changed; plan again (dry run) and review the new plan",
     );
   }
+  refuseDifferent(plan);
   if (plan.changes.length === 0) return { ...plan, dry_run: false };
   // The repair and the ledger links it implies commit together.
   const markedApplied = new Set(plan.changes.filter((c) => c.op !== "delete").map((c) => c.version));

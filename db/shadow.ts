@@ -156,12 +156,13 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>): Prom
       await db.query(statement);
     },
     async query(text, params) {
-      return (await db.query<Record<string, unknown>>(text, params ?? [])).rows;
+      // No type arguments: where PGlite is not installed (the deployed function's folder) it is untyped.
+      return (await db.query(text, params ?? [])).rows as Record<string, unknown>[];
     },
     catalog: pgliteCatalog(db as any),
     async serverVersionNum() {
-      const r = await db.query<{ v: string }>("select current_setting('server_version_num') as v");
-      return Number(r.rows[0].v);
+      const r = await db.query("select current_setting('server_version_num') as v");
+      return Number((r.rows as Array<{ v: string }>)[0].v);
     },
     async close() {
       try {

@@ -146,20 +146,65 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
   }
 
   const outOfOrder = of("out_of_order");
-  const looksApplied = outOfOrder.filter((m) => m.evidence?.verdict === "present");
-  const looksUnapplied = outOfOrder.filter((m) => m.evidence?.verdict === "absent");
-  const undecided = outOfOrder.filter((m) => !looksApplied.includes(m) && !looksUnapplied.includes(m));
-  const markApplied = [...looksApplied, ...undecided];
+  const verdict = (m: MigrationEntry) => m.evidence?.verdict;
+  const identical = outOfOrder.filter((m) => verdict(m) === "identical");
+  const looksUnapplied = outOfOrder.filter((m) => verdict(m) === "absent");
+  const different = outOfOrder.filter((m) => verdict(m) === "different");
+  const byNameOnly = outOfOrder.filter((m) => verdict(m) === "present");
+  const doubtful = outOfOrder.filter((m) => verdict(m) === "partial" || verdict(m) === "unknown");
+  // No evidence at all (--no-evidence, or no history rows): both fixes, each with its condition.
+  const undecided = outOfOrder.filter((m) => m.evidence === undefined);
+  const markApplied = [...identical, ...undecided];
   if (markApplied.length) {
     actions.push({
       kind: "mark_applied",
       versions: list(markApplied),
-      explain: (looksApplied.length && !undecided.length
-        ? `Objects present: these look applied (their SQL ran outside the CLI). Mark them applied. `
-        : `If this SQL already ran on the database (by hand, or in the dashboard), mark it applied. `) +
+      explain: (identical.length && !undecided.length
+        ? `What these build is identical to the live database (compared definition by definition in a shadow): their SQL ran outside the CLI. Mark them applied. `
+        : `If this SQL already ran on the database (by hand, or in the dashboard), and built what is live, mark it applied. `) +
         `\`--mark-applied\` records the row exactly as \`supabase migration repair --status applied\` does, without running any SQL. ` +
         `Run it without --apply first to preview the change.`,
       command: `drift-guard repair${dirFlag} --mark-applied ${list(markApplied).join(" ")} --reason "<why>"`,
+    });
+  }
+  for (const m of different) {
+    const e = m.evidence!;
+    const shown = (e.differences ?? []).slice(0, 5);
+    const more = (e.differences?.length ?? 0) - shown.length;
+    const live = e.live_migration;
+    actions.push({
+      kind: "record_live_definition",
+      versions: [m.version],
+      explain:
+        `${m.version}'s objects exist, but not as the file builds them (${shown.join("; ")}${more > 0 ? `; ${more} more` : ""}). ` +
+        `Marking it applied alone would record SQL that never ran this way and hide the difference. Two steps: ` +
+        (live
+          ? `1. save the SQL that records what the live database has (printed under Evidence; --format json: evidence.live_migration.sql) as ${live.file}, and review it; ` +
+            `2. mark both applied (no SQL runs; the live database already has both): `
+          : `1. write a new migration that records what the live database has (drift-guard schema-diff suggests the SQL); 2. mark the file and that migration applied: `) +
+        `--force-different confirms that you recorded the live definitions.`,
+      command: `drift-guard repair${dirFlag} --mark-applied ${m.version}${live ? ` ${live.version}` : " <new version>"} --force-different --reason "<why>"`,
+    });
+  }
+  if (byNameOnly.length) {
+    actions.push({
+      kind: "compare_definitions",
+      versions: list(byNameOnly),
+      explain:
+        `Objects with these names exist, but only their names were looked up: the live definitions may differ from what the files build. ` +
+        `Compare definitions before marking anything applied: drift-guard check --db-url does (or GET /status?evidence=full).`,
+      command: `drift-guard check${dirFlag} --db-url "$SUPABASE_DB_URL"`,
+    });
+  }
+  if (doubtful.length) {
+    const why = doubtful.map((m) => `${m.version}: ${m.evidence!.verdict === "partial" ? "only part of what it builds is live" : m.evidence!.reason ?? "cannot tell"}`);
+    actions.push({
+      kind: "review_evidence",
+      versions: list(doubtful),
+      explain:
+        `Cannot tell whether these ran (${why.slice(0, 3).join("; ")}${why.length > 3 ? "; …" : ""}). Compare by hand before choosing: mark applied only if ` +
+        `what the file builds is what is live; otherwise finish the missing part in a new migration.`,
+      command: `drift-guard schema-diff${dirFlag}`,
     });
   }
   const pushAll = [...looksUnapplied, ...undecided];

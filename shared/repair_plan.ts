@@ -7,13 +7,18 @@
  *   SQL it ran stays in the database; `db push` runs it again whenever its file is present.
  */
 import { compareCodePoints, historyDigest, sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
-import type { LocalMigration, RemoteMigration, RepairChange, RepairPlan } from "./types.ts";
+import type { Evidence, LocalMigration, RemoteMigration, RepairChange, RepairPlan } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
 export interface RepairRequest {
   markApplied?: readonly string[];
   markReverted?: readonly string[];
   reason?: string;
+  /**
+   * Mark applied even migrations whose objects exist live with other definitions
+   * (evidence `different`): the user recorded the live definitions in a new migration.
+   */
+  forceDifferent?: boolean;
 }
 
 const sameStatements = (a: readonly string[] | null, b: readonly string[]) =>
@@ -59,13 +64,27 @@ export function validateRepairRequest(request: RepairRequest): { applied: string
   return { applied, reverted, reason };
 }
 
-export function planRepair(request: RepairRequest, local: readonly LocalMigration[], remote: readonly RemoteMigration[] | null): RepairPlan {
+/**
+ * The plan. `evidence` (by version, for the local-only versions to mark applied) adds what the
+ * live database has of each; a `different` one is listed in `different` and refused at apply
+ * time unless `forceDifferent` (see refuseDifferent).
+ *
+ * @example
+ * planRepair({ markApplied: ["004"], reason: "ran by hand" }, local, remote, evidence).different // [{ version: "004", … }]
+ */
+export function planRepair(
+  request: RepairRequest,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[] | null,
+  evidence?: ReadonlyMap<string, Evidence>,
+): RepairPlan {
   const { applied, reverted, reason } = validateRepairRequest(request);
   const rows = remote ?? [];
   const localBy = new Map(local.map((m) => [m.version, m]));
   const remoteBy = new Map(rows.map((r) => [r.version, r]));
   const changes: RepairChange[] = [];
   const explain: string[] = [];
+  const different: NonNullable<RepairPlan["different"]> = [];
 
   for (const version of applied) {
     const file = localBy.get(version);
@@ -76,6 +95,9 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
     if (!row) {
       changes.push({ op: "insert", version, name: file.name, statements: file.statements, statements_checksum: statementsChecksum(file.statements) });
       explain.push(`insert ${version}: record ${file.path} as applied (${file.statements.length} statement(s)); no SQL runs`);
+      const e = evidence?.get(version);
+      if (e) explain.push(...evidenceExplain(version, e, request.forceDifferent === true));
+      if (e?.verdict === "different") different.push({ version, differences: e.differences ?? [] });
     } else if (row.name !== file.name || !sameStatements(row.statements, file.statements)) {
       changes.push({ op: "update", version, name: file.name, statements: file.statements, statements_checksum: statementsChecksum(file.statements) });
       explain.push(`update ${version}: replace the recorded name and statements with those of ${file.path}; no SQL runs`);
@@ -93,7 +115,50 @@ export function planRepair(request: RepairRequest, local: readonly LocalMigratio
   }
 
   const history_digest = historyDigest(rows);
-  return { dry_run: true, history_digest, plan_digest: planDigest(history_digest, changes), changes, audit_id: null, reason, explain };
+  return {
+    dry_run: true,
+    history_digest,
+    plan_digest: planDigest(history_digest, changes),
+    changes,
+    audit_id: null,
+    reason,
+    explain,
+    ...(different.length ? { different, force_different: request.forceDifferent === true } : {}),
+  };
+}
+
+/** What the evidence says about marking one version applied, for the plan's explanation. */
+function evidenceExplain(version: string, e: Evidence, forced: boolean): string[] {
+  switch (e.verdict) {
+    case "identical":
+      return [`${version}: what it builds is identical to the live database`];
+    case "different":
+      return [
+        `${version}: DIFFERENT: its objects exist live, but not as the file builds them: ${(e.differences ?? []).join("; ")}`,
+        forced
+          ? `${version}: --force-different: recorded as applied anyway (you recorded the live definitions in a new migration)`
+          : `${version}: first record the live definitions in a new migration (drift-guard check prints the SQL), then plan again with --force-different`,
+      ];
+    case "absent":
+      return [`${version}: WARNING: none of what it builds is live; marking it applied records SQL that never ran (db push --include-all would run it)`];
+    case "partial":
+      return [`${version}: WARNING: only part of what it builds is live`];
+    case "unknown":
+      return [`${version}: definitions not compared: ${e.reason ?? "unknown"}`];
+    default:
+      return [];
+  }
+}
+
+/** Applying a plan that marks `different` migrations applied needs --force-different ("force_different": true). */
+export function refuseDifferent(plan: RepairPlan): void {
+  if (!plan.different?.length || plan.force_different) return;
+  const first = plan.different[0];
+  throw new DriftGuardError(
+    "bad_input",
+    `${plan.different.map((d) => d.version).join(", ")}: the live database has other definitions than the file builds (${first.differences.slice(0, 3).join("; ")}${first.differences.length > 3 ? "; …" : ""}); marking it applied would record SQL that never ran this way`,
+    "record the live definitions in a new migration first (drift-guard check prints the SQL), then repeat with --force-different (HTTP: \"force_different\": true)",
+  );
 }
 
 /**
@@ -124,5 +189,6 @@ export function repairJson(plan: RepairPlan): Record<string, unknown> {
     reason: plan.reason,
     explain: plan.explain,
     ...(plan.ledger_linked !== undefined ? { ledger_linked: plan.ledger_linked } : {}),
+    ...(plan.different ? { different: plan.different, force_different: plan.force_different ?? false } : {}),
   };
 }

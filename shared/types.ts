@@ -25,10 +25,35 @@ export interface Problem {
   message: string;
 }
 
-/** What the catalog says about a local-only migration's objects (see evidence.ts). */
+/** One object a local-only migration creates or alters, and what the live database has of it. */
+export interface EvidenceObject {
+  kind: string;
+  name: string;
+  /** Exists live (by name). */
+  present: boolean;
+  /** By definition (basis "definition"): the same as the migration builds it, different, or missing live. */
+  state?: "identical" | "different" | "missing";
+  /** What differs, live first: "column public.orders.total: text live, numeric in the file". */
+  differences?: string[];
+}
+
+/**
+ * What the catalog says about a local-only migration (see evidence.ts and definition_evidence.ts).
+ * basis "definition": identical / different / absent / partial / unknown, from comparing what the
+ * migration builds in a shadow with the live catalog. basis "name" (or no basis): present / absent /
+ * partial / unknown, from looking the names up only; "present" is not proof that the same SQL ran.
+ */
 export interface Evidence {
-  verdict: "present" | "absent" | "partial" | "unknown";
-  objects: Array<{ kind: string; name: string; present: boolean }>;
+  verdict: "identical" | "different" | "present" | "absent" | "partial" | "unknown";
+  basis?: "definition" | "name";
+  objects: EvidenceObject[];
+  /** basis "definition": every difference, one line each. */
+  differences?: string[];
+  /** unknown: why. */
+  reason?: string;
+  notes?: string[];
+  /** different: a new migration that records what the live database has (schema-diff's SQL for these objects). */
+  live_migration?: { file: string; version: string; sql: string; notes: string[] };
 }
 
 export interface MigrationEntry {
@@ -112,6 +137,10 @@ export interface RepairPlan {
   explain: string[];
   /** Untracked ledger entries this repair linked to the versions it marked applied. */
   ledger_linked?: number;
+  /** Versions to mark applied whose objects exist live with other definitions (evidence `different`). */
+  different?: Array<{ version: string; differences: string[] }>;
+  /** The plan was made with --force-different ("force_different": true): `different` ones may be applied. */
+  force_different?: boolean;
 }
 
 /** Exit codes every command shares (contract: "Exit codes"). */

@@ -26,6 +26,8 @@ interface SeedMigration {
 interface DemoModule {
   REMOTE_MIGRATIONS: SeedMigration[];
   LEGACY_MIGRATIONS: Array<SeedMigration & { fileName: string }>;
+  HAND_CHANGED_MIGRATION: SeedMigration & { fileName: string };
+  HAND_CHANGES: string[];
   migrationFileText(statements: string[]): string;
 }
 const demo = (await import(pathToFileURL(DEMO).href)) as DemoModule;
@@ -49,7 +51,7 @@ describe("npm run demo", () => {
   beforeAll(async () => {
     // Two demos at once: each has its own PGlite on its own port.
     [run, full] = await Promise.all([npmRunDemo(), npmRunDemo(["--full"])]);
-  });
+  }, 600_000); // two demos, each replaying into the embedded shadow five times
 
   // How long it takes is a benchmark's question (a loaded CI machine is slow), not a test's.
   it("exits 0 and reports its own duration", () => {
@@ -74,7 +76,8 @@ describe("npm run demo", () => {
       "drift-guard repair -> 0", // --mark-reverted, dry run
       "drift-guard fetch -> 0",
       "drift-guard check -> 1",
-      "drift-guard repair -> 0", // --mark-applied, dry run
+      "drift-guard repair -> 0", // --mark-applied without --force-different: a dry run that says it cannot be applied as is
+      "drift-guard repair -> 0", // --mark-applied --force-different, dry run
       "drift-guard repair -> 0", // --apply --expect-digest
       "drift-guard check -> 0",
       "drift-guard repair -> 4", // the same apply again: the digest moved
@@ -84,11 +87,15 @@ describe("npm run demo", () => {
     ]);
   });
 
-  it("check: 78 remote_only, 11 out_of_order with their objects present", () => {
-    expect(run.stdout).toMatch(/^drift: 89 of 89 migration\(s\) differ from the history, \d+ object\(s\) changed outside migrations\nin_sync 0 · edited 0 · renamed 0 · pending 0 · out_of_order 11 · remote_only 78$/m);
+  it("check: 78 remote_only; the 11 legacy files identical, the one changed by hand later different", () => {
+    expect(run.stdout).toMatch(/^drift: 90 of 90 migration\(s\) differ from the history, \d+ object\(s\) changed outside migrations\nin_sync 0 · edited 0 · renamed 0 · pending 0 · out_of_order 12 · remote_only 78$/m);
     for (const m of demo.LEGACY_MIGRATIONS) {
-      expect(run.stdout).toMatch(new RegExp(`^${m.version}\\s+out_of_order\\s+${m.name}\\s+objects present \\((\\d+)/\\1\\)`, "m"));
+      expect(run.stdout).toMatch(new RegExp(`^${m.version}\\s+out_of_order\\s+${m.name}\\s+identical \\((\\d+)/\\1 objects as the file builds them\\)`, "m"));
     }
+    const hand = demo.HAND_CHANGED_MIGRATION;
+    expect(run.stdout).toMatch(new RegExp(`^${hand.version}\\s+out_of_order\\s+${hand.name}\\s+different `, "m"));
+    expect(run.stdout).toContain("      - function public.automation_daily_limit(): body differs");
+    expect(run.stdout).not.toMatch(new RegExp(`--mark-applied [0-9 ]*\\b${hand.version}\\b[0-9 ]* --reason "<why>"`));
     for (const table of ["automation_rules", "automation_feedback", "automation_history"]) {
       expect(run.stdout).toContain(`✓ table public.${table}`);
     }
@@ -113,16 +120,24 @@ describe("npm run demo", () => {
     expect(section).toContain("The SQL it ran stays in the database, and db push will run it again whenever its file is present");
   });
 
-  it("fetches the 78, marks the 11 applied (not reverted), applies the reviewed plan, and verifies", () => {
+  it("the different file: two steps, and a plan without --force-different that says it cannot be applied as is", () => {
+    const live = /^\$ # save the SQL above as (supabase\/migrations\/(\d{14})_record_live_definitions_014\.sql)$/m.exec(run.stdout);
+    expect(live).not.toBeNull();
+    expect(run.stdout).toMatch(/^Not applicable as is: 014 would record SQL that never ran this way\.$/m);
+    expect(run.stdout).toContain("014: DIFFERENT: its objects exist live, but not as the file builds them: function public.automation_daily_limit(): body differs");
+    expect(run.stdout).toMatch(new RegExp(`^\\$ drift-guard repair --mark-applied .* 014 ${live![2]} --force-different --reason .* --apply --expect-digest sha256:[0-9a-f]{64}$`, "m"));
+  });
+
+  it("fetches the 78, marks the 11, 014 and its record applied (not reverted), applies the reviewed plan, and verifies", () => {
     expect(run.stdout).toMatch(/^78 file\(s\) written\. Review and commit them\.$/m);
-    expect(run.stdout).toContain("in_sync 78 · edited 0 · renamed 0 · pending 0 · out_of_order 11 · remote_only 0");
+    expect(run.stdout).toContain("in_sync 78 · edited 0 · renamed 0 · pending 0 · out_of_order 12 · remote_only 0");
     const planDigest = /^Plan \(dry run, nothing written\) against history (sha256:[0-9a-f]{64})$/m.exec(
       run.stdout.slice(run.stdout.indexOf("$ drift-guard repair --mark-applied")),
     )![1];
-    expect(run.stdout).toContain(`$ drift-guard repair --mark-applied ${demo.LEGACY_MIGRATIONS.map((m) => m.version).join(" ")} --reason`);
+    expect(run.stdout).toContain(`$ drift-guard repair --mark-applied ${demo.LEGACY_MIGRATIONS.map((m) => m.version).join(" ")} 014 `);
     expect(run.stdout).toMatch(new RegExp(`^\\$ drift-guard repair --mark-applied .* --apply --expect-digest sha256:[0-9a-f]{64}$`, "m"));
-    expect(run.stdout.match(/^ {2}insert {2}0\d\d {2}/gm)).toHaveLength(22); // the plan and the applied result
-    expect(run.stdout).toMatch(/^in sync: 89 migration\(s\) match the history/m);
+    expect(run.stdout.match(/^ {2}insert {2}0\d\d {2}/gm)).toHaveLength(36); // two plans and the applied result, 12 each
+    expect(run.stdout).toMatch(/^in sync: 91 migration\(s\) match the history/m);
     expect(run.stdout).toMatch(/^drift-guard: the plan changed since it was reviewed/m);
   });
 

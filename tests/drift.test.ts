@@ -72,13 +72,41 @@ describe("actions say what the CLI's repair statuses really do", () => {
     expect(actions[0].command).toBe('drift-guard repair --mark-applied 1 --reason "<why>"');
     expect(actions[1].command).toBe("supabase db push --include-all");
   });
-  it("evidence decides between the two", () => {
-    const evidence = new Map([["1", { verdict: "present" as const, objects: [{ kind: "table", name: "public.t", present: true }] }]]);
+  it("evidence decides between the two: identical definitions mark it applied", () => {
+    const evidence = new Map([["1", { verdict: "identical" as const, basis: "definition" as const, objects: [{ kind: "table", name: "public.t", present: true, state: "identical" as const }] }]]);
     const report = computeDrift({ local: [local("1", "a", "create table t(id int);")], remote: [remote("2", "b", [])], evidence });
     const actions = report.actions.filter((a) => a.versions.includes("1"));
     expect(actions.map((a) => a.kind)).toEqual(["mark_applied"]);
-    expect(actions[0].explain).toMatch(/^Objects present/);
-    expect(report.migrations[0].evidence?.verdict).toBe("present");
+    expect(actions[0].explain).toMatch(/^What these build is identical to the live database/);
+    expect(report.migrations[0].evidence?.verdict).toBe("identical");
+  });
+  it("present by name only never suggests marking it applied: compare definitions first", () => {
+    const evidence = new Map([["1", { verdict: "present" as const, basis: "name" as const, objects: [{ kind: "table", name: "public.t", present: true }] }]]);
+    const report = computeDrift({ local: [local("1", "a", "create table t(id int);")], remote: [remote("2", "b", [])], evidence });
+    const actions = report.actions.filter((a) => a.versions.includes("1"));
+    expect(actions.map((a) => a.kind)).toEqual(["compare_definitions"]);
+    expect(actions[0].command).toBe('drift-guard check --db-url "$SUPABASE_DB_URL"');
+  });
+  it("different: record the live definitions, then mark both applied with --force-different", () => {
+    const evidence = new Map([["1", {
+      verdict: "different" as const,
+      basis: "definition" as const,
+      objects: [{ kind: "function", name: "public.f", present: true, state: "different" as const, differences: ["function public.f(): body differs"] }],
+      differences: ["function public.f(): body differs"],
+      live_migration: { file: "supabase/migrations/20990101000000_record_live_definitions_1.sql", version: "20990101000000", sql: "create or replace function …", notes: [] },
+    }]]);
+    const report = computeDrift({ local: [local("1", "a", "create function f() returns int language sql as $$ select 2 $$;")], remote: [remote("2", "b", [])], evidence });
+    const actions = report.actions.filter((a) => a.versions.includes("1"));
+    expect(actions.map((a) => a.kind)).toEqual(["record_live_definition"]);
+    expect(actions[0].explain).toContain("function public.f(): body differs");
+    expect(actions[0].explain).toContain("1. save the SQL");
+    expect(actions[0].explain).toContain("2. mark both applied");
+    expect(actions[0].command).toBe('drift-guard repair --mark-applied 1 20990101000000 --force-different --reason "<why>"');
+  });
+  it.each(["partial", "unknown"] as const)("%s: review by hand, no ready-made mark-applied", (verdict) => {
+    const evidence = new Map([["1", { verdict, basis: "definition" as const, reason: "statement 1 (do …) not understood", objects: [] }]]);
+    const report = computeDrift({ local: [local("1", "a", "do $$ begin end $$;")], remote: [remote("2", "b", [])], evidence });
+    expect(report.actions.filter((a) => a.versions.includes("1")).map((a) => a.kind)).toEqual(["review_evidence"]);
   });
   it("pending: db push; renamed: git mv; edited: a new migration", () => {
     const report = computeDrift({

@@ -1,6 +1,7 @@
 /** What a migration creates, read from its SQL; the catalog look-up is exercised in seed_incident.test.ts. */
 import { describe, expect, it } from "vitest";
-import { extractCreatedObjects, judgeEvidence } from "../shared/evidence.ts";
+import { canonicalBody } from "../shared/definition_evidence.ts";
+import { extractCreatedObjects, extractTouchedObjects, judgeEvidence, statementCoverage } from "../shared/evidence.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 
 const objects = (sql: string) => extractCreatedObjects(splitStatements(sql)).map((o) => [o.kind, o.schema, o.table ?? null, o.name]);
@@ -35,5 +36,38 @@ describe("judgeEvidence", () => {
   });
   it("no objects: unknown", () => {
     expect(judgeEvidence([], []).verdict).toBe("unknown");
+  });
+});
+
+describe("extractTouchedObjects: what a migration creates or alters, for the comparison by definition", () => {
+  const touched = (sql: string) =>
+    extractTouchedObjects(splitStatements(sql)).map((o) => [o.kind, o.on ?? null, o.schema, o.table ?? null, o.name, o.altered ?? false]);
+  it.each([
+    ["every clause of an alter table", "-- header\nalter table public.orders add column if not exists total numeric, alter column note type text, add constraint c check (true), enable row level security;",
+      [["column", null, "public", "orders", "total", false], ["column", null, "public", "orders", "note", true], ["constraint", null, "public", "orders", "c", false], ["rls", null, "public", "orders", "orders", false]]],
+    ["grants and revokes name what they are on", "grant select on public.t to anon; grant execute on function f(int) to authenticated; revoke all on schema api from public; grant usage on all sequences in schema public to anon;",
+      [["grant", "table", "public", null, "t", false], ["grant", "function", "public", null, "f", false], ["grant", "schema", "api", null, "api", false]]],
+    ["altered policies, functions, views and types", "alter policy p on t using (false); alter function f() set search_path = ''; alter view v set (security_invoker = on); alter type mood add value 'x';",
+      [["policy", null, "public", "t", "p", true], ["function", null, "public", null, "f", true], ["view", null, "public", null, "v", true], ["type", null, "public", null, "mood", true]]],
+  ])("%s", (_, sql, expected) => {
+    expect(touched(sql)).toEqual(expected);
+  });
+});
+
+describe("statementCoverage", () => {
+  it("names the statements whose effects cannot be compared, and counts data changes", () => {
+    expect(statementCoverage(splitStatements("create table t (id int);\ninsert into t values (1);\ndo $$ begin execute 'create table x()'; end $$;\ncreate rule r as on insert to t do nothing;"))).toEqual({
+      unchecked: ["statement 3 (do …)", "statement 4 (create rule …)"],
+      data: 1,
+    });
+  });
+});
+
+describe("canonicalBody", () => {
+  it("ignores comments, whitespace and case outside literals; keeps literals and quoted names", () => {
+    expect(canonicalBody("\n  SELECT a  -- the argument\n;")).toBe(canonicalBody("select A"));
+    expect(canonicalBody("select 'A'")).not.toBe(canonicalBody("select 'a'"));
+    expect(canonicalBody('select "A" from t')).not.toBe(canonicalBody('select "a" from t'));
+    expect(canonicalBody("select 1")).not.toBe(canonicalBody("select 2"));
   });
 });

@@ -113,6 +113,13 @@ describe("the function over HTTP", () => {
     expect(drift.body.status).toBe("drift");
     expect(drift.body.summary).toEqual({ in_sync: 2, edited: 0, renamed: 0, pending: 0, out_of_order: 1, remote_only: 0 });
     expect(drift.body.migrations.find((m: any) => m.version === B)).toMatchObject({ state: "out_of_order", evidence: { verdict: "present" } });
+    // By name only by default; definitions on demand: what b builds (replayed in the embedded shadow) is what is live.
+    expect(drift.body.actions.map((a: any) => a.kind)).toEqual(["compare_definitions"]);
+    const full = await call(server.url, "GET", "/status?evidence=full", { token: read });
+    expect(full.status).toBe(409);
+    expect(full.body.migrations.find((m: any) => m.version === B).evidence).toMatchObject({ verdict: "identical", basis: "definition" });
+    expect(full.body.actions.map((a: any) => a.kind)).toEqual(["mark_applied"]);
+    expectSafeError(await call(server.url, "GET", "/status?evidence=all", { token: read }), 400, "bad_input", secrets);
     // The CLI's --url client reads the same report: exit 1 for drift.
     const check = driftGuard(["check", "--url", server.url, "--token", read, "--migrations", migrations, "--format", "json"]);
     expect(check.status, check.stderr).toBe(1);
@@ -155,7 +162,7 @@ describe("the function over HTTP", () => {
     ]);
     // The CLI's audit reads the same log.
     expect(JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout).map((e: any) => e.id)).toEqual(audit.body.entries.map((e: any) => e.id));
-  });
+  }, 300_000); // two repairs replay into the embedded shadow
 
   it("a manifest swapped with a deploy token after review cannot ride on the reviewed plan (issue 11 item 2)", async () => {
     const migrations = join(project, "supabase/migrations");

@@ -46,10 +46,11 @@ function fixedReport(): Report {
   ];
   const evidence = new Map<string, Evidence>([
     ["004", {
-      verdict: "present",
+      verdict: "identical",
+      basis: "definition",
       objects: [
-        { kind: "table", name: "public.automation_rules", present: true },
-        { kind: "index", name: "automation_rules_event_idx on public.automation_rules", present: true },
+        { kind: "table", name: "public.automation_rules", present: true, state: "identical" },
+        { kind: "index", name: "automation_rules_event_idx on public.automation_rules", present: true, state: "identical" },
       ],
     }],
   ]);
@@ -108,7 +109,7 @@ describe("markdown", () => {
   });
 
   it("shows the evidence and each fix with its command", () => {
-    expect(md).toContain("- `004`: ✓ table `public.automation_rules`, ✓ index `automation_rules_event_idx on public.automation_rules`");
+    expect(md).toContain("- `004`: **identical** ✓ table `public.automation_rules`, ✓ index `automation_rules_event_idx on public.automation_rules`");
     for (const a of report.actions) expect(md).toContain(`   ${a.command}`);
   });
 

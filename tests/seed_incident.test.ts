@@ -55,7 +55,7 @@ describe("the seed incident", () => {
     before = JSON.parse(r.stdout);
     expect(before.summary).toMatchObject({ remote_only: 78, out_of_order: 11, in_sync: 0 });
     for (const m of before.migrations.filter((m) => m.state === "out_of_order")) {
-      expect(m.evidence).toMatchObject({ verdict: "present" });
+      expect(m.evidence).toMatchObject({ verdict: "identical", basis: "definition" });
       expect(m.evidence!.objects.map((o) => o.name)).toContain(`public.legacy_${m.version}`);
     }
     expect(before.actions.map((a) => [a.kind, a.versions.length])).toEqual([["fetch", 78], ["mark_applied", 11], ["ledger_ack", 0]]);

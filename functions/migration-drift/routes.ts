@@ -7,7 +7,7 @@ import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/cat
 import { listAudit } from "../../db/audit.ts";
 import { historyFingerprint, newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
-import { driftReport } from "../../db/report.ts";
+import { driftReport, type EvidenceDepth } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
@@ -54,14 +54,25 @@ function sinceParam(url: URL): Date | undefined {
 }
 
 /**
- * The same report as `drift-guard check`, for the manifest's migrations. New untracked
- * changes go to the webhook; a failing webhook costs at most its timeout, never the report.
+ * The same report as `drift-guard check`, for the manifest's migrations. Evidence by name
+ * unless `?evidence=full`: comparing definitions replays the migrations in the embedded
+ * shadow, seconds of CPU that a hosted function (2 s CPU per request) cannot always spend.
+ * New untracked changes go to the webhook; a failing webhook costs at most its timeout,
+ * never the report.
  */
-async function reportFor(ctx: Context, sql: Sql, manifest: Manifest): Promise<Report> {
+async function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  const report = await driftReport(sql, local, problems, { since: sinceParam(ctx.url) });
+  const report = await driftReport(sql, local, problems, { evidence: depth, since: sinceParam(ctx.url) });
   if (ctx.alert && report.untracked_changes.length) await ctx.alert(sql, report.untracked_changes);
   return report;
+}
+
+/** `?evidence=full` (definitions) or `?evidence=names` (the default). */
+function evidenceDepth(url: URL): EvidenceDepth {
+  const v = url.searchParams.get("evidence");
+  if (v === null || v === "names") return "names";
+  if (v === "full") return "definitions";
+  throw new DriftGuardError("bad_input", "evidence must be full or names", "?evidence=full compares what each local-only migration builds with the live catalog");
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
@@ -90,6 +101,7 @@ const repairBody = z.strictObject({
   reason: z.string().optional(),
   expect_digest: digest.optional(),
   expect_plan_digest: digest.optional(),
+  force_different: z.boolean().optional(),
 });
 const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optional() });
 
@@ -120,13 +132,14 @@ const EVIDENCE_REUSE_MS = 5_000;
 
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
+    const depth = evidenceDepth(ctx.url);
     const found = await newest(sql);
     if (!found) throw noManifest();
     const fingerprint = await historyFingerprint(sql);
     // New DDL, acknowledgements and links change the report without touching the history.
-    const key = `${found.meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""}`;
+    const key = `${found.meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""} ${depth}`;
     const build = async () => {
-      const report = await reportFor(ctx, sql, found.manifest);
+      const report = await reportFor(ctx, sql, found.manifest, depth);
       const reply = reportReply(report, { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
       // A history that changed while the report was read is served, not cached under the old key.
       if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
@@ -143,9 +156,10 @@ export const status: Handler = (ctx) =>
   });
 
 export const drift: Handler = async (ctx) => {
+  const depth = evidenceDepth(ctx.url);
   const manifest = parseManifest(await ctx.body());
   // The digest of the manifest this report is about: `check --url` verifies it is the one it sent.
-  return reportReply(await ctx.db.run((sql) => reportFor(ctx, sql, manifest)), { manifest_digest: manifestDigest(manifest) });
+  return reportReply(await ctx.db.run((sql) => reportFor(ctx, sql, manifest, depth)), { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -166,7 +180,7 @@ export const repair: Handler = async (ctx) => {
     const found = await newest(sql);
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
-    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason };
+    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
     return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor);
   });
 

@@ -10,10 +10,12 @@ export const STATE_DETAIL: Record<string, string> = {
 };
 
 export const EVIDENCE_DETAIL: Record<Evidence["verdict"], (present: number, total: number) => string> = {
-  present: (p, n) => `objects present (${p}/${n}): looks applied, mark it applied`,
+  identical: (_, n) => `identical (${n}/${n} objects as the file builds them): mark it applied`,
+  different: (p, n) => `different (${p}/${n} present, not as the file builds them): record the live definitions, then mark it applied`,
+  present: (p, n) => `objects present by name (${p}/${n}); definitions not compared`,
   absent: (_, n) => `objects absent (0/${n}): a normal db push will apply it`,
   partial: (p, n) => `objects partly present (${p}/${n}): review before repairing`,
-  unknown: () => "creates no objects we can look up: review by hand",
+  unknown: () => "cannot tell: review by hand",
 };
 
 /** What is wrong with one migration, in a phrase: the state, the evidence, the recorded name. */

@@ -27,7 +27,7 @@ export function formatJunit(report: Report): string {
     if (m.local) body.push(`Local file: ${m.local.path}`);
     if (m.remote && m.remote.name !== m.name) body.push(`Recorded name: ${m.remote.name}`);
     if (m.evidence?.objects.length) {
-      body.push("Evidence (catalog look-up):", ...m.evidence.objects.map((o) => `  ${o.present ? "present" : "absent "} ${o.kind} ${o.name}`));
+      body.push(m.evidence.basis === "definition" ? `Evidence (definitions compared): ${m.evidence.verdict}` : "Evidence (catalog look-up):", ...m.evidence.objects.map((o) => `  ${o.state ?? (o.present ? "present" : "absent ")} ${o.kind} ${o.name}`), ...(m.evidence.differences ?? []).map((d) => `  - ${d}`), ...(m.evidence.reason ? [`  why: ${m.evidence.reason}`] : []));
     }
     for (const a of fixes.get(m.version) ?? []) body.push("", a.explain, `$ ${a.command}`);
     return [

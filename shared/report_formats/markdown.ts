@@ -41,12 +41,22 @@ export function formatMarkdown(report: Report): string {
     }
   }
 
-  const withEvidence = drifted.filter((m) => m.evidence && m.evidence.objects.length);
+  const withEvidence = drifted.filter((m) => m.evidence && (m.evidence.objects.length || m.evidence.reason));
   if (withEvidence.length) {
-    out.push("", "### Evidence", "", "What each local-only migration creates, looked up in the database's catalog:", "");
+    const byDefinition = withEvidence.some((m) => m.evidence!.basis === "definition");
+    out.push("", "### Evidence", "", byDefinition
+      ? "What each local-only migration builds (replayed in a shadow), compared with the live catalog:"
+      : "What each local-only migration creates, looked up by name in the database's catalog:", "");
     for (const m of withEvidence) {
-      const objects = m.evidence!.objects.map((o) => `${o.present ? "✓" : "✗"} ${o.kind} ${codeSpan(o.name)}`);
-      out.push(`- ${codeSpan(m.version)}: ${objects.join(", ")}`);
+      const e = m.evidence!;
+      const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "✓" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${codeSpan(o.name)}`);
+      out.push(`- ${codeSpan(m.version)}: ${e.basis === "definition" ? `**${e.verdict}** ` : ""}${objects.join(", ")}`);
+      // Reasons and differences quote SQL from the database: code spans show it literally.
+      if (e.reason) out.push(`  - why: ${codeSpan(e.reason)}`);
+      for (const d of e.differences ?? []) out.push(`  - ${codeSpan(d)}`);
+      if (e.live_migration) {
+        out.push("", `  The live definitions, to save as ${codeSpan(e.live_migration.file)}:`, "", ...codeBlock("sql", e.live_migration.sql.replace(/\n$/, "").split("\n")).map((l) => `  ${l}`), "");
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 /** Report -> text for a person at a terminal: verdict, counts, the drifted rows, what to do next. */
-import type { Report } from "../types.ts";
+import type { Evidence, Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
 import { visibleDeep } from "./text_escape.ts";
@@ -48,13 +48,13 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
     const table = alignedTable(rows);
     lines.push(style.dim(table[0]), ...table.slice(1));
   }
-  const withEvidence = drifted.filter((m) => m.evidence && m.evidence.objects.length);
+  const withEvidence = drifted.filter((m) => m.evidence && (m.evidence.objects.length || m.evidence.reason));
   if (withEvidence.length) {
-    lines.push("", "Evidence (catalog look-up of what each local-only migration creates):");
-    for (const m of withEvidence.slice(0, 20)) {
-      const objects = m.evidence!.objects.map((o) => `${o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
-      lines.push(`  ${m.version}: ${objects.slice(0, 6).join(", ")}${objects.length > 6 ? `, … ${objects.length - 6} more` : ""}`);
-    }
+    const byDefinition = withEvidence.some((m) => m.evidence!.basis === "definition");
+    lines.push("", byDefinition
+      ? "Evidence (what each local-only migration builds, replayed in a shadow, compared with the live catalog):"
+      : "Evidence (catalog look-up, by name, of what each local-only migration creates):");
+    for (const m of withEvidence.slice(0, 20)) lines.push(...evidenceLines(m.version, m.evidence!, style));
     if (withEvidence.length > 20) lines.push(`  … ${withEvidence.length - 20} more (--format json lists all)`);
   }
   lines.push(...untrackedText(untracked, style));
@@ -70,4 +70,26 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
     });
   }
   return lines.join("\n") + "\n";
+}
+
+/** Control characters from the database (bodies, expressions) made visible instead of acted on by the terminal. */
+function visible(s: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+function evidenceLines(version: string, e: Evidence, style: TextStyle): string[] {
+  const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "✓" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
+  const list = `${objects.slice(0, 6).join(", ")}${objects.length > 6 ? `, … ${objects.length - 6} more` : ""}`;
+  if (e.basis !== "definition") return [visible(`  ${version}: ${list}`)];
+  const out: string[] = [];
+  const head = e.verdict === "different" ? style.red(style.bold("different")) : e.verdict === "identical" ? style.green("identical") : style.yellow(e.verdict);
+  out.push(`  ${version}: ${head}${objects.length ? `: ${visible(list)}` : ""}`);
+  if (e.reason) out.push(`      ${visible(`why: ${e.reason}`)}`);
+  for (const d of e.differences ?? []) out.push(`      - ${visible(d)}`);
+  if (e.live_migration) {
+    out.push(`      The live definitions, to save as ${visible(e.live_migration.file)}:`);
+    for (const l of e.live_migration.sql.replace(/\n$/, "").split("\n")) out.push(`        ${visible(l)}`);
+  }
+  return out;
 }
