@@ -400,3 +400,23 @@ export function splitStatements(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * The 1-based line of a file on which its statement `index` (1-based, as
+ * splitStatements counts them) starts, or where `position` (Postgres's 1-based
+ * character offset into that statement) falls. Null when there is no such statement.
+ * @example statementLine("select 1;\n\nselect x;", 2) // 3
+ */
+export function statementLine(text: string, index: number, position: number | null = null): number | null {
+  let n = 0;
+  for (const s of scanSql(text).statements) {
+    const raw = text.slice(s.start, s.end);
+    const stmt = trimStatement(raw);
+    if (stmt.length === 0) continue;
+    if (++n !== index) continue;
+    const begin = s.start + raw.indexOf(stmt);
+    const at = position && position <= stmt.length ? begin + position - 1 : begin;
+    return text.slice(0, at).split("\n").length;
+  }
+  return null;
+}

@@ -7,7 +7,10 @@
 -- just enough of them for those migrations to replay:
 --
 --   roles      anon, authenticated, service_role, authenticator
---   schemas    extensions, auth, storage
+--   schemas    extensions, auth, storage, graphql, graphql_public, vault
+--   extensions the platform preinstalls (uuid-ossp, pgcrypto, pgjwt, pg_graphql,
+--              supabase_vault…) are created after this file, as the live database
+--              has them; stand-ins where the shadow lacks one (db/extension_stand_ins.ts)
 --   auth       auth.users, auth.uid(), auth.jwt(), auth.role(), auth.email()
 --   storage    storage.buckets, storage.objects (RLS on, as on the platform),
 --              storage.foldername(), storage.filename(), storage.extension()
@@ -45,6 +48,10 @@ $$;
 create schema if not exists extensions;
 create schema if not exists auth;
 create schema if not exists storage;
+-- Schemas every project has, which dump-style migrations name (`create extension "pg_graphql" with schema "graphql"`).
+create schema if not exists graphql;
+create schema if not exists graphql_public;
+create schema if not exists vault;
 
 do $$
 begin
