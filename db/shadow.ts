@@ -512,6 +512,8 @@ export function extensionStatementRule(shadow: Shadow): (statement: string) => P
   return async (statement) => {
     const created = parseCreateExtension(statement);
     if (created) {
+      const [st] = await shadow.query("select exists (select from pg_temp.drift_guard_stand_ins where name = $1) as stood", [created.name]);
+      if (st.stood && created.ifNotExists) return `extension ${created.name} is a stand-in in the shadow database already`;
       if (await hasExtension(shadow, created.name)) return null; // real, or a stand-in already: let Postgres answer
       const [a] = await shadow.query("select exists (select from pg_catalog.pg_available_extensions where name = $1) as available", [created.name]);
       if (a.available || !canStandIn(created.name)) return null;

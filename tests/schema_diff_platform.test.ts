@@ -73,7 +73,7 @@ async function everyShadow(liveUrl: string, dir: string, extra: string[] = []): 
 
 function expectInSync(results: Array<[string, CliResult & { json: any }]>) {
   for (const [label, r] of results) {
-    expect({ label, stderr: r.stderr, status: r.status, differences: r.json && summaryOf(r.json) }).toEqual({ label, stderr: "", status: 0, differences: [] });
+    expect({ label, stderr: r.stderr, status: r.status, differences: r.json?.schema ? summaryOf(r.json) : r.json }).toEqual({ label, stderr: "", status: 0, differences: [] });
   }
 }
 
@@ -90,5 +90,100 @@ describe("1. extensions the platform preinstalls", () => {
     }
     // The platform-shaped shadow has them all.
     expect(results[2][1].json.problems).toEqual([]);
+  });
+});
+
+describe("2. extension statements in any position", () => {
+  it("an extension created inside a DO block (with an exception handler) is loaded: no extra trigger", async () => {
+    const { live, dir } = await pushed({
+      "20250101000000_r.sql": `create table public.r (id int primary key, updated_at timestamptz);
+do $$ begin
+  create extension if not exists moddatetime schema extensions;
+  create trigger r_mod before update on public.r for each row execute function moddatetime(updated_at);
+exception when others then raise notice 'skipped: %', sqlerrm; end $$;`,
+    });
+    expect((await live.sql`select count(*)::int as n from pg_trigger where tgname = 'r_mod'`)[0].n).toBe(1);
+    expectInSync(await everyShadow(live.url, dir));
+  });
+
+  it("an extension created inside a function body, with schema and version options", async () => {
+    const { live, dir } = await pushed({
+      "20250101000000_setup.sql": `create function public.setup() returns void language plpgsql as $fn$
+begin
+  execute $x$create extension if not exists pg_trgm with schema extensions version '1.6'$x$;
+end $fn$;
+select public.setup();
+create index items_name_trgm on public.things using gin (name extensions.gin_trgm_ops);`.replace("create index", "create table public.things (name text);\ncreate index"),
+    });
+    expectInSync(await everyShadow(live.url, dir));
+  });
+
+  it("an extension created, used, and dropped later replays (the live database no longer has it)", async () => {
+    const { live, dir } = await pushed({
+      "20250101000000_net.sql": "create extension if not exists pg_net with schema extensions;\ncreate table public.hooks (id int);",
+      "20250102000000_unnet.sql": "drop extension if exists pg_net;",
+      "20250103000000_jwt.sql": "drop extension if exists pgjwt;\ncreate extension if not exists pgjwt with schema extensions;\nselect extensions.sign('{}'::json, 'secret');\ndrop extension pgjwt;",
+    });
+    expect((await live.sql`select count(*)::int as n from pg_extension where extname in ('pg_net', 'pgjwt')`)[0].n).toBe(0);
+    expectInSync(await everyShadow(live.url, dir));
+  });
+});
+
+/** What `supabase db dump` writes at the top of an init migration. */
+const DUMP_HEADER = `
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET client_min_messages = warning;
+SET row_security = off;
+CREATE EXTENSION IF NOT EXISTS "pg_net" WITH SCHEMA "extensions";
+COMMENT ON SCHEMA "public" IS 'standard public schema';
+CREATE EXTENSION IF NOT EXISTS "pg_graphql" WITH SCHEMA "graphql";
+CREATE EXTENSION IF NOT EXISTS "pg_stat_statements" WITH SCHEMA "extensions";
+CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "extensions";
+CREATE EXTENSION IF NOT EXISTS "pgjwt" WITH SCHEMA "extensions";
+CREATE EXTENSION IF NOT EXISTS "supabase_vault" WITH SCHEMA "vault";
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA "extensions";
+SET default_tablespace = '';
+SET default_table_access_method = "heap";
+CREATE TABLE IF NOT EXISTS "public"."accounts" (
+    "id" "uuid" DEFAULT "extensions"."uuid_generate_v4"() NOT NULL,
+    "secret_ref" "uuid",
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL
+);
+ALTER TABLE "public"."accounts" OWNER TO "postgres";
+ALTER TABLE ONLY "public"."accounts" ADD CONSTRAINT "accounts_pkey" PRIMARY KEY ("id");
+CREATE OR REPLACE FUNCTION "public"."notify_hook"() RETURNS "trigger" LANGUAGE "plpgsql" SECURITY DEFINER SET "search_path" TO '' AS $$
+begin
+  perform net.http_post(url := 'https://example.invalid/hook', body := pg_catalog.jsonb_build_object('id', new.id));
+  return new;
+end $$;
+ALTER FUNCTION "public"."notify_hook"() OWNER TO "postgres";
+CREATE OR REPLACE TRIGGER "accounts_hook" AFTER INSERT ON "public"."accounts" FOR EACH ROW EXECUTE FUNCTION "public"."notify_hook"();
+ALTER TABLE "public"."accounts" ENABLE ROW LEVEL SECURITY;
+GRANT ALL ON TABLE "public"."accounts" TO "service_role";
+RESET ALL;
+`;
+
+describe("3. dump-style migrations and platform-shaped --shadow-url", () => {
+  it("replay on every shadow; a platform-shaped database counts as empty", async () => {
+    const { live, dir } = await pushed({ "20250101000000_remote_schema.sql": DUMP_HEADER });
+    expectInSync(await everyShadow(live.url, dir));
+  });
+
+  it("a shadow with user objects is refused, and the message says exactly what it found and what empty means", async () => {
+    const { live, dir } = await pushed({ "20250101000000_a.sql": "create table public.a (id int);" });
+    const used = await platform.database("used_shadow");
+    cleanups.push(() => used.drop());
+    await used.sql.unsafe(`create table public.leftover (id int); create function public.f() returns int language sql as 'select 1';
+      create policy "leftover" on storage.objects for select using (true)`);
+    const r = schemaDiff(["--db-url", live.url, "--shadow-url", used.url, "--format", "json"], dir);
+    expect(r.status).toBe(2);
+    expect(r.json.error.message).toMatch(/is not empty: it has function public\.f\(\), policy leftover on storage\.objects, table public\.leftover/);
+    expect(r.json.error.hint).toMatch(/no schema besides public and the platform's/);
+    expect(r.json.error.hint).toMatch(/supabase start/);
   });
 });
