@@ -81,6 +81,8 @@ grant usage on schema extensions, graphql, graphql_public to postgres, anon, aut
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+-- A platform table the shadow's stand-ins do not have.
+create table auth.identities (id uuid primary key, user_id uuid not null references auth.users (id), provider text not null, identity_data jsonb not null);
 create function storage.update_updated_at_column() returns trigger language plpgsql as $f$ begin new.updated_at = now(); return new; end $f$;
 create trigger update_objects_updated_at before update on storage.objects for each row execute function storage.update_updated_at_column();
 `;
