@@ -175,6 +175,8 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     await shadow.close().catch(() => {});
   }
 
+  for (const s of replayed.skipped) problems.push({ level: "warning", file: s.file, message: `statement ${s.statement} skipped: ${s.reason}` });
+  for (const r of replayed.repaired) problems.push({ level: "warning", file: r.file, message: `statement ${r.statement} needed a fix: ${r.action}` });
   for (const s of standIns) {
     problems.push({
       level: "warning",
@@ -183,8 +185,6 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
         "replay went on with its name, schema and stubs of its common functions; objects that depend on what it really does are not checked",
     });
   }
-  for (const s of replayed.skipped) problems.push({ level: "warning", file: s.file, message: `statement ${s.statement} skipped: ${s.reason}` });
-  for (const r of replayed.repaired) problems.push({ level: "warning", file: r.file, message: `statement ${r.statement} needed a fix: ${r.action}` });
   problems.push(...pendingWarnings(parsed.migrations, live.settings.applied_versions));
   if (parsed.migrations.length === 0) {
     problems.push({ level: "warning", file: opts.migrations, message: "no migrations: every object in the live schema is reported as extra" });

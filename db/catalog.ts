@@ -512,6 +512,7 @@ select json_build_object(
   'roles', coalesce((select json_agg(rolname order by rolname) from pg_catalog.pg_roles where rolname !~ '^pg_'), '[]'::json),
   'extensions', coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname, 'version', e.extversion) order by e.extname)
                           from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace), '[]'::json),
+  'schemas', coalesce((select json_agg(nspname order by nspname) from pg_catalog.pg_namespace where nspname !~ '^pg_'), '[]'::json),
   'has_history', pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null,
   -- A Supabase platform database: supabase_admin owns objects in it (auth, storage, extension helpers).
   'supabase', exists (select from pg_catalog.pg_roles sa where sa.rolname = 'supabase_admin' and (
@@ -528,6 +529,8 @@ export interface PlatformSettings {
   default_privileges: Array<{ schema: string | null; objtype: string; grantee: string; privilege: string; grantable: boolean; revoke: boolean }>;
   /** Roles of the live cluster (pg_* left out). */
   roles: string[];
+  /** Schemas of the live database (pg_* left out). Absent from an older function's GET /schema. */
+  schemas?: string[];
   /** Extensions installed live, with their schema. */
   extensions: Array<{ name: string; schema: string; version?: string }>;
   /** The live database is a Supabase platform database: the stand-ins add the platform's baseline grants. */

@@ -418,6 +418,11 @@ export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings
   const statements = defaultPrivilegeStatements(usable, version, roles);
   if (statements.length) await shadow.exec(statements.join(";\n") + ";");
   if (shadow.standInMode === "statement") await shadow.exec(STAND_IN_TABLE);
+  // Platform schemas the live database has, which migrations name without creating them
+  // (dump-style: `create extension "pg_graphql" with schema "graphql"`).
+  for (const schema of PLATFORM_SCHEMAS) {
+    if (settings.schemas?.includes(schema)) await shadow.exec(`create schema if not exists ${quoteIdent(schema)}`);
+  }
   // The extensions the platform preinstalls, as the live database has them: migrations use them without creating them.
   for (const e of settings.extensions) {
     if (PLATFORM_PREINSTALLED.includes(e.name)) await ensureExtension(shadow, e.name, e.schema, e.version ?? null);
@@ -432,6 +437,9 @@ export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings
  * dashboard or by migrations) are not: the comparison reports them.
  */
 export const PLATFORM_PREINSTALLED: readonly string[] = ["pg_stat_statements", "pgcrypto", "uuid-ossp", "pgjwt", "pg_graphql", "supabase_vault", "pgsodium"];
+
+/** Platform schemas copied into the shadow when the live database has them (not those extensions create, such as net and cron). */
+export const PLATFORM_SCHEMAS: readonly string[] = ["extensions", "graphql", "graphql_public", "vault", "realtime", "supabase_functions"];
 
 /** --shadow-url: the stand-ins made by statement, in the session; rolled back with a failed migration. */
 const STAND_IN_TABLE = `create temporary table if not exists drift_guard_stand_ins (name text primary key, schema text not null)`;

@@ -7,6 +7,9 @@
  * Postgres does. Over-matching (a `create extension` inside a comment or a
  * string) is harmless: it only makes an extension available to the shadow.
  */
+import { stripLeadingComments } from "./sql_statements.ts";
+
+export { stripLeadingComments };
 
 const NAME = String.raw`(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$-]*))`;
 const VALUE = String.raw`(?:"((?:[^"]|"")+)"|'((?:[^']|'')*)'|([A-Za-z0-9_.$-]+))`;
@@ -76,35 +79,4 @@ export function parseDropExtension(statement: string): { names: string[]; ifExis
 export function alteredExtension(statement: string): string | null {
   const m = new RegExp(String.raw`^\s*(?:comment\s+on|alter)\s+extension\s+${NAME}`, "i").exec(stripLeadingComments(statement));
   return m ? unquoteName(m[1], m[2]) : null;
-}
-
-/**
- * Statements as the CLI stores them may begin with comments.
- * @example stripLeadingComments("-- why\ncreate table t ()") // "create table t ()"
- */
-export function stripLeadingComments(statement: string): string {
-  let s = statement;
-  for (;;) {
-    const t = s.replace(/^\s+/, "");
-    if (t.startsWith("--")) {
-      const nl = t.indexOf("\n");
-      s = nl < 0 ? "" : t.slice(nl + 1);
-    } else if (t.startsWith("/*")) {
-      let depth = 0;
-      let i = 0;
-      for (; i < t.length; i++) {
-        if (t.startsWith("/*", i)) {
-          depth++;
-          i++;
-        } else if (t.startsWith("*/", i)) {
-          depth--;
-          i++;
-          if (depth === 0) break;
-        }
-      }
-      s = t.slice(i + 1);
-    } else {
-      return t;
-    }
-  }
 }

@@ -415,8 +415,40 @@ export function statementLine(text: string, index: number, position: number | nu
     if (stmt.length === 0) continue;
     if (++n !== index) continue;
     const begin = s.start + raw.indexOf(stmt);
-    const at = position && position <= stmt.length ? begin + position - 1 : begin;
+    // Without a position: the statement's first line of SQL, after the comments it begins with.
+    const at = position && position <= stmt.length ? begin + position - 1 : begin + stmt.length - stripLeadingComments(stmt).length;
     return text.slice(0, at).split("\n").length;
   }
   return null;
+}
+
+/**
+ * Statements as the CLI stores them may begin with comments.
+ * @example stripLeadingComments("-- why\ncreate table t ()") // "create table t ()"
+ */
+export function stripLeadingComments(statement: string): string {
+  let s = statement;
+  for (;;) {
+    const t = s.replace(/^\s+/, "");
+    if (t.startsWith("--")) {
+      const nl = t.indexOf("\n");
+      s = nl < 0 ? "" : t.slice(nl + 1);
+    } else if (t.startsWith("/*")) {
+      let depth = 0;
+      let i = 0;
+      for (; i < t.length; i++) {
+        if (t.startsWith("/*", i)) {
+          depth++;
+          i++;
+        } else if (t.startsWith("*/", i)) {
+          depth--;
+          i++;
+          if (depth === 0) break;
+        }
+      }
+      s = t.slice(i + 1);
+    } else {
+      return t;
+    }
+  }
 }

@@ -7,7 +7,8 @@
 -- just enough of them for those migrations to replay:
 --
 --   roles      anon, authenticated, service_role, authenticator
---   schemas    extensions, auth, storage, graphql, graphql_public, vault
+--   schemas    extensions, auth, storage (and, when the live database has
+--              them, graphql, graphql_public, vault, realtime…: see db/shadow.ts)
 --   extensions the platform preinstalls (uuid-ossp, pgcrypto, pgjwt, pg_graphql,
 --              supabase_vault…) are created after this file, as the live database
 --              has them; stand-ins where the shadow lacks one (db/extension_stand_ins.ts)
@@ -48,10 +49,6 @@ $$;
 create schema if not exists extensions;
 create schema if not exists auth;
 create schema if not exists storage;
--- Schemas every project has, which dump-style migrations name (`create extension "pg_graphql" with schema "graphql"`).
-create schema if not exists graphql;
-create schema if not exists graphql_public;
-create schema if not exists vault;
 
 do $$
 begin
