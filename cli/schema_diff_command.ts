@@ -28,6 +28,7 @@ import {
   replayMigrations,
   type Shadow,
   shadowUnreachable,
+  standInCandidates,
   standInsInUse,
   stripLeadingComments,
 } from "../db/shadow.ts";
@@ -168,7 +169,14 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     await alignViewSpelling(shadow, expected, live.snapshot);
     t.shadow_catalog_ms = performance.now() - mark;
   } catch (err) {
-    if (err instanceof ReplayError) throw replayProblem(err, shadow.kind, await standInsInUse(shadow).catch(() => []));
+    if (err instanceof ReplayError) {
+      // Stand-ins the failing migration made were rolled back with it: they still explain its failure.
+      const own = parsed.migrations.find((m) => m.path === err.file)?.statements.flatMap(extensionsMentioned) ?? [];
+      const candidates = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
+      const inUse = await standInsInUse(shadow).catch(() => []);
+      const all = [...inUse, ...own.filter((e) => candidates.includes(e.name) && !inUse.some((u) => u.name === e.name)).map((e) => ({ name: e.name, schema: e.schema ?? "public" }))];
+      throw replayProblem(err, shadow.kind, all);
+    }
     if (shadow.kind === "postgres") throw shadowUnreachable(err, opts.shadowUrl!);
     throw err;
   } finally {

@@ -560,6 +560,18 @@ export async function standInsInUse(shadow: Shadow): Promise<Array<{ name: strin
 }
 
 /**
+ * Of the extensions named, those the shadow can only stand in for (a failed
+ * migration's stand-ins are rolled back with it, but still explain its failure).
+ */
+export async function standInCandidates(shadow: Shadow, names: readonly string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const rows = shadow.standInMode === "statement"
+    ? await shadow.query("select n from unnest($1::text[]) n where not exists (select from pg_catalog.pg_available_extensions a where a.name = n)", [names])
+    : await shadow.query("select a.name as n from pg_catalog.pg_available_extensions a where a.name = any ($1::text[]) and a.comment like $2", [names, `${STAND_IN_COMMENT}%`]);
+  return rows.map((r) => String(r.n));
+}
+
+/**
  * A migration uses an extension the live database has but no migration creates
  * (enabled from the dashboard): the first such failure creates every live
  * extension the shadow still lacks, and the migration is retried. The report
