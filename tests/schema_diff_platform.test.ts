@@ -7,7 +7,7 @@
  *  - --shadow-url, a platform-shaped database (what `supabase start` makes before migrations).
  * Each failure kind of the issue has its reduction here; each fails on the code before the fix.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -342,6 +342,44 @@ describe("6. hints name the real cause", () => {
     for (const [, r] of await everyShadow(live.url, dir2)) {
       expect(r.status).toBe(0);
       expect(r.json.problems.map((p: any) => p.message).join("\n")).toMatch(/created extension\(s\) pg_trgm \(schema extensions\) in the shadow: .*`supabase db reset` would fail here/);
+    }
+  });
+});
+
+describe("a realistic project: dump-style init, many small files, RLS, nested dollar quotes, realtime, storage, webhooks", () => {
+  const CORPUS_DIR = join(import.meta.dirname, "fixtures", "platform_corpus");
+  const corpus = () => Object.fromEntries(readdirSync(CORPUS_DIR).map((f) => [f, readFileSync(join(CORPUS_DIR, f), "utf8")]));
+  /** Dashboard-style changes, each with the difference every shadow must name. */
+  const CHANGES: Array<[string, string[]]> = [
+    ["alter table public.orgs replica identity full", ["changed", "table", "public.orgs"]],
+    ["alter publication supabase_realtime add table public.orgs", ["extra", "publication", "public.orgs in supabase_realtime"]],
+    ["alter publication supabase_realtime drop table public.messages", ["missing", "publication", "public.messages in supabase_realtime"]],
+    [`drop policy "Anyone can upload an avatar." on storage.objects`, ["missing", "policy", '"Anyone can upload an avatar." on storage.objects']],
+    [`create policy "public read" on storage.objects for select using (bucket_id = 'public')`, ["extra", "policy", '"public read" on storage.objects']],
+    ["create extension citext with schema extensions", ["extra", "extension", "citext"]],
+    ["comment on table public.orgs is 'tenants'", ["extra", "comment", "table public.orgs"]],
+    ["alter table public.orgs owner to service_role", ["extra", "owner", "table public.orgs"]],
+    ["alter policy \"members read messages\" on public.messages using (true)", ["changed", "policy", '"members read messages" on public.messages']],
+    ["alter table public.memberships disable row level security", ["changed", "rls", "public.memberships"]],
+    ["drop trigger messages_notify on public.messages", ["missing", "trigger", "messages_notify on public.messages"]],
+  ];
+  let live: Awaited<ReturnType<PlatformServer["database"]>>;
+  let dir: string;
+  beforeAll(async () => {
+    ({ live, dir } = await pushed(corpus()));
+  });
+
+  it("every shadow reports in sync on the untouched database", async () => {
+    expectInSync(await everyShadow(live.url, dir));
+  });
+
+  it("every shadow names each dashboard change", async () => {
+    await live.sql.unsafe(CHANGES.map(([sql]) => sql).join(";\n"));
+    const results = await everyShadow(live.url, dir);
+    for (const [label, r] of results) {
+      expect({ label, status: r.status }).toEqual({ label, status: 1 });
+      const named = summaryOf(r.json).map((d: any[]) => d.slice(0, 3));
+      expect({ label, named: [...named].sort() }).toEqual({ label, named: CHANGES.map(([, d]) => d).sort() });
     }
   });
 });

@@ -67,6 +67,10 @@ do $$ begin
 end $$;
 ${readFileSync(new URL("./supabase_roles.sql", import.meta.url), "utf8")}
 ${readFileSync(new URL("../../supabase/shadow/supabase_stand_ins.sql", import.meta.url), "utf8")}
+create schema if not exists graphql;
+create schema if not exists graphql_public;
+create schema if not exists vault;
+create schema if not exists realtime;
 alter schema extensions owner to supabase_admin;
 alter schema graphql owner to supabase_admin;
 alter schema vault owner to supabase_admin;
