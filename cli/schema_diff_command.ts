@@ -172,8 +172,8 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     if (err instanceof ReplayError) {
       // Stand-ins the failing migration made were rolled back with it: they still explain its failure.
       const own = parsed.migrations.find((m) => m.path === err.file)?.statements.flatMap(extensionsMentioned) ?? [];
-      const candidates = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
-      const inUse = await standInsInUse(shadow).catch(() => []);
+      const candidates: string[] = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
+      const inUse: Array<{ name: string; schema: string }> = await standInsInUse(shadow).catch(() => []);
       const all = [...inUse, ...own.filter((e) => candidates.includes(e.name) && !inUse.some((u) => u.name === e.name)).map((e) => ({ name: e.name, schema: e.schema ?? "public" }))];
       throw replayProblem(err, shadow.kind, all);
     }
