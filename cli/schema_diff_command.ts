@@ -17,7 +17,8 @@ import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettin
 import {
   assertEmptyShadow,
   bootstrapShadow,
-  createdExtension,
+  extensionStatementRule,
+  missingExtensionRepair,
   missingRoleRepair,
   openEmbeddedShadow,
   openPostgresShadow,
@@ -25,9 +26,15 @@ import {
   replayMigrations,
   type Shadow,
   shadowUnreachable,
+  standInCandidates,
+  standInsInUse,
   stripLeadingComments,
 } from "../db/shadow.ts";
 import { alignViewSpelling } from "../db/view_spelling.ts";
+import { readFileSync } from "node:fs";
+import { extensionsMentioned } from "../shared/extension_statements.ts";
+import { classifyReplayFailure } from "../shared/replay_failure.ts";
+import { statementLine } from "../shared/sql_statements.ts";
 import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
 import {
   buildSchemaReport,
@@ -38,6 +45,7 @@ import {
   schemaFilter,
   type SchemaFilter,
   type SchemaFingerprint,
+  standInExtensionObject,
 } from "../shared/schema_diff.ts";
 import type { LocalMigration, Problem } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
@@ -59,6 +67,8 @@ export interface SchemaDiffOptions {
   includeSchema?: string[];
   excludeSchema?: string[];
   output?: string;
+  /** Leave ownership differences out of the report. */
+  ignoreOwners?: boolean;
 }
 
 
@@ -89,19 +99,36 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
   const started = performance.now();
 
   // The embedded shadow spends its first seconds compiling WebAssembly: start it while the live catalog is read.
-  const extensions = parsed.migrations.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
-  const opening: Promise<Shadow & { loaded?: string[] }> = opts.shadowUrl ? openPostgresShadow(opts.shadowUrl) : openEmbeddedShadow(extensions);
+  // It must know which extensions to make available (PGlite's own, or stand-ins) before it starts: those the
+  // migrations create anywhere (DO blocks and functions too) and those the live database has.
+  const mentioned = parsed.migrations.flatMap((m) => m.statements.flatMap(extensionsMentioned));
+  let settingsReady!: (s: PlatformSettings) => void;
+  const settingsKnown = new Promise<PlatformSettings>((resolve) => (settingsReady = resolve));
+  const opening: Promise<Shadow & { loaded?: string[] }> = opts.shadowUrl ? openPostgresShadow(opts.shadowUrl) : settingsKnown.then((settings) => {
+    const versions = new Map<string, string[]>();
+    const addVersion = (name: string, v: string | null | undefined) => versions.set(name, [...(versions.get(name) ?? []), ...(v ? [v] : [])]);
+    for (const e of settings.extensions) addVersion(e.name, e.version);
+    for (const e of mentioned) addVersion(e.name, e.version);
+    return openEmbeddedShadow(versions.keys(), versions);
+  });
   opening.catch(() => {}); // awaited below; do not let an early failure go unhandled
 
   const t: Record<string, number> = {};
   let live: { settings: PlatformSettings; snapshot: CatalogSnapshot };
   try {
-    live = target ? await readLiveFromFunction(target, opts, filter) : await withDatabase(opts.dbUrl!, async (sql) => {
-      const conn = postgresCatalog(sql);
-      return { settings: await readPlatformSettings(conn), snapshot: await readCatalog(conn, filter) };
-    });
+    live = target
+      ? await readLiveFromFunction(target, opts, filter).then((l) => {
+        settingsReady(l.settings);
+        return l;
+      })
+      : await withDatabase(opts.dbUrl!, async (sql) => {
+        const conn = postgresCatalog(sql);
+        const settings = await readPlatformSettings(conn);
+        settingsReady(settings);
+        return { settings, snapshot: await readCatalog(conn, filter) };
+      });
   } catch (err) {
-    await opening.then((s) => s.close()).catch(() => {});
+    if (opts.shadowUrl) await opening.then((s) => s.close()).catch(() => {});
     throw err;
   }
 
@@ -110,25 +137,45 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
   t.shadow_start_ms = performance.now() - started;
   let expected: CatalogSnapshot;
   let replayed;
+  let standIns: Array<{ name: string; schema: string }> = [];
   try {
     let mark = performance.now();
     if (shadow.kind === "postgres") await assertEmptyShadow(shadow, opts.shadowUrl!);
     await bootstrapShadow(shadow, live.settings);
-    const skip = shadow.kind === "embedded" ? embeddedSkipRule(new Set([...(shadow.loaded ?? []), "plpgsql"]), live.settings, filter) : undefined;
     const bar = progress("replaying migrations", parsed.migrations.length);
-    replayed = await replayMigrations(shadow, parsed.migrations, {
-      skip,
-      repair: missingRoleRepair(shadow, new Set(live.settings.roles)),
-      progress: (n) => bar.tick(n),
-    });
-    bar.done();
+    const roleRepair = missingRoleRepair(shadow, new Set(live.settings.roles));
+    const extensionRepair = missingExtensionRepair(shadow, live.settings.extensions);
+    try {
+      replayed = await replayMigrations(shadow, parsed.migrations, {
+        skip: shadow.standInMode === "statement" ? extensionStatementRule(shadow) : undefined,
+        repair: async (err) => (await roleRepair(err)) ?? (await extensionRepair(err)),
+        progress: (n) => bar.tick(n),
+      });
+    } finally {
+      bar.done();
+    }
     t.replay_ms = performance.now() - mark;
     mark = performance.now();
+    standIns = await standInsInUse(shadow);
     expected = await readCatalog(shadow.catalog, filter);
+    // --shadow-url stand-ins are no extensions there: they count as the extension the migrations created.
+    if (shadow.standInMode === "statement") {
+      for (const s of standIns) {
+        const o = standInExtensionObject(s.name, s.schema, filter);
+        if (o) expected.objects.push(o);
+      }
+    }
     await alignViewSpelling(shadow, expected, live.snapshot);
     t.shadow_catalog_ms = performance.now() - mark;
   } catch (err) {
-    if (err instanceof ReplayError) throw replayProblem(err, shadow.kind);
+    if (err instanceof ReplayError) {
+      // Stand-ins the failing migration made were rolled back with it: they still explain its failure.
+      const own = parsed.migrations.find((m) => m.path === err.file)?.statements.flatMap(extensionsMentioned) ?? [];
+      const candidates: string[] = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
+      const inUse: Array<{ name: string; schema: string }> = await standInsInUse(shadow).catch(() => []);
+      const all = [...inUse, ...own.filter((e) => candidates.includes(e.name) && !inUse.some((u) => u.name === e.name)).map((e) => ({ name: e.name, schema: e.schema ?? "public" }))];
+      throw replayProblem(err, shadow.kind, all);
+    }
     if (shadow.kind === "postgres") throw shadowUnreachable(err, opts.shadowUrl!);
     throw err;
   } finally {
@@ -137,6 +184,14 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
 
   for (const s of replayed.skipped) problems.push({ level: "warning", file: s.file, message: `statement ${s.statement} skipped: ${s.reason}` });
   for (const r of replayed.repaired) problems.push({ level: "warning", file: r.file, message: `statement ${r.statement} needed a fix: ${r.action}` });
+  for (const s of standIns) {
+    problems.push({
+      level: "warning",
+      file: opts.migrations,
+      message: `extension ${s.name} (schema ${s.schema}) is a stand-in in the ${shadow.kind === "embedded" ? "embedded shadow: PGlite" : "shadow database: it"} has no ${s.name}; ` +
+        "replay went on with its name, schema and stubs of its common functions; objects that depend on what it really does are not checked",
+    });
+  }
   problems.push(...pendingWarnings(parsed.migrations, live.settings.applied_versions));
   if (parsed.migrations.length === 0) {
     problems.push({ level: "warning", file: opts.migrations, message: "no migrations: every object in the live schema is reported as extra" });
@@ -149,6 +204,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     schemas: filter,
     now: new Date(),
     migrationsDir: opts.migrations,
+    ignoreOwners: opts.ignoreOwners,
     shadow: {
       kind: shadow.kind,
       server_version_num: expected.server_version_num,
@@ -200,42 +256,22 @@ async function readLiveFromFunction(
   return { settings: settings as PlatformSettings, snapshot: { server_version_num: fp.server_version_num!, objects: fp.objects! } };
 }
 
-function replayProblem(err: ReplayError, kind: Shadow["kind"]): DriftGuardError {
+function replayProblem(err: ReplayError, kind: Shadow["kind"], standIns: ReadonlyArray<{ name: string; schema: string }>): DriftGuardError {
   const first = stripLeadingComments(err.sqlText).split("\n")[0].slice(0, 120);
   const where = kind === "embedded" ? "the embedded shadow (PGlite)" : "the shadow database";
-  const hint = kind === "embedded"
-    ? "PGlite lacks some extensions and features of a hosted Postgres: pass --shadow-url postgresql://… (an empty Postgres with the extensions your migrations need)"
-    : "the migration fails on a fresh database too: fix it so that `supabase db reset` would work";
-  return new DriftGuardError("bad_input", `${err.file} cannot be replayed in ${where}: statement ${err.statement} (${first}) failed: ${err.detail}`, hint);
-}
-
-/**
- * On the embedded shadow, `create extension X` for an extension PGlite lacks is
- * skipped when the live database has X in a schema we do not compare (Supabase
- * preinstalls pg_net, pg_graphql, supabase_vault… in such schemas, and `db pull`
- * writes `create extension if not exists` for each). Its `comment on` / `alter`
- * go with it. Anything that then uses X fails to replay, naming --shadow-url.
- */
-export function embeddedSkipRule(available: ReadonlySet<string>, settings: PlatformSettings, filter: SchemaFilter): (statement: string) => string | null {
-  const compared = (schema: string) => filter.include ? filter.include.includes(schema) : !filter.exclude.includes(schema) && !/^pg_/.test(schema);
-  const skipped = new Set<string>();
-  const ALTER = /^(?:comment\s+on|alter)\s+extension\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$-]*))/i;
-  return (statement) => {
-    const created = createdExtension(statement);
-    if (created !== null) {
-      if (available.has(created)) return null;
-      const live = settings.extensions.find((e) => e.name === created);
-      if (!live || compared(live.schema)) return null; // let it fail: the comparison needs it
-      skipped.add(created);
-      return `the embedded shadow (PGlite) has no extension ${created}; the live database has it in schema ${live.schema}, which is not compared`;
-    }
-    const m = ALTER.exec(stripLeadingComments(statement));
-    if (m) {
-      const name = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase();
-      if (skipped.has(name)) return `extension ${name} was skipped`;
-    }
-    return null;
-  };
+  let line: number | null = null;
+  try {
+    line = statementLine(readFileSync(err.file, "utf8"), err.statement, err.position);
+  } catch {
+    // the file went away: no line
+  }
+  const { cause, hint } = classifyReplayFailure({ shadow: kind, sqlState: err.sqlState, message: err.detail, statement: err.sqlText, standIns });
+  const causeText = cause === "migration" ? "the migration's own error" : cause === "pglite" ? "a PGlite limitation" : "the shadow lacks part of the platform";
+  return new DriftGuardError(
+    "bad_input",
+    `${err.file}${line ? `:${line}` : ""}: cannot be replayed in ${where}: statement ${err.statement} (${first}) failed: ${err.detail} [cause: ${causeText}]`,
+    hint,
+  );
 }
 
 function pendingWarnings(migrations: readonly LocalMigration[], applied: string[] | null): Problem[] {
@@ -287,12 +323,20 @@ export function registerSchemaDiff(program: Command, run: Runner): Command {
     .option("--include-schema <schemas...>", "compare only these schemas (repeat or comma-separate)", collect)
     .option("--exclude-schema <schemas...>", "also leave out these schemas", collect)
     .option("--output <file>", "also write --format to FILE; the terminal gets text")
+    .option("--ignore-owners", "do not report objects whose owner differs (kind owner)")
     .addHelpText("after", `
 Compared: schemas, tables, columns (type, default, not null, identity, generated), constraints, indexes,
 views, materialized views, functions (signature, language, security definer, search_path, body), triggers,
-enums and other types, sequences, extensions, row level security (enabled/forced), policies, grants
-(tables, columns, functions, schemas) and publication membership (realtime). Not compared: owners,
-comments, default privileges (copied from the live database into the shadow), data.
+enums and other types, sequences, extensions (with their schema, platform schemas included), replica
+identity, row level security (enabled/forced), policies, grants (tables, columns, functions, schemas),
+publication membership (realtime), owners other than the migration role (--ignore-owners leaves them
+out) and comments. Not compared: default privileges (copied from the live database into the shadow), data.
+
+The shadow starts as the platform does: Supabase's schemas, and the extensions every project has
+(uuid-ossp, pgcrypto, pgjwt, pg_graphql, supabase_vault…) as the live database has them. An extension
+the shadow lacks gets a stand-in (its name, schema and stubs of its common functions), reported as a
+warning. A --shadow-url database must hold no user objects; the platform's schemas and extensions are
+fine, so a database made by \`supabase start\` (before migrations ran in it) can be the shadow.
 ${wrap(`Left out by default: ${DEFAULT_EXCLUDED_SCHEMAS.join(", ")}, pg_*, information_schema, and objects that extensions own. Policies and triggers that migrations attach to auth and storage tables are compared.`)}
 
 With --url and --token, the live schema comes from the deployed function's GET /schema (read scope):

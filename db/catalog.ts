@@ -12,7 +12,7 @@
  * function signatures) schema-qualifies user objects the same way on every
  * server, whatever the session's search_path was.
  */
-import type { CatalogObject, CatalogSnapshot, SchemaFilter } from "../shared/schema_diff.ts";
+import { type CatalogObject, type CatalogSnapshot, DEFAULT_EXCLUDED_SCHEMAS, type SchemaFilter } from "../shared/schema_diff.ts";
 
 /** Runs one statement; rows as plain objects. */
 export type QueryFn = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -80,13 +80,19 @@ pns as (
   select allns.* from allns, cfg where allns.nspname in (select jsonb_array_elements_text(cfg.c->'attached'))
 ),
 rel as (
-  select c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity, c.relpersistence,
+  select c.oid, c.relname, c.relkind, c.relowner, c.relacl, c.relrowsecurity, c.relforcerowsecurity, c.relpersistence, c.relreplident,
          c.reloptions, c.relispartition, c.relpartbound, n.nspname,
          pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) as qname,
          n.oid in (select oid from ns) as compared
   from pg_catalog.pg_class c join pns n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'f', 'v', 'm', 'S')
     and not exists (select from extdep d where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid)
+),
+-- The role migrations run as: the owner of the migration history table (the Supabase CLI made it), else the
+-- current user. Objects it owns are owned "by default"; others have an owner worth comparing.
+migrator as (
+  select coalesce((select c.relowner from pg_catalog.pg_class c where c.oid = pg_catalog.to_regclass('supabase_migrations.schema_migrations')),
+                  (select r.oid from pg_catalog.pg_roles r where r.rolname = current_user)) as oid
 )`;
 
 const RELKIND_WORD = `case r.relkind when 'r' then 'table' when 'p' then 'table' when 'f' then 'table' when 'v' then 'view'
@@ -108,7 +114,13 @@ const QUERIES: Record<string, string> = {
   extensions: agg(
     `select 'extension' as kind, pg_catalog.quote_ident(e.extname) as name, 'schema:' || pg_catalog.quote_ident(n.nspname) as parent,
             json_build_object('schema', n.nspname) as props, json_build_object('version', e.extversion) as info
-     from pg_catalog.pg_extension e join ns n on n.oid = e.extnamespace`,
+     from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace, cfg
+     -- Extensions are compared in the platform schemas too (the dashboard enables them in extensions).
+     where n.nspname !~ '^pg_'
+       and case when jsonb_typeof(cfg.c->'include') = 'array'
+                then n.nspname in (select jsonb_array_elements_text(cfg.c->'include'))
+                else n.nspname not in (select jsonb_array_elements_text(cfg.c->'exclude'))
+                     or n.nspname in (select jsonb_array_elements_text(cfg.c->'platform')) end`,
     "o.name",
     "",
   ),
@@ -125,7 +137,12 @@ const QUERIES: Record<string, string> = {
               'partition_bound', case when r.relispartition then pg_catalog.pg_get_expr(r.relpartbound, r.oid) end,
               'inherits', (select json_agg(pr.qname order by i.inhseqno) from pg_catalog.pg_inherits i join rel pr on pr.oid = i.inhparent
                            where i.inhrelid = r.oid and not r.relispartition),
-              'options', (select json_agg(x order by x) from unnest(r.reloptions) x)
+              'options', (select json_agg(x order by x) from unnest(r.reloptions) x),
+              -- What logical replication (Realtime) sends of old rows.
+              'replica_identity', case r.relreplident when 'd' then 'default' when 'n' then 'nothing' when 'f' then 'full'
+                when 'i' then 'using index ' || coalesce((select pg_catalog.quote_ident(ic.relname) from pg_catalog.pg_index i
+                                                         join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+                                                         where i.indrelid = r.oid and i.indisreplident), '?') end
             ) as props,
             json_build_object('owner', pg_catalog.pg_get_userbyid(r.relowner)) as info
      from rel r where r.compared and r.relkind in ('r', 'p', 'f')`,
@@ -299,6 +316,97 @@ const QUERIES: Record<string, string> = {
     "",
   ),
 
+  // Owners other than the role that runs migrations (alter table … owner to service_role…). Sequences that
+  // belong to a column follow their table. The public schema's owner is the platform's business.
+  owners: agg(
+    `select 'owner' as kind, x.word || ' ' || x.object as name, x.parent, json_build_object('owner', pg_catalog.pg_get_userbyid(x.owner)) as props,
+            json_build_object('word', x.word, 'object', x.object) as info
+     from (
+       select case r.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence' when 'f' then 'foreign table' else 'table' end as word,
+              r.qname as object, (${RELKIND_WORD}) || ':' || r.qname as parent, r.relowner as owner
+       from rel r where r.compared
+         and not (r.relkind = 'S' and exists (select from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                              and d.objid = r.oid and d.deptype in ('a', 'i') and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass))
+       union all
+       select case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end,
+              pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+              'function:' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+              p.proowner
+       from pg_catalog.pg_proc p join ns n on n.oid = p.pronamespace
+       where not exists (select from extdep d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid)
+       union all
+       select 'schema', pg_catalog.quote_ident(n.nspname), 'schema:' || pg_catalog.quote_ident(n.nspname), n.nspowner from ns n where n.nspname <> 'public'
+       union all
+       select case t.typtype when 'd' then 'domain' else 'type' end, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname),
+              (case t.typtype when 'e' then 'enum' when 'd' then 'domain' when 'c' then 'composite_type' else 'range_type' end) || ':' ||
+                pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname),
+              t.typowner
+       from pg_catalog.pg_type t join ns n on n.oid = t.typnamespace
+       where t.typtype in ('e', 'd', 'c', 'r')
+         and (t.typtype <> 'c' or (select c.relkind from pg_catalog.pg_class c where c.oid = t.typrelid) = 'c')
+         and not exists (select from extdep d where d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass and d.objid = t.oid)
+     ) x, migrator m
+     where x.owner <> m.oid`,
+    "o.name",
+    "",
+  ),
+
+  // comment on … is …: name is what follows "comment on".
+  comments: agg(
+    `select 'comment' as kind, x.target as name, x.parent, json_build_object('text', x.text) as props
+     from (
+       select 'schema ' || pg_catalog.quote_ident(n.nspname) as target, 'schema:' || pg_catalog.quote_ident(n.nspname) as parent,
+              pg_catalog.obj_description(n.oid, 'pg_namespace') as text
+       from ns n where n.nspname <> 'public'
+       union all
+       select case r.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence' when 'f' then 'foreign table' else 'table' end
+                || ' ' || r.qname, (${RELKIND_WORD}) || ':' || r.qname, pg_catalog.obj_description(r.oid, 'pg_class')
+       from rel r where r.compared
+       union all
+       select 'column ' || r.qname || '.' || pg_catalog.quote_ident(a.attname), 'column:' || r.qname || '.' || pg_catalog.quote_ident(a.attname),
+              pg_catalog.col_description(r.oid, a.attnum)
+       from rel r join pg_catalog.pg_attribute a on a.attrelid = r.oid
+       where r.compared and r.relkind in ('r', 'p', 'f') and a.attnum > 0 and not a.attisdropped
+       union all
+       select case p.prokind when 'p' then 'procedure ' when 'a' then 'aggregate ' else 'function ' end
+                || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+              'function:' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+              pg_catalog.obj_description(p.oid, 'pg_proc')
+       from pg_catalog.pg_proc p join ns n on n.oid = p.pronamespace
+       where not exists (select from extdep d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid)
+       union all
+       select case t.typtype when 'd' then 'domain ' else 'type ' end || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname),
+              (case t.typtype when 'e' then 'enum' when 'd' then 'domain' when 'c' then 'composite_type' else 'range_type' end) || ':' ||
+                pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname),
+              pg_catalog.obj_description(t.oid, 'pg_type')
+       from pg_catalog.pg_type t join ns n on n.oid = t.typnamespace
+       where t.typtype in ('e', 'd', 'c', 'r')
+         and (t.typtype <> 'c' or (select c.relkind from pg_catalog.pg_class c where c.oid = t.typrelid) = 'c')
+         and not exists (select from extdep d where d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass and d.objid = t.oid)
+       union all
+       select 'constraint ' || pg_catalog.quote_ident(co.conname) || ' on ' || r.qname, 'constraint:' || pg_catalog.quote_ident(co.conname) || ' on ' || r.qname,
+              pg_catalog.obj_description(co.oid, 'pg_constraint')
+       from pg_catalog.pg_constraint co join rel r on r.oid = co.conrelid where r.compared and co.contype <> 'n'
+       union all
+       select 'index ' || pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(ic.relname),
+              'index:' || pg_catalog.quote_ident(r.nspname) || '.' || pg_catalog.quote_ident(ic.relname), pg_catalog.obj_description(ic.oid, 'pg_class')
+       from pg_catalog.pg_index i join rel r on r.oid = i.indrelid join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+       where r.compared and not exists (select from pg_catalog.pg_constraint co where co.conindid = i.indexrelid and co.conrelid = r.oid)
+       union all
+       select 'trigger ' || pg_catalog.quote_ident(t.tgname) || ' on ' || r.qname, 'trigger:' || pg_catalog.quote_ident(t.tgname) || ' on ' || r.qname,
+              pg_catalog.obj_description(t.oid, 'pg_trigger')
+       from pg_catalog.pg_trigger t join rel r on r.oid = t.tgrelid
+       where not t.tgisinternal and t.tgparentid = 0
+         and (r.compared or (select p.pronamespace from pg_catalog.pg_proc p where p.oid = t.tgfoid) in (select oid from ns))
+       union all
+       select 'policy ' || pg_catalog.quote_ident(pol.polname) || ' on ' || r.qname, 'policy:' || pg_catalog.quote_ident(pol.polname) || ' on ' || r.qname,
+              pg_catalog.obj_description(pol.oid, 'pg_policy')
+       from pg_catalog.pg_policy pol join rel r on r.oid = pol.polrelid
+     ) x where x.text is not null`,
+    "o.name",
+    "",
+  ),
+
   // Tables in publications (the dashboard's "enable realtime" adds tables to supabase_realtime).
   publications: agg(
     `select 'publication' as kind, r.qname || ' in ' || pg_catalog.quote_ident(p.pubname) as name, 'table:' || r.qname as parent,
@@ -356,7 +464,7 @@ export const CATALOG_QUERIES: Readonly<Record<string, string>> = QUERIES;
 
 /** Reads the normalized snapshot of user objects. The same SQL for every connection. */
 export async function readCatalog(conn: CatalogConnection, filter: SchemaFilter): Promise<CatalogSnapshot> {
-  const param = JSON.stringify({ include: filter.include ?? null, exclude: filter.exclude, attached: filter.attached ?? [] });
+  const param = JSON.stringify({ include: filter.include ?? null, exclude: filter.exclude, attached: filter.attached ?? [], platform: DEFAULT_EXCLUDED_SCHEMAS });
   return await conn.transaction(async (query) => {
     await query(`select pg_catalog.set_config('search_path', '', true)`);
     const [meta] = await query(`select pg_catalog.current_setting('server_version_num') as v`);
@@ -402,8 +510,9 @@ select json_build_object(
       'grantee', case when c.grantee = 0 then 'PUBLIC' else pg_catalog.pg_get_userbyid(c.grantee) end)
       order by c.revoke desc, c.schema, c.objtype, c.grantee, c.privilege_type) from changes c), '[]'::json),
   'roles', coalesce((select json_agg(rolname order by rolname) from pg_catalog.pg_roles where rolname !~ '^pg_'), '[]'::json),
-  'extensions', coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname) order by e.extname)
+  'extensions', coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname, 'version', e.extversion) order by e.extname)
                           from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace), '[]'::json),
+  'schemas', coalesce((select json_agg(nspname order by nspname) from pg_catalog.pg_namespace where nspname !~ '^pg_'), '[]'::json),
   'has_history', pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null,
   -- A Supabase platform database: supabase_admin owns objects in it (auth, storage, extension helpers).
   'supabase', exists (select from pg_catalog.pg_roles sa where sa.rolname = 'supabase_admin' and (
@@ -420,8 +529,10 @@ export interface PlatformSettings {
   default_privileges: Array<{ schema: string | null; objtype: string; grantee: string; privilege: string; grantable: boolean; revoke: boolean }>;
   /** Roles of the live cluster (pg_* left out). */
   roles: string[];
+  /** Schemas of the live database (pg_* left out). Absent from an older function's GET /schema. */
+  schemas?: string[];
   /** Extensions installed live, with their schema. */
-  extensions: Array<{ name: string; schema: string }>;
+  extensions: Array<{ name: string; schema: string; version?: string }>;
   /** The live database is a Supabase platform database: the stand-ins add the platform's baseline grants. */
   supabase: boolean;
   /** Versions in supabase_migrations.schema_migrations, or null when there is no such table. */

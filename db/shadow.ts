@@ -20,7 +20,9 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import type { LocalMigration } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
-import { quoteIdent, quoteLiteral } from "../shared/schema_diff.ts";
+import { DEFAULT_EXCLUDED_SCHEMAS, quoteIdent, quoteLiteral } from "../shared/schema_diff.ts";
+import { alteredExtension, parseCreateExtension, parseDropExtension, stripLeadingComments } from "../shared/extension_statements.ts";
+import { canStandIn, fixedStandInSchema, STAND_IN_COMMENT, standInFiles, standInScript } from "./extension_stand_ins.ts";
 import { type CatalogConnection, pgliteCatalog, type PlatformSettings } from "./catalog.ts";
 import { openDatabase } from "./connect.ts";
 import { databaseError, describeTarget } from "./database_error.ts";
@@ -35,6 +37,12 @@ export interface Shadow {
   run(statement: string): Promise<void>;
   query(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   catalog: CatalogConnection;
+  /**
+   * How an extension the shadow lacks is stood in for: as an extension (embedded:
+   * control files in PGlite's file system), or by running its stand-in script in
+   * place of the top-level statement (--shadow-url: see extensionStatementRule).
+   */
+  standInMode: "extension" | "statement";
   serverVersionNum(): Promise<number>;
   close(): Promise<void>;
 }
@@ -81,48 +89,24 @@ const PGLITE_EXTENSIONS: Record<string, () => Promise<Record<string, unknown>>> 
 /** Extensions PGlite can load, by the name `create extension` uses. */
 export const EMBEDDED_EXTENSIONS: readonly string[] = Object.keys(PGLITE_EXTENSIONS);
 
-const CREATE_EXTENSION = /^\s*create\s+extension\s+(?:if\s+not\s+exists\s+)?(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$-]*))/i;
-
-/** The extension a `create extension` statement creates, or null. */
+/** The extension a top-level `create extension` statement creates, or null. */
 export function createdExtension(statement: string): string | null {
-  const m = CREATE_EXTENSION.exec(stripLeadingComments(statement));
-  if (!m) return null;
-  return m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toLowerCase();
+  return parseCreateExtension(statement)?.name ?? null;
 }
 
-/** Statements as the CLI stores them may begin with comments. */
-export function stripLeadingComments(statement: string): string {
-  let s = statement;
-  for (;;) {
-    const t = s.replace(/^\s+/, "");
-    if (t.startsWith("--")) {
-      const nl = t.indexOf("\n");
-      s = nl < 0 ? "" : t.slice(nl + 1);
-    } else if (t.startsWith("/*")) {
-      let depth = 0;
-      let i = 0;
-      for (; i < t.length; i++) {
-        if (t.startsWith("/*", i)) {
-          depth++;
-          i++;
-        } else if (t.startsWith("*/", i)) {
-          depth--;
-          i++;
-          if (depth === 0) break;
-        }
-      }
-      s = t.slice(i + 1);
-    } else {
-      return t;
-    }
-  }
-}
+export { stripLeadingComments };
 
-export async function openEmbeddedShadow(extensionNames: Iterable<string>): Promise<Shadow & { loaded: string[] }> {
+/**
+ * Opens the embedded shadow with the named extensions available: PGlite's own
+ * where it has them, stand-ins (db/extension_stand_ins.ts) for the rest.
+ * `versions` are the versions migrations or the live database name, per extension.
+ */
+export async function openEmbeddedShadow(extensionNames: Iterable<string>, versions: ReadonlyMap<string, readonly string[]> = new Map()): Promise<Shadow & { loaded: string[] }> {
   const { PGlite } = await import("@electric-sql/pglite");
   const extensions: Record<string, unknown> = {};
   const loaded: string[] = [];
-  for (const name of new Set(extensionNames)) {
+  const names = [...new Set(extensionNames)];
+  for (const name of names) {
     const load = PGLITE_EXTENSIONS[name];
     if (!load) continue;
     try {
@@ -133,8 +117,26 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>): Prom
         loaded.push(name);
       }
     } catch {
-      // Not installed (the pgvector package is optional): `create extension` will say so.
+      // Not installed (the pgvector package is optional): a stand-in takes its place.
     }
+  }
+  // Stand-ins for what PGlite lacks: control files written into its file system before it starts.
+  const standIns = names.filter((n) => !loaded.includes(n) && canStandIn(n));
+  if (standIns.length) {
+    const files = standIns.flatMap((n) => standInFiles(n, versions.get(n) ?? []));
+    extensions.drift_guard_stand_ins = {
+      name: "drift_guard_stand_ins",
+      setup: (_pg: unknown, emscriptenOpts: { postRun?: Array<(mod: any) => void> }) =>
+        Promise.resolve({
+          emscriptenOpts: {
+            ...emscriptenOpts,
+            postRun: [...(emscriptenOpts.postRun ?? []), (mod: any) => {
+              const dir = "/pglite/share/postgresql/extension";
+              for (const f of files) mod.FS.writeFile(`${dir}/${f.path}`, f.text);
+            }],
+          },
+        }),
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), "drift-guard-shadow-"));
   let db: InstanceType<typeof PGlite>;
@@ -149,6 +151,7 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>): Prom
   return {
     kind: "embedded",
     loaded,
+    standInMode: "extension",
     async exec(sql) {
       await db.exec(sql);
     },
@@ -232,6 +235,7 @@ export async function openPostgresShadow(url: string): Promise<Shadow> {
   }
   return {
     kind: "postgres",
+    standInMode: "statement",
     async exec(text) {
       await conn.unsafe(text);
     },
@@ -272,25 +276,78 @@ export function shadowUnreachable(err: unknown, url: string): DriftGuardError {
   return new DriftGuardError(e.code, `shadow database: ${e.message}`, e.hint);
 }
 
-/** A --shadow-url must be empty: leftovers from an earlier run would hide drift. */
+/**
+ * What makes a --shadow-url database "not empty": user objects, which an earlier
+ * run or a `supabase start` that applied migrations would leave behind and which
+ * would hide drift. The platform's own objects do not count, so a database made
+ * by `supabase start` (before migrations) or one with only the platform's
+ * schemas and extensions is empty. User objects are:
+ *  - a schema other than public, pg_*, information_schema and the platform
+ *    schemas (DEFAULT_EXCLUDED_SCHEMAS: auth, storage, extensions, graphql, vault…);
+ *  - a table, view, materialized view, sequence, foreign table, function or type
+ *    outside the platform schemas (public included);
+ *  - a policy on a table in public, auth or storage;
+ *  - a table in a publication (supabase_realtime…) outside the platform schemas;
+ *  - a row in supabase_migrations.schema_migrations.
+ * Objects an extension owns never count.
+ */
+export const EMPTY_SHADOW_RULE =
+  "a shadow is empty when it has no user objects: no schema besides public and the platform's (auth, storage, extensions, graphql, vault, realtime…); " +
+  "no table, view, sequence, function or type outside the platform schemas (objects extensions own do not count); no policy on public, auth or storage tables; " +
+  "no table in a publication; no row in supabase_migrations.schema_migrations";
+
+const USER_OBJECTS_SQL = `
+with platform as (select unnest($1::text[]) as nspname),
+extdep as (select classid, objid from pg_catalog.pg_depend where deptype = 'e'),
+userns as (
+  select n.oid, n.nspname from pg_catalog.pg_namespace n
+  where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' and n.nspname not in (select nspname from platform)
+    and not exists (select from extdep d where d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass and d.objid = n.oid)
+)
+select * from (
+  select 'schema ' || pg_catalog.quote_ident(n.nspname) as name from userns n where n.nspname <> 'public'
+  union all
+  select case c.relkind when 'v' then 'view ' when 'm' then 'materialized view ' when 'S' then 'sequence ' else 'table ' end
+         || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+  from pg_catalog.pg_class c join userns n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+    and not exists (select from extdep d where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = c.oid)
+  union all
+  select 'function ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()'
+  from pg_catalog.pg_proc p join userns n on n.oid = p.pronamespace
+  where not exists (select from extdep d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid)
+  union all
+  select 'type ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.typname)
+  from pg_catalog.pg_type t join userns n on n.oid = t.typnamespace
+  where (t.typtype in ('e', 'd', 'r', 'm') or (t.typtype = 'c' and (select c.relkind from pg_catalog.pg_class c where c.oid = t.typrelid) = 'c'))
+    and not exists (select from extdep d where d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass and d.objid = t.oid)
+  union all
+  select 'policy ' || pg_catalog.quote_ident(pol.polname) || ' on ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+  from pg_catalog.pg_policy pol join pg_catalog.pg_class c on c.oid = pol.polrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  where n.nspname in ('public', 'auth', 'storage')
+  union all
+  select 'table ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' in publication ' || pg_catalog.quote_ident(p.pubname)
+  from pg_catalog.pg_publication_rel pr join pg_catalog.pg_publication p on p.oid = pr.prpubid
+  join pg_catalog.pg_class c on c.oid = pr.prrelid join userns n on n.oid = c.relnamespace
+) o order by 1 limit 6`;
+
+/**
+ * A --shadow-url must hold no user objects (EMPTY_SHADOW_RULE): leftovers from an
+ * earlier run would hide drift. The platform's schemas and extensions are fine.
+ */
 export async function assertEmptyShadow(shadow: Shadow, url: string): Promise<void> {
-  const rows = await shadow.query(`
-    select n.nspname || '.' || c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    where n.nspname !~ '^pg_' and n.nspname not in ('information_schema', 'auth', 'storage', 'extensions') and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
-    union all
-    select n.nspname || '.' || p.proname || '()' from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-    where n.nspname !~ '^pg_' and n.nspname not in ('information_schema', 'auth', 'storage', 'extensions')
-      and not exists (select from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e')
-    union all
-    select n.nspname from pg_catalog.pg_namespace n
-    where n.nspname !~ '^pg_' and n.nspname not in ('information_schema', 'public', 'auth', 'storage', 'extensions')
-      and not exists (select from pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass and d.objid = n.oid and d.deptype = 'e')
-    limit 3`);
-  if (rows.length) {
+  const found = (await shadow.query(USER_OBJECTS_SQL, [DEFAULT_EXCLUDED_SCHEMAS])).map((r) => String(r.name));
+  const [history] = await shadow.query("select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as present");
+  if (history.present) {
+    const [c] = await shadow.query("select count(*)::int as n from supabase_migrations.schema_migrations");
+    if (Number(c.n) > 0) found.unshift(`${c.n} applied migration(s) in supabase_migrations.schema_migrations`);
+  }
+  if (found.length) {
+    const shown = found.slice(0, 5);
     throw new DriftGuardError(
       "bad_input",
-      `the shadow database ${describeTarget(url)} is not empty (it has ${rows.map((r) => r.name).join(", ")}${rows.length === 3 ? ", …" : ""})`,
-      "pass a freshly created, empty database: drift-guard replays every migration into it (e.g. createdb drift_guard_shadow)",
+      `the shadow database ${describeTarget(url)} is not empty: it has ${shown.join(", ")}${found.length > 5 ? ", …" : ""}`,
+      `${EMPTY_SHADOW_RULE}. Pass a freshly created database (e.g. createdb drift_guard_shadow), or a database made by \`supabase start\` before any migration ran in it`,
     );
   }
 }
@@ -335,7 +392,16 @@ export interface ReplayResult {
 }
 
 export class ReplayError extends Error {
-  constructor(readonly file: string, readonly version: string, readonly statement: number, readonly detail: string, readonly sqlText: string) {
+  constructor(
+    readonly file: string,
+    readonly version: string,
+    readonly statement: number,
+    readonly detail: string,
+    readonly sqlText: string,
+    /** Postgres's SQLSTATE and the error's 1-based character position in the statement, when it gave them. */
+    readonly sqlState: string | null = null,
+    readonly position: number | null = null,
+  ) {
     super(`${file}: statement ${statement} failed: ${detail}`);
   }
 }
@@ -353,13 +419,186 @@ export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings
   const usable = { ...settings, default_privileges: settings.default_privileges.filter((d) => d.schema === null || schemas.has(d.schema)) };
   const statements = defaultPrivilegeStatements(usable, version, roles);
   if (statements.length) await shadow.exec(statements.join(";\n") + ";");
+  if (shadow.standInMode === "statement") await shadow.exec(STAND_IN_TABLE);
+  // Platform schemas the live database has, which migrations name without creating them
+  // (dump-style: `create extension "pg_graphql" with schema "graphql"`).
+  for (const schema of PLATFORM_SCHEMAS) {
+    if (settings.schemas?.includes(schema)) await shadow.exec(`create schema if not exists ${quoteIdent(schema)}`);
+  }
+  // The extensions the platform preinstalls, as the live database has them: migrations use them without creating them.
+  for (const e of settings.extensions) {
+    if (PLATFORM_PREINSTALLED.includes(e.name)) await ensureExtension(shadow, e.name, e.schema, e.version ?? null);
+  }
   // Session-wide, as the CLI's session has the role's search_path (Supabase: "$user", public, extensions).
   await shadow.query("select pg_catalog.set_config('search_path', $1, false)", [settings.search_path]);
 }
 
+/**
+ * Extensions every Supabase project starts with (those the live database has are
+ * created in the shadow before replay). Extensions enabled later (from the
+ * dashboard or by migrations) are not: the comparison reports them.
+ */
+export const PLATFORM_PREINSTALLED: readonly string[] = ["pg_stat_statements", "pgcrypto", "uuid-ossp", "pgjwt", "pg_graphql", "supabase_vault", "pgsodium"];
+
+/** Platform schemas copied into the shadow when the live database has them (not those extensions create, such as net and cron). */
+export const PLATFORM_SCHEMAS: readonly string[] = ["extensions", "graphql", "graphql_public", "vault", "realtime", "supabase_functions"];
+
+/** --shadow-url: the stand-ins made by statement, in the session; rolled back with a failed migration. */
+const STAND_IN_TABLE = `create temporary table if not exists drift_guard_stand_ins (name text primary key, schema text not null)`;
+
+/**
+ * Makes an extension exist in the shadow: the real one where the shadow has it
+ * (the live version where the shadow has that version), else a stand-in.
+ * Returns what it did, or null when the extension was there already.
+ * @example await ensureExtension(shadow, "uuid-ossp", "extensions", "1.1") // "created" | "stand-in" | null
+ */
+export async function ensureExtension(shadow: Shadow, name: string, schema: string, version: string | null): Promise<"created" | "stand-in" | null> {
+  if (await hasExtension(shadow, name)) return null;
+  const [avail] = await shadow.query(
+    `select exists (select from pg_catalog.pg_available_extensions where name = $1) as available,
+            exists (select from pg_catalog.pg_available_extension_versions where name = $1 and version = $2) as has_version,
+            exists (select from pg_catalog.pg_available_extensions where name = $1 and comment like $3) as stand_in`,
+    [name, version ?? "", `${STAND_IN_COMMENT}%`],
+  );
+  const target = (avail.stand_in ? fixedStandInSchema(name) : null) ?? schema;
+  if (avail.available) {
+    if (target !== "pg_catalog") await shadow.exec(`create schema if not exists ${quoteIdent(target)}`);
+    try {
+      await shadow.exec(`create extension if not exists ${quoteIdent(name)} with schema ${quoteIdent(target)}${avail.has_version ? ` version ${quoteLiteral(version!)}` : ""}`);
+      return avail.stand_in ? "stand-in" : "created";
+    } catch {
+      if (shadow.standInMode === "extension") return null; // nothing else to try; a migration that needs it says so
+    }
+  }
+  if (shadow.standInMode !== "statement" || !canStandIn(name)) return null;
+  await shadow.exec("begin");
+  try {
+    await createStatementStandIn(shadow, name, schema);
+    await shadow.exec("commit");
+  } catch (err) {
+    await shadow.exec("rollback").catch(() => {});
+    throw err;
+  }
+  return "stand-in";
+}
+
+async function hasExtension(shadow: Shadow, name: string): Promise<boolean> {
+  const [r] = await shadow.query(
+    shadow.standInMode === "statement"
+      ? "select exists (select from pg_catalog.pg_extension where extname = $1) or exists (select from pg_temp.drift_guard_stand_ins where name = $1) as present"
+      : "select exists (select from pg_catalog.pg_extension where extname = $1) as present",
+    [name],
+  );
+  return Boolean(r.present);
+}
+
+/** --shadow-url: the stand-in's schema and stubs, made by plain statements (stubs only outside compared schemas). */
+async function createStatementStandIn(shadow: Shadow, name: string, schema: string): Promise<void> {
+  const target = fixedStandInSchema(name) ?? schema;
+  if (target !== "pg_catalog") await shadow.exec(`create schema if not exists ${quoteIdent(target)}`);
+  const script = standInScript(name);
+  const platformSchema = DEFAULT_EXCLUDED_SCHEMAS.includes(target) || target === "pg_catalog";
+  if (script && platformSchema) {
+    // Stubs may exist already (a shadow that had the extension once): each statement on its own.
+    for (const stmt of script.replaceAll("@extschema@", quoteIdent(target)).split(/;\n/)) {
+      await shadow.exec("savepoint drift_guard_stand_in");
+      try {
+        await shadow.exec(stmt);
+        await shadow.exec("release savepoint drift_guard_stand_in");
+      } catch {
+        await shadow.exec("rollback to savepoint drift_guard_stand_in");
+      }
+    }
+  }
+  await shadow.query("insert into pg_temp.drift_guard_stand_ins (name, schema) values ($1, $2) on conflict (name) do nothing", [name, target]);
+}
+
+/**
+ * --shadow-url: top-level extension statements for extensions the shadow lacks
+ * run as stand-ins (create), or are left out (drop, alter, comment on a stand-in).
+ * Returns why a statement was handled, or null to run it as it is.
+ */
+export function extensionStatementRule(shadow: Shadow): (statement: string) => Promise<string | null> {
+  return async (statement) => {
+    const created = parseCreateExtension(statement);
+    if (created) {
+      const [st] = await shadow.query("select exists (select from pg_temp.drift_guard_stand_ins where name = $1) as stood", [created.name]);
+      if (st.stood && created.ifNotExists) return `extension ${created.name} is a stand-in in the shadow database already`;
+      if (await hasExtension(shadow, created.name)) return null; // real, or a stand-in already: let Postgres answer
+      const [a] = await shadow.query("select exists (select from pg_catalog.pg_available_extensions where name = $1) as available", [created.name]);
+      if (a.available || !canStandIn(created.name)) return null;
+      const [cur] = await shadow.query("select pg_catalog.current_schema() as s");
+      await createStatementStandIn(shadow, created.name, created.schema ?? String(cur.s ?? "public"));
+      return `the shadow database has no extension ${created.name}: a stand-in (its name and schema${standInScript(created.name) ? ", stubs of its functions" : ""}) took its place`;
+    }
+    const dropped = parseDropExtension(statement);
+    if (dropped) {
+      const stood = (await shadow.query("select name from pg_temp.drift_guard_stand_ins where name = any ($1::text[])", [dropped.names])).map((r) => String(r.name));
+      if (!stood.length) return null;
+      await shadow.query("delete from pg_temp.drift_guard_stand_ins where name = any ($1::text[])", [stood]);
+      const rest = dropped.names.filter((n) => !stood.includes(n));
+      if (rest.length) await shadow.exec(`drop extension ${dropped.ifExists ? "if exists " : ""}${rest.map(quoteIdent).join(", ")}`);
+      return `dropped the stand-in for ${stood.join(", ")}`;
+    }
+    const altered = alteredExtension(statement);
+    if (altered) {
+      const [r] = await shadow.query("select exists (select from pg_temp.drift_guard_stand_ins where name = $1) as stood", [altered]);
+      if (r.stood) return `extension ${altered} is a stand-in in the shadow database`;
+    }
+    return null;
+  };
+}
+
+/** The stand-ins in the shadow after replay, with their schema. */
+export async function standInsInUse(shadow: Shadow): Promise<Array<{ name: string; schema: string }>> {
+  const rows = shadow.standInMode === "statement"
+    ? await shadow.query("select name, schema from pg_temp.drift_guard_stand_ins order by name")
+    : await shadow.query(
+      `select e.extname as name, n.nspname as schema from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+       join pg_catalog.pg_available_extensions a on a.name = e.extname where a.comment like $1 order by 1`,
+      [`${STAND_IN_COMMENT}%`],
+    );
+  return rows.map((r) => ({ name: String(r.name), schema: String(r.schema) }));
+}
+
+/**
+ * Of the extensions named, those the shadow can only stand in for (a failed
+ * migration's stand-ins are rolled back with it, but still explain its failure).
+ */
+export async function standInCandidates(shadow: Shadow, names: readonly string[]): Promise<string[]> {
+  if (!names.length) return [];
+  const rows = shadow.standInMode === "statement"
+    ? await shadow.query("select n from unnest($1::text[]) n where not exists (select from pg_catalog.pg_available_extensions a where a.name = n)", [names])
+    : await shadow.query("select a.name as n from pg_catalog.pg_available_extensions a where a.name = any ($1::text[]) and a.comment like $2", [names, `${STAND_IN_COMMENT}%`]);
+  return rows.map((r) => String(r.n));
+}
+
+/**
+ * A migration uses an extension the live database has but no migration creates
+ * (enabled from the dashboard): the first such failure creates every live
+ * extension the shadow still lacks, and the migration is retried. The report
+ * says so: `supabase db reset` would fail there.
+ */
+export function missingExtensionRepair(shadow: Shadow, live: ReadonlyArray<{ name: string; schema: string; version?: string | null }>): (err: unknown) => Promise<string | null> {
+  const tried = new Set<string>();
+  return async (err) => {
+    const code = (err as { code?: string })?.code;
+    if (!code || !["42883", "42704", "3F000", "42P01"].includes(code)) return null;
+    const made: string[] = [];
+    for (const e of live) {
+      if (tried.has(e.name) || e.name === "plpgsql") continue;
+      tried.add(e.name);
+      if (await ensureExtension(shadow, e.name, e.schema, e.version ?? null)) made.push(`${e.name} (schema ${e.schema})`);
+    }
+    if (!made.length) return null;
+    return `created extension(s) ${made.join(", ")} in the shadow: the live database has them, this migration needs one, but no migration creates them ` +
+      "(enabled from the dashboard?); `supabase db reset` would fail here: add `create extension if not exists …` to an earlier migration";
+  };
+}
+
 export interface ReplayOptions {
-  /** May leave out a statement (returns why), e.g. `create extension pg_net` on the embedded shadow. */
-  skip?: (statement: string) => string | null;
+  /** May handle a statement itself (returns why), e.g. `create extension pg_net` on a --shadow-url without pg_net. */
+  skip?: (statement: string) => Promise<string | null>;
   /**
    * Called when a statement fails. May fix the shadow (e.g. create a role the
    * live database has) and return what it did: the migration is then retried.
@@ -381,7 +620,12 @@ export async function replayMigrations(shadow: Shadow, migrations: readonly Loca
         break;
       }
       const fixed = attempt < 20 && options.repair ? await options.repair(outcome.err) : null;
-      if (!fixed) throw new ReplayError(m.path, m.version, outcome.statement, errorText(outcome.err), m.statements[outcome.statement - 1] ?? "");
+      if (!fixed) {
+        const e = outcome.err as { code?: string; position?: string | number };
+        const position = Number(e?.position);
+        throw new ReplayError(m.path, m.version, outcome.statement, errorText(outcome.err), m.statements[outcome.statement - 1] ?? "",
+          typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null, Number.isInteger(position) && position > 0 ? position : null);
+      }
       result.repaired.push({ file: m.path, statement: outcome.statement, action: fixed });
     }
     result.migrations++;
@@ -394,7 +638,7 @@ type Outcome =
   | { ok: true; statements: number; skipped: ReplayResult["skipped"] }
   | { ok: false; statement: number; err: unknown };
 
-async function replayOne(shadow: Shadow, m: LocalMigration, skip?: (statement: string) => string | null): Promise<Outcome> {
+async function replayOne(shadow: Shadow, m: LocalMigration, skip?: (statement: string) => Promise<string | null>): Promise<Outcome> {
   if (m.statements.length === 0) return { ok: true, statements: 0, skipped: [] };
   const skipped: ReplayResult["skipped"] = [];
   let ran = 0;
@@ -403,7 +647,7 @@ async function replayOne(shadow: Shadow, m: LocalMigration, skip?: (statement: s
   try {
     for (; i < m.statements.length; i++) {
       const stmt = m.statements[i];
-      const why = skip?.(stmt);
+      const why = skip ? await skip(stmt) : null;
       if (why) {
         skipped.push({ file: m.path, statement: i + 1, reason: why });
         continue;

@@ -17,12 +17,12 @@ import { DriftGuardError } from "./types.ts";
 
 export const OBJECT_KINDS = [
   "schema", "extension", "enum", "domain", "composite_type", "range_type", "sequence", "table", "column", "constraint",
-  "index", "function", "view", "materialized_view", "trigger", "rls", "policy", "grant", "publication",
+  "index", "function", "view", "materialized_view", "trigger", "rls", "policy", "grant", "publication", "owner", "comment",
 ] as const;
 export type ObjectKind = typeof OBJECT_KINDS[number];
 
-/** Kinds whose differences change who can read or write what. */
-export const SECURITY_KINDS: ReadonlySet<ObjectKind> = new Set(["rls", "policy", "grant"]);
+/** Kinds whose differences change who can read or write what (an owner may do anything to its object). */
+export const SECURITY_KINDS: ReadonlySet<ObjectKind> = new Set(["rls", "policy", "grant", "owner"]);
 
 export interface CatalogObject {
   kind: ObjectKind;
@@ -54,6 +54,28 @@ export const DEFAULT_EXCLUDED_SCHEMAS = [
   "auth", "storage", "realtime", "_realtime", "graphql", "graphql_public", "vault", "pgsodium", "pgsodium_masks", "extensions",
   "supabase_functions", "supabase_migrations", "drift_guard", "net", "cron", "pgbouncer", "_analytics", "pgtle", "pgmq",
 ];
+
+/**
+ * Extensions are compared in every schema but pg_*: in the platform schemas too
+ * (the dashboard enables them in `extensions`), unless --include-schema narrows
+ * the comparison or the user excluded the schema (db/catalog.ts does the same in SQL).
+ * @example extensionCompared(schemaFilter(undefined, undefined), "extensions") // true
+ */
+export function extensionCompared(filter: SchemaFilter, schema: string): boolean {
+  if (/^pg_/.test(schema)) return false;
+  if (filter.include) return filter.include.includes(schema);
+  return !filter.exclude.includes(schema) || DEFAULT_EXCLUDED_SCHEMAS.includes(schema);
+}
+
+/**
+ * The catalog object of an extension a --shadow-url shadow has only as a stand-in
+ * (no pg_extension row there), or null when the filter does not compare it.
+ * @example standInExtensionObject("pg_net", "extensions", schemaFilter(undefined, undefined))?.name // "pg_net"
+ */
+export function standInExtensionObject(name: string, schema: string, filter: SchemaFilter): CatalogObject | null {
+  if (!extensionCompared(filter, schema)) return null;
+  return { kind: "extension", name: quoteIdent(name), parent: `schema:${quoteIdent(schema)}`, props: { schema }, info: { stand_in: true } };
+}
 
 /** storage.objects policies and auth.users triggers are the project's own, though their tables are not. */
 export const ATTACHED_SCHEMAS = ["auth", "storage"];
@@ -197,7 +219,7 @@ const KIND_WORD: Record<ObjectKind, string> = {
   schema: "schema", extension: "extension", enum: "enum type", domain: "domain", composite_type: "composite type",
   range_type: "range type", sequence: "sequence", table: "table", column: "column", constraint: "constraint", index: "index",
   function: "function", view: "view", materialized_view: "materialized view", trigger: "trigger", rls: "row level security",
-  policy: "policy", grant: "grant", publication: "publication membership",
+  policy: "policy", grant: "grant", publication: "publication membership", owner: "owner of", comment: "comment on",
 };
 
 const show = (v: unknown) => (v === null || v === undefined ? "none" : typeof v === "string" ? v : JSON.stringify(v));
@@ -224,6 +246,17 @@ function describe(kind: ObjectKind, object: string, change: Change, expected: Ca
     if (removed.length) parts.push(`live lacks ${removed.join(", ")}`);
     if (!added.length && !removed.length) parts.push("grant option differs");
     return `${what}: ${parts.join("; ")}`;
+  }
+  if (kind === "owner") {
+    const e = expected?.props.owner, a = actual?.props.owner;
+    if (change === "extra") return `${what} is ${a} live; the migrations leave it to the role that runs them`;
+    if (change === "missing") return `${what} is ${e} in the migrations; live it is the role that runs migrations`;
+    return `${what} differs: ${e} -> ${a} live`;
+  }
+  if (kind === "comment") {
+    if (change === "extra") return `${what} exists live only: ${JSON.stringify(actual!.props.text)}`;
+    if (change === "missing") return `${what} is missing live (the migrations set ${JSON.stringify(expected!.props.text)})`;
+    return `${what} differs: ${JSON.stringify(expected!.props.text)} -> ${JSON.stringify(actual!.props.text)} live`;
   }
   if (change === "missing") return `${what} is missing from the live database (the migrations create it)`;
   if (change === "extra") {
@@ -257,11 +290,16 @@ export interface Comparison {
 }
 
 /** Compares two snapshots. Children of a missing or extra object are folded into it. */
-export function diffSnapshots(expectedSnap: CatalogSnapshot, actualSnap: CatalogSnapshot): SchemaDifference[] {
-  return compareSnapshots(expectedSnap, actualSnap).differences;
+export function diffSnapshots(expectedSnap: CatalogSnapshot, actualSnap: CatalogSnapshot, options: CompareOptions = {}): SchemaDifference[] {
+  return compareSnapshots(expectedSnap, actualSnap, options).differences;
 }
 
-export function compareSnapshots(expectedSnap: CatalogSnapshot, actualSnap: CatalogSnapshot): Comparison {
+export interface CompareOptions {
+  /** Leave owner differences out (--ignore-owners). Their grant side effects stay out too. */
+  ignoreOwners?: boolean;
+}
+
+export function compareSnapshots(expectedSnap: CatalogSnapshot, actualSnap: CatalogSnapshot, options: CompareOptions = {}): Comparison {
   const expected = normalizeSnapshot(expectedSnap, actualSnap.server_version_num);
   const actual = normalizeSnapshot(actualSnap, expectedSnap.server_version_num);
   const e = new Map(expected.objects.map((o) => [key(o), o]));
@@ -282,6 +320,7 @@ export function compareSnapshots(expectedSnap: CatalogSnapshot, actualSnap: Cata
   for (const [k, ao] of a) {
     if (!e.has(k)) raw.set(k, { d: difference(ao.kind, ao.name, "extra", undefined, ao, []), parent: ao.parent });
   }
+  dropOwnerSideEffects(raw, e, a, options.ignoreOwners === true);
 
   // Fold: a child whose parent (or grandparent) is missing/extra in the same direction is part of
   // the topmost such ancestor, which counts it.
@@ -308,6 +347,33 @@ export function compareSnapshots(expectedSnap: CatalogSnapshot, actualSnap: Cata
   const all = [...raw.values()].map((r) => r.d);
   const differences = [...raw.entries()].filter(([k]) => !folded.has(k)).map(([, { d }]) => d).sort(order);
   return { differences, all: all.sort(order), expected: e, actual: a };
+}
+
+/**
+ * `alter … owner to r` moves the old owner's privileges to r, and an owner's own
+ * privileges are not listed as grants. So an owner change also shows as grants to
+ * the old or new owner appearing or vanishing: those are part of the owner
+ * difference, never grant differences of their own (revoking them would take
+ * the new owner's access away in a fresh environment).
+ */
+function dropOwnerSideEffects(raw: Map<string, { d: SchemaDifference }>, e: Map<string, CatalogObject>, a: Map<string, CatalogObject>, dropOwners: boolean): void {
+  const owners = new Map<string, Set<string>>();
+  for (const [k, { d }] of raw) {
+    if (d.kind !== "owner") continue;
+    const o = (a.get(k) ?? e.get(k))!;
+    const object = String(o.info?.object);
+    const roles = owners.get(object) ?? new Set<string>();
+    for (const side of [e.get(k), a.get(k)]) if (side) roles.add(quoteIdent(String(side.props.owner)));
+    owners.set(object, roles);
+  }
+  for (const [k, { d }] of raw) {
+    if (d.kind === "owner" && dropOwners) raw.delete(k);
+    if (d.kind !== "grant") continue;
+    const info = (a.get(k) ?? e.get(k))!.info ?? {};
+    const roles = owners.get(String(info.object)) ?? owners.get(String(info.table));
+    if (!roles) continue;
+    if (roles.has(String(info.grantee))) raw.delete(k);
+  }
 }
 
 /** Tables learn their RLS flag (for messages about extra tables). */
@@ -382,8 +448,11 @@ const ensureSemicolon = (s: string) => (s.trimEnd().endsWith(";") ? s.trimEnd() 
 const CREATE_PHASE: Record<ObjectKind, number> = {
   schema: 10, extension: 11, enum: 12, domain: 13, composite_type: 14, range_type: 15, sequence: 16, table: 20, column: 21,
   constraint: 22, index: 24, function: 30, view: 31, materialized_view: 32, trigger: 33, rls: 40, policy: 41, grant: 42, publication: 43,
+  owner: 44, comment: 45,
 };
 const FK_PHASE = 23;
+/** After indexes: `replica identity using index` needs its index. */
+const REPLICA_IDENTITY_PHASE = 25;
 
 interface Piece {
   phase: number;
@@ -506,8 +575,13 @@ export function suggestMigration(cmp: Comparison, now: Date, migrationsDir = "su
             .map((c) => "  " + columnDefinition(String(c.info?.column), c.props));
           const inherits = (p.inherits as string[] | null)?.length ? ` inherits (${(p.inherits as string[]).join(", ")})` : "";
           add(phase, `create ${unlogged}table ${d.object} (\n${columns.join(",\n")}\n)${inherits}${p.partition_key ? ` partition by ${p.partition_key}` : ""}${withOpts};`);
+          if (p.replica_identity != null && p.replica_identity !== "default") add(REPLICA_IDENTITY_PHASE, `alter table ${d.object} replica identity ${p.replica_identity};`);
         } else if (d.change === "missing") drop(d.kind, `drop table ${d.object};`);
-        else cannot(d, `changed live (${d.fields?.join(", ")}); partitioning, inheritance and storage options are not written for you`);
+        else {
+          const other = (d.fields ?? []).filter((f) => f !== "replica_identity");
+          if (other.length < (d.fields ?? []).length) add(REPLICA_IDENTITY_PHASE, `alter table ${d.object} replica identity ${p.replica_identity ?? "default"};`);
+          if (other.length) cannot(d, `changed live (${other.join(", ")}); partitioning, inheritance and storage options are not written for you`);
+        }
         break;
       case "column": {
         const table = String(info.table), column = String(info.column);
@@ -644,6 +718,15 @@ export function suggestMigration(cmp: Comparison, now: Date, migrationsDir = "su
         else add(phase, `alter publication ${pub} drop table ${table};`, add_);
         break;
       }
+      case "owner": {
+        const target = `${info.word} ${info.object}`;
+        if (d.change === "missing") add(phase, `alter ${target} owner to current_user;`);
+        else add(phase, `alter ${target} owner to ${quoteIdent(String(p.owner))};`);
+        break;
+      }
+      case "comment":
+        add(phase, `comment on ${d.object} is ${d.change === "missing" ? "null" : quoteLiteral(String(p.text))};`);
+        break;
       case "grant": {
         const target = grantTarget(info);
         const grantee = info.grantee === "PUBLIC" ? "public" : String(info.grantee);
@@ -676,7 +759,7 @@ export function suggestMigration(cmp: Comparison, now: Date, migrationsDir = "su
         `drift-guard repair --mark-applied ${stamp} --reason "record schema drift" (or supabase migration repair --status applied ${stamp}).`,
     );
     if (drops) notes.push(`${drops} statement(s) drop objects the live database no longer has. If a local migration simply has not been pushed yet, delete those lines and push it instead.`);
-    notes.push("Statements are ordered by object kind (schemas, types, tables, constraints, functions, views, triggers, RLS, policies, grants); reorder them if your objects depend on each other differently. Owners are not compared or set.");
+    notes.push("Statements are ordered by object kind (schemas, types, tables, constraints, functions, views, triggers, RLS, policies, grants, owners, comments); reorder them if your objects depend on each other differently.");
   }
   const sql = body.length
     ? [`-- drift-guard schema-diff: what the live database has that the migrations do not build (${now.toISOString()}).`, `-- Review before committing.`, "", ...body, ""].join("\n")
@@ -714,8 +797,9 @@ export function buildSchemaReport(input: {
   schemas: SchemaFilter;
   now: Date;
   migrationsDir?: string;
+  ignoreOwners?: boolean;
 }): SchemaDiffReport {
-  const cmp = compareSnapshots(input.expected, input.actual);
+  const cmp = compareSnapshots(input.expected, input.actual, { ignoreOwners: input.ignoreOwners });
   return {
     status: cmp.differences.length ? "drift" : "in_sync",
     schema: { differences: cmp.differences, summary: summarize(cmp.differences, input.expected, input.actual) },

@@ -400,3 +400,55 @@ export function splitStatements(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * The 1-based line of a file on which its statement `index` (1-based, as
+ * splitStatements counts them) starts, or where `position` (Postgres's 1-based
+ * character offset into that statement) falls. Null when there is no such statement.
+ * @example statementLine("select 1;\n\nselect x;", 2) // 3
+ */
+export function statementLine(text: string, index: number, position: number | null = null): number | null {
+  let n = 0;
+  for (const s of scanSql(text).statements) {
+    const raw = text.slice(s.start, s.end);
+    const stmt = trimStatement(raw);
+    if (stmt.length === 0) continue;
+    if (++n !== index) continue;
+    const begin = s.start + raw.indexOf(stmt);
+    // Without a position: the statement's first line of SQL, after the comments it begins with.
+    const at = position && position <= stmt.length ? begin + position - 1 : begin + stmt.length - stripLeadingComments(stmt).length;
+    return text.slice(0, at).split("\n").length;
+  }
+  return null;
+}
+
+/**
+ * Statements as the CLI stores them may begin with comments.
+ * @example stripLeadingComments("-- why\ncreate table t ()") // "create table t ()"
+ */
+export function stripLeadingComments(statement: string): string {
+  let s = statement;
+  for (;;) {
+    const t = s.replace(/^\s+/, "");
+    if (t.startsWith("--")) {
+      const nl = t.indexOf("\n");
+      s = nl < 0 ? "" : t.slice(nl + 1);
+    } else if (t.startsWith("/*")) {
+      let depth = 0;
+      let i = 0;
+      for (; i < t.length; i++) {
+        if (t.startsWith("/*", i)) {
+          depth++;
+          i++;
+        } else if (t.startsWith("*/", i)) {
+          depth--;
+          i++;
+          if (depth === 0) break;
+        }
+      }
+      s = t.slice(i + 1);
+    } else {
+      return t;
+    }
+  }
+}

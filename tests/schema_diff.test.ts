@@ -384,13 +384,13 @@ describe("schema-diff: a Supabase-like platform", () => {
     supabasePush(live.url, dir);
   });
 
-  it("in sync on both shadows: default privileges, search_path and stand-ins are copied; dblink is skipped and supabase_admin created on PGlite", async () => {
+  it("in sync on both shadows: default privileges, search_path and stand-ins are copied; dblink is a stand-in and supabase_admin created on PGlite", async () => {
     const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(summaryOf(r.json)).toEqual([]);
     expect(r.status).toBe(0);
     expect(r.json.problems).toEqual([
-      expect.objectContaining({ level: "warning", message: expect.stringMatching(/statement 2 skipped: the embedded shadow \(PGlite\) has no extension dblink; the live database has it in schema extensions/) }),
       expect.objectContaining({ level: "warning", message: expect.stringMatching(/statement 11 needed a fix: created role supabase_admin in the shadow \(the live database has it; migrations use it\)/) }),
+      expect.objectContaining({ level: "warning", message: expect.stringMatching(/extension dblink \(schema extensions\) is a stand-in in the embedded shadow: PGlite has no dblink/) }),
     ]);
     const shadow = await database("sd_platform_shadow");
     const real = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
@@ -438,17 +438,19 @@ describe("schema-diff: errors", () => {
     live = await database("sd_err");
   });
 
-  it("a migration the embedded shadow cannot replay: exit 2, naming the file and the error, suggesting --shadow-url", () => {
-    const dir = project({ "20250101000000_ok.sql": "create table public.a (id int);", "20250102000000_gis.sql": "create extension if not exists postgis;\ncreate table public.b (id int);" });
+  it("an extension PGlite lacks is a stand-in; a statement that needs what it really does fails naming the platform, not the migration", () => {
+    const dir = project({ "20250101000000_ok.sql": "create table public.a (id int);", "20250102000000_gis.sql": "create extension if not exists postgis;\nselect postgis_full_version();" });
     const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(r.status).toBe(2);
     expect(r.json.error.code).toBe("bad_input");
-    expect(r.json.error.message).toContain("supabase/migrations/20250102000000_gis.sql cannot be replayed in the embedded shadow (PGlite): statement 1");
-    expect(r.json.error.message).toContain('extension "postgis" is not available');
+    expect(r.json.error.message).toContain("supabase/migrations/20250102000000_gis.sql:2: cannot be replayed in the embedded shadow (PGlite): statement 2");
+    expect(r.json.error.message).toContain("function postgis_full_version() does not exist");
+    expect(r.json.error.message).toContain("[cause: the shadow lacks part of the platform]");
+    expect(r.json.error.hint).toMatch(/postgis, which the embedded shadow \(PGlite\) has only as a stand-in/);
     expect(r.json.error.hint).toContain("--shadow-url");
     const text = schemaDiff(["--db-url", live.url], dir);
     expect(text.status).toBe(2);
-    expect(text.stderr).toMatch(/20250102000000_gis\.sql cannot be replayed/);
+    expect(text.stderr).toMatch(/20250102000000_gis\.sql:2: cannot be replayed/);
   });
 
   it("a migration that fails anywhere names the statement; exit 2 on the real shadow too", async () => {
@@ -456,7 +458,7 @@ describe("schema-diff: errors", () => {
     const shadow = await database("sd_err_shadow");
     const r = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect(r.status).toBe(2);
-    expect(r.json.error.message).toMatch(/20250101000000_bad\.sql cannot be replayed in the shadow database: statement 2 \(alter table public\.nope add column x int\) failed: relation "public\.nope" does not exist/);
+    expect(r.json.error.message).toMatch(/20250101000000_bad\.sql:2: cannot be replayed in the shadow database: statement 2 \(alter table public\.nope add column x int\) failed: relation "public\.nope" does not exist.*\[cause: the migration's own error\]/);
   });
 
   it("usage and reachability", () => {

@@ -7,7 +7,11 @@
 -- just enough of them for those migrations to replay:
 --
 --   roles      anon, authenticated, service_role, authenticator
---   schemas    extensions, auth, storage
+--   schemas    extensions, auth, storage (and, when the live database has
+--              them, graphql, graphql_public, vault, realtime…: see db/shadow.ts)
+--   extensions the platform preinstalls (uuid-ossp, pgcrypto, pgjwt, pg_graphql,
+--              supabase_vault…) are created after this file, as the live database
+--              has them; stand-ins where the shadow lacks one (db/extension_stand_ins.ts)
 --   auth       auth.users, auth.uid(), auth.jwt(), auth.role(), auth.email()
 --   storage    storage.buckets, storage.objects (RLS on, as on the platform),
 --              storage.foldername(), storage.filename(), storage.extension()

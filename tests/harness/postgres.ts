@@ -64,8 +64,9 @@ export interface PgServer {
   destroy(): void;
 }
 
-export async function startPostgres(): Promise<PgServer> {
-  const bin = findPgBin();
+/** `bin`: another PostgreSQL 15 bin directory (tests/harness/platform_postgres.ts makes one with more extensions). */
+export async function startPostgres(opts: { bin?: string } = {}): Promise<PgServer> {
+  const bin = opts.bin ?? findPgBin();
   const root = mkdtempSync(join(tmpdir(), "drift-guard-pg-"));
   chmodSync(root, 0o755);
   const dataDir = join(root, "data");
