@@ -3,6 +3,7 @@
  * by object for the report, and one-line descriptions every format shares.
  * The SQL side is supabase/migrations/*_drift_guard_ledger.sql; reading is db/ledger.ts.
  */
+import { visible } from "./report_formats/text_escape.ts";
 import type { UntrackedChange } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
@@ -145,19 +146,10 @@ export function untrackedIds(groups: readonly UntrackedChange[]): string[] {
   return groups.flatMap((g) => g.changes.map((c) => c.id));
 }
 
-/**
- * Control characters (terminal escapes, carriage returns) from database strings, made visible
- * and harmless: "\x1b[2J" prints as "\u001b[2J".
- */
-export function visibleControls(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 /** A statement on one line, shortened for a table or a sentence. */
 export function statementPreview(s: string | null, max = 120): string {
   if (!s) return "";
-  const flat = visibleControls(s.replace(/\s+/g, " ").trim());
+  const flat = visible(s.replace(/\s+/g, " ").trim());
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 

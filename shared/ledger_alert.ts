@@ -3,7 +3,8 @@
  * Mattermost and Discord's /slack endpoint read `text`), with the structured changes
  * alongside for other receivers, and the string its HMAC signature covers.
  */
-import { statementPreview, visibleControls } from "./ledger.ts";
+import { statementPreview } from "./ledger.ts";
+import { visible } from "./report_formats/text_escape.ts";
 import type { UntrackedChange } from "./types.ts";
 import { untrackedSummary } from "./report_formats/ledger.ts";
 
@@ -27,7 +28,7 @@ export function unalerted(groups: readonly UntrackedChange[]): UntrackedChange[]
 export function alertPayload(groups: readonly UntrackedChange[], project = "the database"): AlertPayload {
   const count = groups.reduce((n, g) => n + g.changes.length, 0);
   // Slack mrkdwn: &, < and > are the only characters that must be escaped.
-  const slack = (s: string) => visibleControls(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const slack = (s: string) => visible(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const lines = [`*drift-guard*: ${count} schema change(s) ran outside any migration in ${slack(project)}`];
   for (const g of groups.slice(0, 20)) {
     lines.push(`• ${slack(untrackedSummary(g))}`);

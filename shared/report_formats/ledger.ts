@@ -3,7 +3,8 @@
  * junit) and the `drift-guard ledger` / GET /ledger listing. Every string here comes from
  * the database and is escaped for where it goes.
  */
-import { describeEntry, type LedgerEntry, statementPreview, visibleControls } from "../ledger.ts";
+import { visible } from "./text_escape.ts";
+import { describeEntry, type LedgerEntry, statementPreview } from "../ledger.ts";
 import type { UntrackedChange } from "../types.ts";
 import { codeSpan, prose } from "./markdown_escape.ts";
 import { escapeXml } from "./xml_escape.ts";
@@ -21,7 +22,7 @@ export function untrackedText(groups: readonly UntrackedChange[], style: TextSty
   const lines = ["", style.red(`Untracked schema changes (ran outside any migration): ${groups.length} object(s)`)];
   for (const g of groups.slice(0, max)) {
     const ids = g.changes.map((c) => `#${c.id}`);
-    lines.push(`  ${visibleControls(untrackedSummary(g))} ${style.dim(`(${ids.length > 6 ? `${ids.slice(0, 6).join(" ")} …` : ids.join(" ")})`)}`);
+    lines.push(`  ${visible(untrackedSummary(g))} ${style.dim(`(${ids.length > 6 ? `${ids.slice(0, 6).join(" ")} …` : ids.join(" ")})`)}`);
   }
   if (groups.length > max) lines.push(`  … ${groups.length - max} more (drift-guard ledger --status untracked, or --format json, lists all)`);
   return lines;
@@ -70,7 +71,7 @@ export function renderLedger(entries: readonly LedgerEntry[], format: LedgerForm
   if (!entries.length) return "no ledger entries match\n";
   const rows = [["ID", "WHEN (UTC)", "STATUS", "COMMAND", "OBJECT", "WHO", "STATEMENT"],
     ...entries.map((e) => [e.id, e.recorded_at.slice(0, 19).replace("T", " "), statusLabel(e), e.command_tag,
-      visibleControls(e.object_identity ?? e.object_type ?? ""), visibleControls(`${e.session_user}${e.application_name ? ` via ${e.application_name}` : ""}${e.client_addr ? ` from ${e.client_addr}` : ""}`),
+      visible(e.object_identity ?? e.object_type ?? ""), visible(`${e.session_user}${e.application_name ? ` via ${e.application_name}` : ""}${e.client_addr ? ` from ${e.client_addr}` : ""}`),
       statementPreview(e.statement, 60)])];
   const table = alignedTable(rows);
   return [style.dim(table[0]), ...table.slice(1).map((l, i) => (entries[i].status === "untracked" ? style.red(l) : l))].join("\n") + "\n";
