@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
+import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
 import { statementsChecksum } from "../shared/checksum.ts";
 import type { LocalMigration } from "../shared/types.ts";
@@ -68,14 +69,14 @@ try {
 
   const measure = async (label: string, local: LocalMigration[], depth: "definitions" | "names") => {
     // Fill the initdb cache once, outside the timings.
-    if (depth === "definitions") await driftReport(live, local, [], { evidence: depth });
+    if (depth === "definitions") await driftReport(live, local, [], { evidence: depth, judgeDefinitions: collectDefinitionEvidence });
     const times: number[] = [];
     let phases: Record<string, number> = {};
     let verdicts = "";
     for (let i = 0; i < RUNS; i++) {
       const timings: Record<string, number> = {};
       const t0 = performance.now();
-      const report = await driftReport(live, local, [], { evidence: depth, definitions: { timings } });
+      const report = await driftReport(live, local, [], { evidence: depth, judgeDefinitions: collectDefinitionEvidence, timings });
       times.push(performance.now() - t0);
       phases = timings;
       const counts = new Map<string, number>();

@@ -4,6 +4,7 @@ import { buildManifest, manifestDigest } from "../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../shared/report_formats/index.ts";
 import type { Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
+import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
 import { withDatabase } from "./database.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
@@ -52,7 +53,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       const connected = sql`select 1`.catch(() => {});
       const parsed = await readMigrationsDir(opts.migrations);
       await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, migrationsDir: opts.migrations, since });
+      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions: collectDefinitionEvidence, migrationsDir: opts.migrations, since });
     });
   }
   printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);

@@ -72,20 +72,22 @@ function planGenerated(path: string, wanted: string, current: string | null, for
   return { path, action: "kept_edited", text: wanted, why: "edited since drift-guard wrote it; --force overwrites it" };
 }
 
-/** The function's deno.json carries no stamp (it is JSON): it is ours while it maps exactly our packages to pinned npm versions. */
-function isOurDenoJson(wanted: string) {
-  return (text: string) => {
-    try {
-      const ours = Object.keys(JSON.parse(wanted).imports).sort();
-      const parsed = JSON.parse(text) as { imports?: Record<string, string> };
-      const keys = Object.keys(parsed).join();
-      const imports = parsed.imports ?? {};
-      return keys === "imports" && Object.keys(imports).sort().join() === ours.join() &&
-        Object.entries(imports).every(([pkg, spec]) => new RegExp(`^npm:${pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}@\\d+\\.\\d+\\.\\d+$`).test(spec));
-    } catch {
-      return false;
-    }
-  };
+/** An exact npm version: `npm:zod@4.6.7`, or the prefix form `npm:/@electric-sql/pglite@0.5.14/`. */
+const PINNED = /^npm:\/?[@a-z0-9/._-]+@\d+\.\d+\.\d+\/?$/;
+
+/**
+ * The function's deno.json carries no stamp (it is JSON): it is ours while it holds
+ * only `imports`, each an exact npm version of the package its key names. A release
+ * may add packages, so the set of keys is not compared.
+ */
+function isOurDenoJson(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as { imports?: Record<string, string> };
+    return Object.keys(parsed).join() === "imports" &&
+      Object.entries(parsed.imports ?? {}).every(([pkg, spec]) => PINNED.test(spec) && spec.includes(`${pkg.replace(/\/$/, "")}@`));
+  } catch {
+    return false;
+  }
 }
 
 const isUnedited = (text: string) => generatedState(text) === "generated";
@@ -143,7 +145,7 @@ export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNot
     const source = readFileSync(join(FUNCTION_TEMPLATE, file), "utf8");
     const path = join(fnDir, file);
     const current = readIfExists(join(workdir, path));
-    if (file === "deno.json") writes.push(planGenerated(path, source, current, force, isOurDenoJson(source)));
+    if (file === "deno.json") writes.push(planGenerated(path, source, current, force, isOurDenoJson));
     else writes.push(planGenerated(path, stampGenerated(source, version, "//"), current, force, isUnedited));
   }
 

@@ -9,6 +9,7 @@ import { repairJson, validateAuditId, validateReason, validateRepairRequest } fr
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
+import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
 import { withDatabase } from "./database.ts";
 import { warnIfInterrupted } from "./interrupt.ts";
@@ -137,7 +138,9 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
-  const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor()));
+  const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor(), {
+    judgeDefinitions: collectDefinitionEvidence,
+  }));
   const result = opts.apply
     ? await warnIfInterrupted("while the repair was being applied: it may have committed. Run `drift-guard audit` to see whether it is recorded; `drift-guard undo --audit-id <id>` reverses it.", plan)
     : await plan();

@@ -4,7 +4,7 @@ import { planRepair, refuseDifferent, type RepairRequest, validateAuditId } from
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
-import { collectDefinitionEvidence, type DefinitionEvidenceOptions } from "./definition_evidence.ts";
+import type { DefinitionJudge } from "./report.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { linkLedger } from "./ledger.ts";
 
@@ -63,7 +63,8 @@ export async function repairHistory(
   local: readonly LocalMigration[],
   expect: RepairExpectation | undefined,
   actor: Actor,
-  options: { definitions?: DefinitionEvidenceOptions } = {},
+  /** Without judgeDefinitions (the deployed function), the plan carries no definition evidence. */
+  options: { judgeDefinitions?: DefinitionJudge } = {},
 ): Promise<RepairPlan> {
   const remote = await readHistory(sql, knownStatements(local));
   const current = historyDigest(remote ?? []);
@@ -82,7 +83,7 @@ export async function repairHistory(
   const remoteVersions = new Set((remote ?? []).map((r) => r.version));
   const marked = new Set(request.markApplied ?? []);
   const toInsert = local.filter((m) => marked.has(m.version) && !remoteVersions.has(m.version));
-  const evidence = toInsert.length ? await collectDefinitionEvidence(sql, local, toInsert, remoteVersions, options.definitions) : undefined;
+  const evidence = toInsert.length && options.judgeDefinitions ? await options.judgeDefinitions(sql, local, toInsert, remoteVersions, {}) : undefined;
   if (expect === undefined) return planRepair(request, local, remote, evidence);
   let plan: RepairPlan;
   try {

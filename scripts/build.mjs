@@ -23,8 +23,13 @@ const FUNCTION_SRC = join(ROOT, "functions", "migration-drift");
 const SOURCE_DIRS = ["cli", "db", "shared", "functions/migration-drift"];
 /** The function's entrypoints: index.ts is what Supabase deploys, serve.ts what `drift-guard serve` runs. */
 const FUNCTION_ENTRIES = ["index.ts", "serve.ts"];
-/** npm packages the function imports; deno.json pins each to the version installed here. */
-const FUNCTION_PACKAGES = ["postgres", "zod", "jose"];
+/**
+ * npm packages the function imports; deno.json pins each to the version installed here.
+ * PGlite is reached only from serve.ts (comparing definitions locally), never from
+ * index.ts, so the hosted bundle does not carry it; the prefix entry maps its contrib/ imports.
+ */
+const FUNCTION_PACKAGES = ["postgres", "zod", "jose", "@electric-sql/pglite", "@electric-sql/pglite-pgvector"];
+const FUNCTION_PREFIXES = ["@electric-sql/pglite"];
 
 function sourceFiles() {
   const files = [join(ROOT, "package.json"), fileURLToPath(import.meta.url)];
@@ -135,7 +140,10 @@ export function buildFunction() {
     mkdirSync(dirname(join(tmp, path)), { recursive: true });
     writeFileSync(join(tmp, path), generatedHeader(text) + text);
   }
-  const imports = Object.fromEntries(FUNCTION_PACKAGES.map((p) => [p, `npm:${p}@${installedVersion(p)}`]));
+  const imports = Object.fromEntries([
+    ...FUNCTION_PACKAGES.map((p) => [p, `npm:${p}@${installedVersion(p)}`]),
+    ...FUNCTION_PREFIXES.map((p) => [`${p}/`, `npm:/${p}@${installedVersion(p)}/`]),
+  ]);
   writeFileSync(join(tmp, "deno.json"), JSON.stringify({ imports }, null, 2) + "\n");
   rmSync(FUNCTION_OUT, { recursive: true, force: true });
   mkdirSync(dirname(FUNCTION_OUT), { recursive: true });

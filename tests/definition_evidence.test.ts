@@ -13,6 +13,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMigrationsDir } from "../cli/local_migrations.ts";
+import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
 import type { Evidence, Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
@@ -39,7 +40,7 @@ async function scenario(label: string, live: string, files: Record<string, strin
     await db.sql.unsafe(HISTORY);
     await db.sql.unsafe(live);
     const parsed = await readMigrationsDir(join(project, "supabase", "migrations"));
-    const report = await driftReport(db.sql as any, parsed.migrations, parsed.problems, { evidence: "definitions" });
+    const report = await driftReport(db.sql as any, parsed.migrations, parsed.problems, { evidence: "definitions", judgeDefinitions: collectDefinitionEvidence });
     return {
       db,
       project,

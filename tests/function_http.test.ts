@@ -372,8 +372,10 @@ describe("bundling the function", () => {
     const remote = graph.modules.map((m) => m.specifier).filter((s) => !s.startsWith("file://") && !s.startsWith("npm:") && !s.startsWith("node:"));
     expect(remote).toEqual([]);
     for (const s of local) expect(s.slice(`file://${ROOT}/`.length)).toMatch(/^(functions\/migration-drift|shared|db)\//);
-    // Nothing the CLI needs (commander, node:fs) is dragged in.
+    // Nothing the CLI needs (commander, node:fs) is dragged in, nor the embedded shadow: PGlite's
+    // WebAssembly has no place in the hosted bundle (serve.ts injects it locally).
     expect(local.some((s) => s.includes("/cli/"))).toBe(false);
+    expect(graph.modules.map((m) => m.specifier).filter((s) => /pglite|\/db\/shadow\.ts|\/db\/definition_evidence\.ts/.test(s))).toEqual([]);
   });
 
   it("supabase/config.toml registers the function with its entrypoint, import map and verify_jwt = false", () => {

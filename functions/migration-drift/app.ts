@@ -2,6 +2,7 @@
 import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
+import type { DefinitionJudge } from "../../db/report.ts";
 import type { Database } from "./database.ts";
 import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
 import type { Alerter } from "./alerts.ts";
@@ -14,6 +15,8 @@ export interface AppDeps {
   maxConcurrent?: number;
   /** Webhook alerts for new untracked changes (DRIFT_GUARD_WEBHOOK_URL); none when unset. */
   alert?: Alerter;
+  /** Compares definitions for ?evidence=full and repair plans; `drift-guard serve` passes it, the hosted function cannot. */
+  judgeDefinitions?: DefinitionJudge;
 }
 
 /**
@@ -83,7 +86,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       }
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes), alert: deps.alert });
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes), alert: deps.alert, judgeDefinitions: deps.judgeDefinitions });
       if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
         return json(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
       }

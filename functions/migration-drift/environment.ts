@@ -1,7 +1,7 @@
 /** The function's wiring from its environment: the same for the hosted entrypoint and `npm run serve`. */
 import type { JSONWebKeySet } from "jose";
 import { verifyToken } from "../../db/tokens.ts";
-import { createApp, DEFAULT_MAX_CONCURRENT } from "./app.ts";
+import { type AppDeps, createApp, DEFAULT_MAX_CONCURRENT } from "./app.ts";
 import { type AuthConfig, createAuthenticator } from "./auth.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
@@ -47,7 +47,16 @@ export function authConfigFromEnv(env: Env): AuthConfig {
   };
 }
 
-export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Request) => Promise<Response> {
+/**
+ * The app as configured by the environment. `extra` adds what only a local
+ * runtime can offer (serve.ts: comparing definitions in the embedded shadow).
+ *
+ * @example Deno.serve(appFromEnv())
+ */
+export function appFromEnv(
+  env: Env = (name) => Deno.env.get(name),
+  extra: Pick<AppDeps, "judgeDefinitions"> = {},
+): (req: Request) => Promise<Response> {
   keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
   const concurrent = Number(env("DRIFT_GUARD_MAX_CONCURRENT"));
@@ -55,6 +64,7 @@ export function appFromEnv(env: Env = (name) => Deno.env.get(name)): (req: Reque
   return createApp({
     maxConcurrent: Number.isInteger(concurrent) && concurrent > 0 ? concurrent : DEFAULT_MAX_CONCURRENT,
     alert: alerts ? createAlerter(alerts) : undefined,
+    ...extra,
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
     authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
     maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,

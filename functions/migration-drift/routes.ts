@@ -7,7 +7,7 @@ import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/cat
 import { listAudit } from "../../db/audit.ts";
 import { historyFingerprint, newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
-import { driftReport, type EvidenceDepth } from "../../db/report.ts";
+import { type DefinitionJudge, driftReport, type EvidenceDepth } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
@@ -31,6 +31,8 @@ export interface Context {
   body(): Promise<unknown>;
   /** Sends new untracked changes to DRIFT_GUARD_WEBHOOK_URL, when set. */
   alert?: Alerter;
+  /** Compares definitions (see AppDeps); absent in the hosted function. */
+  judgeDefinitions?: DefinitionJudge;
 }
 
 export interface Reply {
@@ -62,7 +64,7 @@ function sinceParam(url: URL): Date | undefined {
  */
 async function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  const report = await driftReport(sql, local, problems, { evidence: depth, since: sinceParam(ctx.url) });
+  const report = await driftReport(sql, local, problems, { evidence: depth, judgeDefinitions: ctx.judgeDefinitions, since: sinceParam(ctx.url) });
   if (ctx.alert && report.untracked_changes.length) await ctx.alert(sql, report.untracked_changes);
   return report;
 }
@@ -181,7 +183,7 @@ export const repair: Handler = async (ctx) => {
     if (!found && body.mark_applied?.length) throw noManifest();
     const local = found ? manifestMigrations(found.manifest).local : [];
     const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
-    return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor);
+    return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor, { judgeDefinitions: ctx.judgeDefinitions });
   });
 
   return { status: 200, body: repairJson(result) };

@@ -3,6 +3,7 @@
  * http://127.0.0.1:$PORT/functions/v1/migration-drift/<route> (PORT defaults to 54321).
  * The database comes from SUPABASE_DB_URL.
  */
+import { collectDefinitionEvidence } from "../../db/definition_evidence.ts";
 import { appFromEnv } from "./environment.ts";
 
 const port = Number(Deno.env.get("PORT") || 54321);
@@ -16,4 +17,5 @@ Deno.serve({
   hostname: "127.0.0.1",
   port,
   onListen: ({ hostname, port }) => console.log(`migration-drift listening on http://${hostname}:${port}/functions/v1/migration-drift/`),
-}, appFromEnv());
+  // Locally the embedded shadow is available, so ?evidence=full and repair plans compare definitions.
+}, appFromEnv(undefined, { judgeDefinitions: collectDefinitionEvidence }));
