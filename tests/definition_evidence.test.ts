@@ -118,7 +118,7 @@ describe("the issue's reproduction", () => {
     const p = JSON.parse(plan.stdout);
     expect(p.different).toEqual([{ version: "20240101000000", differences: ["function public.f(): body differs"] }]);
     expect(p.force_different).toBe(false);
-    const refused = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--apply", "--expect-digest", p.history_digest);
+    const refused = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--apply", "--expect-digest", p.plan_digest);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("function public.f(): body differs");
     expect(refused.stderr).toContain("--force-different");
@@ -132,7 +132,7 @@ describe("the issue's reproduction", () => {
     const f = JSON.parse(forced.stdout);
     expect(f.force_different).toBe(true);
     expect(f.explain.join("\n")).toContain(`${live.version}: what it builds is identical to the live database`);
-    const applied = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--apply", "--expect-digest", f.history_digest);
+    const applied = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--apply", "--expect-digest", f.plan_digest);
     expect(applied.status, applied.stderr).toBe(0);
     expect(await rows()).toEqual([...before, "20240101000000", live.version].sort());
     const after = JSON.parse(cli("check", "--format", "json").stdout) as Report;

@@ -232,7 +232,7 @@ describe("the DDL ledger", () => {
     supabaseRepair(db.url, project, "reverted", [V2]);
     const plan = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop", "--format", "json"]);
     expect(plan.status, plan.stderr).toBe(0);
-    const digest = JSON.parse(plan.stdout).history_digest;
+    const digest = JSON.parse(plan.stdout).plan_digest;
     const applied = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop",
       "--apply", "--expect-digest", digest, "--format", "json"]);
     expect(applied.status, applied.stderr).toBe(0);
@@ -256,7 +256,7 @@ describe("the DDL ledger", () => {
     expect(unlinked.map((e: any) => e.status)).toEqual(["untracked", "untracked"]);
     const replan = JSON.parse(driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again", "--format", "json"]).stdout);
     const again = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again",
-      "--apply", "--expect-digest", replan.history_digest, "--format", "json"]);
+      "--apply", "--expect-digest", replan.plan_digest, "--format", "json"]);
     expect(JSON.parse(again.stdout).ledger_linked).toBe(2);
   });
 
