@@ -303,6 +303,8 @@ Examples:
     "token revoke": [0, 2, 3],
     init: [0, 2],
     serve: [0, 2, 3],
+    ledger: [0, 2, 3],
+    "ledger ack": [0, 2, 3],
   };
   for (const cmd of program.commands.flatMap((c) => [c, ...c.commands])) {
     const name = cmd.parent && cmd.parent !== program ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();

@@ -277,7 +277,7 @@ describe("the DDL ledger", () => {
 
   it("ledger ack marks entries reviewed, audited like a repair; then check is clean of them; bad ids change nothing", async () => {
     const bad = driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "999999", "--reason", "x"]);
-    expect(bad.status).toBe(2);
+    expect(bad.status, bad.stderr).toBe(2);
     expect(bad.stderr).toMatch(/no ledger entry has id 999999/);
     expect(driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "1;drop", "--reason", "x"]).status).toBe(2);
     expect(driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "1"]).status).toBe(2);

@@ -209,6 +209,11 @@ begin
     raise exception using errcode = 'DGI01',
       message = pg_catalog.format('audit entry %s is itself an undo (of %s); to redo that repair, plan and apply it again', p_audit_id, v_original.undoes);
   end if;
+  if v_original.kind <> 'repair' then
+    -- An acknowledgement of ledger entries (20251202000400) changed no history: nothing to undo.
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('audit entry %s is an acknowledgement (%s), not a repair: it changed no history, so there is nothing to undo', p_audit_id, v_original.kind);
+  end if;
   if v_original.undone_by is not null then
     raise exception using errcode = 'DGI01',
       message = pg_catalog.format('repair %s was already undone by %s', p_audit_id, v_original.undone_by);
