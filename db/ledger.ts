@@ -35,8 +35,8 @@ export async function ledgerInstalled(sql: Sql): Promise<boolean> {
 }
 
 /**
- * Changes whenever the ledger gains an entry or the audit log a row (an
- * acknowledgement, a repair that links entries, an undo): with the history's
+ * Changes whenever the ledger gains an entry, an alert is sent, or the audit log
+ * gains a row (an acknowledgement, a repair that links entries, an undo): with the history's
  * fingerprint, the key under which the function reuses a /status report.
  *
  * @example await ledgerFingerprint(sql) // "4711:2026-12-02 03:14:15.926+00"
@@ -45,6 +45,7 @@ export async function ledgerFingerprint(sql: Sql): Promise<string> {
   if (!(await ledgerInstalled(sql))) return "no ledger";
   const [row] = await sql.unsafe<{ f: string }[]>(
     `select coalesce((select pg_catalog.max(id) from drift_guard.ddl_ledger), 0)::text || ':' ||
+            coalesce((select pg_catalog.max(alerted_at) from drift_guard.ddl_ledger)::text, '') || ':' ||
             coalesce((select pg_catalog.max(created_at) from drift_guard.audit_log)::text, '') as f`,
   );
   return row.f;

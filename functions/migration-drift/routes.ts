@@ -59,14 +59,19 @@ function sinceParam(url: URL): Date | undefined {
  * The same report as `drift-guard check`, for the manifest's migrations. Evidence by name
  * unless `?evidence=full`: comparing definitions replays the migrations in the embedded
  * shadow, seconds of CPU that a hosted function (2 s CPU per request) cannot always spend.
- * New untracked changes go to the webhook; a failing webhook costs at most its timeout,
- * never the report.
  */
-async function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
+function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  const report = await driftReport(sql, local, problems, { evidence: depth, judgeDefinitions: ctx.judgeDefinitions, since: sinceParam(ctx.url) });
-  if (ctx.alert && report.untracked_changes.length) await ctx.alert(sql, report.untracked_changes);
-  return report;
+  return driftReport(sql, local, problems, { evidence: depth, judgeDefinitions: ctx.judgeDefinitions, since: sinceParam(ctx.url) });
+}
+
+/**
+ * New untracked changes go to the webhook on every check, cached report or not: a
+ * failing webhook costs at most its timeout, never the report, and is retried next time.
+ * A sent alert marks its entries, which changes the ledger's fingerprint and so the cache key.
+ */
+async function alertUntracked(ctx: Context, sql: Sql, untracked: Report["untracked_changes"]): Promise<void> {
+  if (ctx.alert && untracked.length) await ctx.alert(sql, untracked);
 }
 
 /** `?evidence=full` (definitions) or `?evidence=names` (the default). */
@@ -129,7 +134,7 @@ async function newest(sql: Sql) {
  * is reused for a few seconds only, as the catalog can change without the history
  * changing.
  */
-const statusFlight = singleFlight<{ reply: Reply; builtAt: number; hasEvidence: boolean }>();
+const statusFlight = singleFlight<{ reply: Reply; builtAt: number; hasEvidence: boolean; untracked: Report["untracked_changes"] }>();
 const EVIDENCE_REUSE_MS = 5_000;
 
 export const status: Handler = (ctx) =>
@@ -147,13 +152,14 @@ export const status: Handler = (ctx) =>
       if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
       const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
       const gzipped = new Uint8Array(await new Response(new Blob([encoded]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
-      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) || report.untracked_changes.length > 0 };
+      return { reply: { status: reply.status, body: null, encoded, gzipped }, builtAt: Date.now(), hasEvidence: report.migrations.some((m) => m.evidence) || report.untracked_changes.length > 0, untracked: report.untracked_changes };
     };
     let cached = await statusFlight.get(key, build);
     if (cached.hasEvidence && Date.now() - cached.builtAt > EVIDENCE_REUSE_MS) {
       statusFlight.forget(key);
       cached = await statusFlight.get(key, build);
     }
+    await alertUntracked(ctx, sql, cached.untracked);
     return cached.reply;
   });
 
@@ -161,7 +167,12 @@ export const drift: Handler = async (ctx) => {
   const depth = evidenceDepth(ctx.url);
   const manifest = parseManifest(await ctx.body());
   // The digest of the manifest this report is about: `check --url` verifies it is the one it sent.
-  return reportReply(await ctx.db.run((sql) => reportFor(ctx, sql, manifest, depth)), { manifest_digest: manifestDigest(manifest) });
+  const report = await ctx.db.run(async (sql) => {
+    const built = await reportFor(ctx, sql, manifest, depth);
+    await alertUntracked(ctx, sql, built.untracked_changes);
+    return built;
+  });
+  return reportReply(report, { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {

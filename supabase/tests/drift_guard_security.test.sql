@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap;
 
-select plan(12);
+select plan(13);
 
 -- RLS on every table.
 select is(
@@ -38,11 +38,21 @@ select is(
   '{}'::text[],
   'anon and authenticated cannot execute any drift_guard function'
 );
+-- SECURITY DEFINER only where a trigger must write the ledger on behalf of any role that runs
+-- DDL; Postgres calls those only as triggers, so no caller can invoke them with other arguments.
+select is(
+  array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'drift_guard' and p.prosecdef
+          and p.prorettype not in ('pg_catalog.trigger'::pg_catalog.regtype, 'pg_catalog.event_trigger'::pg_catalog.regtype)
+        order by 1),
+  '{}'::text[],
+  'no drift_guard function is SECURITY DEFINER, except trigger functions'
+);
 select is(
   array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'drift_guard' and p.prosecdef order by 1),
-  '{}'::text[],
-  'no drift_guard function is SECURITY DEFINER'
+  array['drift_guard.ledger_record_ddl()', 'drift_guard.ledger_record_history_write()']::text[],
+  'the SECURITY DEFINER trigger functions are exactly the ledger''s two recorders'
 );
 
 -- A pinned, empty search_path on every function.
