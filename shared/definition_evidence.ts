@@ -12,7 +12,7 @@
  *   unknown    the shadow could not replay it, or it does something we cannot name
  */
 import type { TouchedObject } from "./evidence.ts";
-import { extractTouchedObjects, statementCoverage } from "./evidence.ts";
+import { describeObject, extractTouchedObjects, statementCoverage } from "./evidence.ts";
 import {
   type CatalogObject,
   type CatalogSnapshot,
@@ -144,30 +144,10 @@ export function describeDefinitionDifference(d: SchemaDifference): string[] {
   });
 }
 
-/** What to call a touched object in the report. */
-function objectLabel(o: TouchedObject): string {
-  const table = o.table !== undefined ? `${o.schema}.${o.table}` : "";
-  switch (o.kind) {
-    case "schema":
-      return o.name;
-    case "column":
-      return `${table}.${o.name}`;
-    case "index":
-    case "policy":
-    case "trigger":
-    case "constraint":
-      return `${o.name} on ${table}`;
-    case "grant":
-      return `on ${o.on ?? "table"} ${o.on === "schema" ? o.name : `${o.schema}.${o.name}`}`;
-    default:
-      return `${o.schema}.${o.name}`;
-  }
-}
-
 /** Presence by name, from the live catalog alone (for unknown verdicts, which still say what is there). */
 function presenceOnly(touched: readonly TouchedObject[], live: ReadonlyMap<string, CatalogObject>): EvidenceObject[] {
   const none = new Map<string, CatalogObject>();
-  return touched.map((o) => ({ kind: o.kind, name: objectLabel(o), present: catalogKeys(o, none, live).some((k) => live.has(k)) }));
+  return touched.map((o) => ({ kind: o.kind, name: describeObject(o), present: catalogKeys(o, none, live).some((k) => live.has(k)) }));
 }
 
 function index(snapshot: CatalogSnapshot): Map<string, CatalogObject> {
@@ -227,7 +207,7 @@ export function judgeDefinitions(input: DefinitionInput): Evidence {
     const missingAll = keys.length === 0 || (!present && diffs.every((d) => d.change === "missing"));
     const state = missingAll ? "missing" : diffs.length ? "different" : "identical";
     const lines = state === "different" ? diffs.flatMap(describeDefinitionDifference) : [];
-    return { kind: o.kind, name: objectLabel(o), present, state, ...(lines.length ? { differences: lines } : {}) };
+    return { kind: o.kind, name: describeObject(o), present, state, ...(lines.length ? { differences: lines } : {}) };
   });
 
   const differences = [...new Set(objects.flatMap((x) => x.differences ?? []))];

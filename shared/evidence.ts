@@ -241,7 +241,12 @@ export function statementCoverage(statements: readonly string[]): { unchecked: s
   return { unchecked, data };
 }
 
-export function describeObject(o: CreatedObject): string {
+/**
+ * What to call an object a migration creates or touches, in a report.
+ *
+ * @example describeObject({ kind: "policy", schema: "public", name: "p", table: "orders" }) // "p on public.orders"
+ */
+export function describeObject(o: CreatedObject | TouchedObject): string {
   const table = o.table ? `${o.schema}.${o.table}` : "";
   switch (o.kind) {
     case "schema":
@@ -251,7 +256,12 @@ export function describeObject(o: CreatedObject): string {
     case "index":
     case "policy":
     case "trigger":
+    case "constraint":
       return `${o.name} on ${table}`;
+    case "grant": {
+      const on = "on" in o ? o.on : undefined;
+      return `on ${on ?? "table"} ${on === "schema" ? o.name : `${o.schema}.${o.name}`}`;
+    }
     default:
       return `${o.schema}.${o.name}`;
   }
