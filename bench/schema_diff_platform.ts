@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { splitStatements } from "../shared/sql_statements.ts";
+import { DUMP_PREAMBLE } from "../tests/harness/dump_style.ts";
 import { startPlatformPostgres } from "../tests/harness/platform_postgres.ts";
 import { makeProject, supabasePush } from "../tests/harness/supabase_cli.ts";
 
@@ -26,26 +27,7 @@ const SMALL = 37;
 const q = (s: string) => `"${s}"`;
 
 function initFile(): string {
-  const out: string[] = [`
-SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET client_min_messages = warning;
-SET row_security = off;
-CREATE EXTENSION IF NOT EXISTS "pg_net" WITH SCHEMA "extensions";
-COMMENT ON SCHEMA "public" IS 'standard public schema';
-CREATE EXTENSION IF NOT EXISTS "pg_graphql" WITH SCHEMA "graphql";
-CREATE EXTENSION IF NOT EXISTS "pg_stat_statements" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "pgjwt" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "supabase_vault" WITH SCHEMA "vault";
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA "extensions";
-SET default_tablespace = '';
-SET default_table_access_method = "heap";
-`];
+  const out: string[] = [DUMP_PREAMBLE];
   for (let f = 0; f < FUNCTIONS; f++) {
     out.push(`CREATE OR REPLACE FUNCTION "public"."fn_${f}"("p" "uuid") RETURNS bigint
     LANGUAGE "plpgsql" STABLE SECURITY DEFINER

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
 import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
 import { type PlatformServer, startPlatformPostgres } from "./harness/platform_postgres.ts";
+import { DUMP_PREAMBLE } from "./harness/dump_style.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 import { OBJECT_KINDS } from "../shared/schema_diff.ts";
 
@@ -131,26 +132,7 @@ create index items_name_trgm on public.things using gin (name extensions.gin_trg
 });
 
 /** What `supabase db dump` writes at the top of an init migration. */
-const DUMP_HEADER = `
-SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET client_min_messages = warning;
-SET row_security = off;
-CREATE EXTENSION IF NOT EXISTS "pg_net" WITH SCHEMA "extensions";
-COMMENT ON SCHEMA "public" IS 'standard public schema';
-CREATE EXTENSION IF NOT EXISTS "pg_graphql" WITH SCHEMA "graphql";
-CREATE EXTENSION IF NOT EXISTS "pg_stat_statements" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "pgcrypto" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "pgjwt" WITH SCHEMA "extensions";
-CREATE EXTENSION IF NOT EXISTS "supabase_vault" WITH SCHEMA "vault";
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA "extensions";
-SET default_tablespace = '';
-SET default_table_access_method = "heap";
-CREATE TABLE IF NOT EXISTS "public"."accounts" (
+const DUMP_HEADER = `${DUMP_PREAMBLE}CREATE TABLE IF NOT EXISTS "public"."accounts" (
     "id" "uuid" DEFAULT "extensions"."uuid_generate_v4"() NOT NULL,
     "secret_ref" "uuid",
     "created_at" timestamp with time zone DEFAULT "now"() NOT NULL
