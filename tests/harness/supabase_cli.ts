@@ -2,9 +2,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const SUPABASE_BIN = resolve(import.meta.dirname, "../../node_modules/.bin/supabase");
+const SUPABASE_BIN = fileURLToPath(new URL("../../node_modules/.bin/supabase", import.meta.url));
 
 export function makeProject(files: Record<string, string | Uint8Array>): string {
   const dir = mkdtempSync(join(tmpdir(), "drift-guard-proj-"));
