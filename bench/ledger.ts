@@ -2,12 +2,16 @@
  * npm run bench:ledger: the DDL ledger's overhead. Prints numbers, asserts nothing.
  *
  * 1,000 DDL statements (create table, add column, create index, comment, grant, rename,
- * drop, in rotation), each its own autocommit statement as psql sends them, against one
- * fresh Postgres 15: in a database without drift_guard, in one with a no-op event
- * trigger (what Postgres's event-trigger machinery costs by itself), and in one with the
- * ledger installed by `installSchema` (the same code as `drift-guard install`). They
- * alternate for BENCH_RUNS rounds (default 5); the medians are compared. Wall time and
- * the server process's CPU time are both printed: on a busy machine CPU time is steadier.
+ * drop, in rotation), each its own autocommit statement as psql sends them, in three
+ * databases of one fresh Postgres 15: without drift_guard, with a no-op event trigger (what
+ * Postgres's event-trigger machinery costs by itself), and with the ledger installed by
+ * `installSchema` (the same code as `drift-guard install`). Rounds run the three in a
+ * shuffled order, BENCH_RUNS rounds (default 9) after one warm-up; medians are compared.
+ *
+ * Twice: on a durable server (fsync and synchronous_commit on, as hosted Supabase runs), where
+ * each commit waits for its WAL flush, and on a non-durable one (the test suite's settings),
+ * which shows the CPU cost alone. Wall time and the server process's CPU time
+ * (/proc/<pid>/schedstat, in ns) are both printed: on a busy machine CPU time is steadier.
  */
 import process from "node:process";
 import postgres from "postgres";
@@ -15,7 +19,7 @@ import { installSchema } from "../db/install.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 
 const STATEMENTS = Number(process.env.BENCH_DDL ?? 1000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** 1,000 statements; every 7 touch a fresh table. */
@@ -36,11 +40,10 @@ function ddl(round: number): string[] {
   return out.slice(0, STATEMENTS);
 }
 
-/** CPU time (user + system, ms) the server process of this connection has used: steadier than wall time on a busy machine. */
+/** CPU time (ms) the server process of this connection has used, from the scheduler's ns counter. */
 async function backendCpuMs(sql: postgres.Sql): Promise<number> {
   const [{ pid }] = await sql`select pg_backend_pid() as pid`;
-  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  return Number((await Deno.readTextFile(`/proc/${pid}/schedstat`)).split(" ")[0]) / 1e6;
 }
 
 async function timeRound(sql: postgres.Sql, round: number): Promise<{ wall: number; cpu: number }> {
@@ -58,50 +61,48 @@ async function timeRound(sql: postgres.Sql, round: number): Promise<{ wall: numb
   return { wall: ms, cpu };
 }
 
-const server = await startPostgres();
-try {
-  const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
-  await admin.unsafe("create database bench_plain");
-  await admin.unsafe("create database bench_ledger");
-  await admin.unsafe("create database bench_noop");
-  await admin.end();
-  const plain = postgres(server.url("bench_plain"), { onnotice: () => {}, max: 1, prepare: false });
-  const ledger = postgres(server.url("bench_ledger"), { onnotice: () => {}, max: 1, prepare: false });
-  const noop = postgres(server.url("bench_noop"), { onnotice: () => {}, max: 1, prepare: false });
-  await noop.unsafe(`create function public.noop() returns event_trigger language plpgsql as $$ begin end $$;
-    create event trigger noop_ddl on ddl_command_end execute function public.noop();
-    create event trigger noop_drop on sql_drop execute function public.noop();`);
-  await installSchema(ledger);
-  const [{ s }] = await ledger`select drift_guard.ledger_status() as s`;
-  if (!s.active) throw new Error("the ledger is not active in the bench database");
+type Setup = "without" | "no-op event trigger" | "ledger";
 
-  await timeRound(plain, 0); // warm up all three
-  await timeRound(noop, 0);
-  await timeRound(ledger, 0);
-  const without: Array<{ wall: number; cpu: number }> = [];
-  const withNoop: Array<{ wall: number; cpu: number }> = [];
-  const withLedger: Array<{ wall: number; cpu: number }> = [];
-  for (let r = 1; r <= RUNS; r++) {
-    without.push(await timeRound(plain, r));
-    withNoop.push(await timeRound(noop, r));
-    withLedger.push(await timeRound(ledger, r));
+async function measure(durable: boolean): Promise<{ results: Record<Setup, Array<{ wall: number; cpu: number }>>; entries: number; errors: number }> {
+  const server = await startPostgres({ durable });
+  try {
+    const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
+    for (const db of ["bench_plain", "bench_noop", "bench_ledger"]) await admin.unsafe(`create database ${db}`);
+    await admin.end();
+    const open = (db: string) => postgres(server.url(db), { onnotice: () => {}, max: 1, prepare: false });
+    const dbs: Record<Setup, postgres.Sql> = { "without": open("bench_plain"), "no-op event trigger": open("bench_noop"), "ledger": open("bench_ledger") };
+    await dbs["no-op event trigger"].unsafe(`create function public.noop() returns event_trigger language plpgsql as $$ begin end $$;
+      create event trigger noop_ddl on ddl_command_end execute function public.noop();
+      create event trigger noop_drop on sql_drop execute function public.noop();`);
+    await installSchema(dbs.ledger);
+    const [{ s }] = await dbs.ledger`select drift_guard.ledger_status() as s`;
+    if (!s.active) throw new Error("the ledger is not active in the bench database");
+
+    const setups = Object.keys(dbs) as Setup[];
+    const results = Object.fromEntries(setups.map((k) => [k, []])) as unknown as Record<Setup, Array<{ wall: number; cpu: number }>>;
+    for (const k of setups) await timeRound(dbs[k], 0); // warm up
+    for (let r = 1; r <= RUNS; r++) {
+      // A shuffled order each round: no setup always runs right after another's cleanup.
+      for (const k of [...setups].sort(() => Math.random() - 0.5)) results[k].push(await timeRound(dbs[k], r));
+    }
+    const [{ n }] = await dbs.ledger`select count(*)::int as n from drift_guard.ddl_ledger`;
+    const [{ errors }] = await dbs.ledger`select errors::int from drift_guard.ledger_health`;
+    for (const k of setups) await dbs[k].end();
+    return { results, entries: n, errors };
+  } finally {
+    server.destroy();
   }
-  await noop.end();
-  const [{ n }] = await ledger`select count(*)::int as n from drift_guard.ddl_ledger`;
-  const [{ errors }] = await ledger`select errors::int from drift_guard.ledger_health`;
-  await plain.end();
-  await ledger.end();
+}
 
-  console.log(`ledger overhead: ${STATEMENTS} DDL statements, one connection, autocommit; median of ${RUNS} rounds`);
+console.log(`ledger overhead: ${STATEMENTS} DDL statements, one connection, autocommit; median of ${RUNS} rounds`);
+for (const durable of [true, false]) {
+  const { results, entries, errors } = await measure(durable);
+  console.log(durable ? "durable server (fsync, synchronous_commit on: as hosted Supabase runs)" : "non-durable server (fsync off: the CPU cost alone)");
   for (const what of ["wall", "cpu"] as const) {
-    const a = median(without.map((x) => x[what]));
-    const z = median(withNoop.map((x) => x[what]));
-    const b = median(withLedger.map((x) => x[what]));
+    const [a, z, b] = (["without", "no-op event trigger", "ledger"] as const).map((k) => median(results[k].map((x) => x[what])));
     const label = what === "wall" ? "wall time" : "server CPU";
     const pct = (x: number) => `${x >= a ? "+" : ""}${(((x - a) / a) * 100).toFixed(1)}%`;
-    console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${pct(z)}); ledger ${b.toFixed(0)} ms (${pct(b)}, ${((b - a) / STATEMENTS).toFixed(3)} ms/statement)`);
+    console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${pct(z)}); ledger ${b.toFixed(0)} ms (${pct(b)}, ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
   }
-  console.log(`  ${n} entries recorded, ${errors} trigger errors`);
-} finally {
-  server.destroy();
+  console.log(`  ${entries} entries recorded, ${errors} trigger errors`);
 }

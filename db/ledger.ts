@@ -76,7 +76,9 @@ export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<Led
     `select * from (
        select l.id::text as id, l.recorded_at, l.txid::text as txid, l.event, l.command_tag, l.object_type, l.object_identity,
               l.schema_name, l.session_user_name as session_user, l.current_user_name as current_user, l.jwt_sub, l.jwt_role,
-              l.application_name, pg_catalog.host(l.client_addr) as client_addr, l.statement, l.statement_length, l.statement_hash,
+              l.application_name, pg_catalog.host(l.client_addr) as client_addr, l.statement, l.statement_length,
+              -- stored only for a truncated statement (the trigger leaves hashing to readers)
+              coalesce(l.statement_hash, 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(l.statement, 'UTF8')), 'hex')) as statement_hash,
               ${STATUS_SQL} as status,
               coalesce((select pg_catalog.array_agg(distinct w.version) from drift_guard.history_writes w
                         where w.txid = l.txid and w.op <> 'delete'), '{}'::text[]) as tracked_by,

@@ -84,17 +84,20 @@ create table if not exists drift_guard.ddl_ledger (
   backend_pid int not null,
   statement text null,
   statement_length int null,
-  statement_hash text null,
+  statement_hash text null, -- only when the statement is stored truncated; readers hash `statement` otherwise
   linked_version text null,
-  linked_audit_id uuid null references drift_guard.audit_log (id),
-  acked_audit_id uuid null references drift_guard.audit_log (id),
+  linked_audit_id uuid null,
+  acked_audit_id uuid null,
   alerted_at timestamptz null
 );
--- Few indexes: every one costs each DDL statement an index insert. Reads scan at most
--- retention_rows entries; the foreign keys' indexes are partial (null until a repair or ack).
-create index if not exists ddl_ledger_txid_idx on drift_guard.ddl_ledger (txid);
-create index if not exists ddl_ledger_linked_audit_id_idx on drift_guard.ddl_ledger (linked_audit_id) where linked_audit_id is not null;
-create index if not exists ddl_ledger_acked_audit_id_idx on drift_guard.ddl_ledger (acked_audit_id) where acked_audit_id is not null;
+-- The primary key is the only index and there is no foreign key: each would cost every DDL
+-- statement an index insert or a trigger event (bench/ledger.ts). Reads scan at most
+-- retention_rows entries; ddl_ledger_audit_ids_exist checks the audit ids when they are set.
+drop index if exists drift_guard.ddl_ledger_txid_idx;
+drop index if exists drift_guard.ddl_ledger_linked_audit_id_idx;
+drop index if exists drift_guard.ddl_ledger_acked_audit_id_idx;
+alter table drift_guard.ddl_ledger drop constraint if exists ddl_ledger_linked_audit_id_fkey;
+alter table drift_guard.ddl_ledger drop constraint if exists ddl_ledger_acked_audit_id_fkey;
 comment on table drift_guard.ddl_ledger is 'Every DDL command the event trigger saw: who, when, from where, and its txid.';
 
 create table if not exists drift_guard.history_writes (
@@ -132,6 +135,30 @@ begin
   alter table drift_guard.audit_log add constraint audit_log_kind_check check (kind in ('repair', 'undo', 'ack'));
 end;
 $$;
+
+-- What the foreign keys would check, at the only time it can fail: when a link or an
+-- acknowledgement sets an audit id (entries are inserted without one; audit rows are never deleted).
+create or replace function drift_guard.ddl_ledger_audit_ids_exist()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if (new.linked_audit_id is not null and new.linked_audit_id is distinct from old.linked_audit_id
+      and not exists (select 1 from drift_guard.audit_log a where a.id = new.linked_audit_id))
+     or (new.acked_audit_id is not null and new.acked_audit_id is distinct from old.acked_audit_id
+      and not exists (select 1 from drift_guard.audit_log a where a.id = new.acked_audit_id)) then
+    raise exception using errcode = '23503',
+      message = pg_catalog.format('no audit entry has id %s', coalesce(new.linked_audit_id, new.acked_audit_id));
+  end if;
+  return new;
+end;
+$$;
+
+drop trigger if exists ddl_ledger_audit_ids_exist on drift_guard.ddl_ledger;
+create trigger ddl_ledger_audit_ids_exist
+  before update of linked_audit_id, acked_audit_id on drift_guard.ddl_ledger
+  for each row execute function drift_guard.ddl_ledger_audit_ids_exist();
 
 -- ---------------------------------------------------------------------------
 -- Internals of the triggers
@@ -221,7 +248,7 @@ begin
 end;
 $$;
 
--- Keeps the ledger within its retention. Cheap enough to run every 1,000th entry.
+-- Keeps the ledger within its retention. The event trigger runs it about once per 1,000 DDL statements.
 create or replace function drift_guard.ledger_prune()
 returns bigint
 language plpgsql
@@ -279,115 +306,88 @@ returns event_trigger
 language plpgsql
 security definer
 set search_path = ''
+-- Without it, the plan cache re-plans the INSERT below at every call (its plpgsql variables are
+-- parameters), which cost more than the rest of the trigger together (bench/ledger.ts).
+set plan_cache_mode = force_generic_plan
 as $$
--- Runs at every DDL statement, so it calls no helper function in the common case (each call
--- with its own SET search_path costs a GUC switch) and enters one exception block. That block
--- is most of the ledger's cost (an insert inside it takes a subtransaction id: bench/ledger.ts),
--- and it is what guarantees that a failing ledger never breaks DDL.
+-- Runs at every DDL statement: one INSERT ... SELECT per event, and nothing that can wait
+-- until the ledger is read. The statement's hash is stored only when the statement is stored
+-- truncated (readers hash the stored text otherwise); the table has no index or foreign key
+-- beyond its primary key. The one exception block guarantees that a failing ledger never
+-- breaks DDL.
 declare
-  v_settings drift_guard.ledger_settings%rowtype;
-  v_objects jsonb;
+  v_query text;
+  v_length int;
   v_claims jsonb;
-  v_raw_claims text;
-  v_statement text;
-  v_hash text;
-  v_role text;
-  v_schema text;
-  v_id bigint;
-  v_cmd record;
   v_history regclass;
 begin
-  -- The history table may appear at any DDL (the CLI creates it on its first push).
-  v_history := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
-  if v_history is not null
-     and not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = v_history and t.tgname = 'drift_guard_history_writes') then
+  begin
+    v_query := pg_catalog.current_query();
+    v_length := pg_catalog.length(v_query);
+    if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
+      v_claims := drift_guard.ledger_jwt_claims();
+    end if;
+    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at
+    -- sql_drop: each branch's tg_event test is a one-time filter, so the other branch never runs.
+    insert into drift_guard.ddl_ledger (
+      txid, event, command_tag, object_type, object_identity, schema_name,
+      session_user_name, current_user_name, jwt_sub, jwt_role,
+      application_name, client_addr, client_port, backend_pid,
+      statement, statement_length, statement_hash)
+    select pg_catalog.txid_current(), tg_event, o.command_tag, pg_catalog.lower(o.object_type), o.object_identity, k.schema_name,
+      session_user,
+      -- SECURITY DEFINER makes current_user the owner: the caller's role is the session's, or its SET ROLE.
+      coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
+      pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
+      pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
+      pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
+      pg_catalog.inet_client_addr(), pg_catalog.inet_client_port(), pg_catalog.pg_backend_pid(),
+      pg_catalog.left(v_query, s.statement_max_chars), v_length,
+      -- An uncorrelated subquery: hashed once per statement, however many commands it holds.
+      case when v_length > s.statement_max_chars then
+        (select 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_query, 'UTF8')), 'hex')) end
+    from (
+      select c.command_tag, c.object_type, c.object_identity, c.schema_name
+      from pg_catalog.pg_event_trigger_ddl_commands() c
+      where tg_event = 'ddl_command_end' and not c.in_extension
+      union all
+      select tg_tag, d.object_type, d.object_identity, d.schema_name
+      from pg_catalog.pg_event_trigger_dropped_objects() d
+      where tg_event = 'sql_drop' and d.original and not d.is_temporary
+    ) o
+    -- Triggers, policies and rules (`name on schema.table`) come without a schema name.
+    cross join lateral (select coalesce(o.schema_name, case when o.object_identity like '% on %'
+                                        then drift_guard.ledger_identity_schema(o.object_identity) end) as schema_name) k
+    join drift_guard.ledger_settings s on s.id
+    where not (session_user::text = any (s.skip_roles))
+      and o.object_type <> 'event trigger'
+      -- Not drift_guard's own objects, temporary or TOAST objects, or the skipped schemas.
+      and (k.schema_name is null or not (k.schema_name in ('drift_guard', 'pg_toast') or k.schema_name like 'pg\_temp%'
+                                         or k.schema_name like 'pg\_toast\_temp%' or k.schema_name = any (s.skip_schemas)))
+      and (o.object_type <> 'schema' or not (o.object_identity = 'drift_guard' or o.object_identity = any (s.skip_schemas)))
+      -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
+      and (o.object_identity is not null or v_query !~* '\mdrift_guard\M');
+    -- Retention, about once per 1,000 DDL statements: no counter to keep, no lock to take.
+    if pg_catalog.random() < 0.001 then
+      perform drift_guard.ledger_prune();
+    end if;
+  exception when others then
+    perform drift_guard.ledger_count_error(sqlstate, tg_event || ' ' || tg_tag || ': ' || sqlerrm);
+  end;
+
+  -- The history table may appear at any statement that creates or moves a table (the CLI
+  -- creates it on its first push); other statements skip the catalog lookups.
+  if tg_event = 'ddl_command_end' and tg_tag in ('CREATE TABLE', 'ALTER TABLE', 'CREATE SCHEMA', 'ALTER SCHEMA', 'CREATE TABLE AS', 'SELECT INTO') then
     begin
-      perform drift_guard.ledger_attach_history_trigger();
+      v_history := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+      if v_history is not null
+         and not exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = v_history and t.tgname = 'drift_guard_history_writes') then
+        perform drift_guard.ledger_attach_history_trigger();
+      end if;
     exception when others then
       perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
     end;
   end if;
-
-  begin
-    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at sql_drop.
-    if tg_event = 'ddl_command_end' then
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'type', c.object_type, 'identity', c.object_identity, 'schema', c.schema_name, 'tag', c.command_tag))
-      into v_objects
-      from pg_catalog.pg_event_trigger_ddl_commands() c
-      where not c.in_extension;
-    else
-      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'type', d.object_type, 'identity', d.object_identity, 'schema', d.schema_name, 'tag', tg_tag))
-      into v_objects
-      from pg_catalog.pg_event_trigger_dropped_objects() d
-      where d.original and not d.is_temporary;
-    end if;
-    if v_objects is null then
-      return; -- e.g. a DROP at ddl_command_end (sql_drop has it), or CREATE ... IF NOT EXISTS that did nothing
-    end if;
-
-    select * into v_settings from drift_guard.ledger_settings s where s.id;
-    if session_user::text = any (v_settings.skip_roles) then
-      return;
-    end if;
-    v_statement := pg_catalog.current_query();
-    -- SECURITY DEFINER makes current_user the owner: the caller's role is the session's, or its SET ROLE.
-    v_role := pg_catalog.current_setting('role', true);
-    if v_role is null or v_role = 'none' then
-      v_role := session_user::text;
-    end if;
-    v_raw_claims := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
-    if v_raw_claims is not null then
-      v_claims := drift_guard.ledger_jwt_claims();
-    end if;
-
-    for v_cmd in
-      select o ->> 'type' as object_type, o ->> 'identity' as object_identity, o ->> 'schema' as schema_name, o ->> 'tag' as command_tag
-      from pg_catalog.jsonb_array_elements(v_objects) o
-    loop
-      -- Triggers, policies and rules (`name on schema.table`) come without a schema name.
-      v_schema := v_cmd.schema_name;
-      if v_schema is null and v_cmd.object_identity like '% on %' then
-        v_schema := drift_guard.ledger_identity_schema(v_cmd.object_identity);
-      end if;
-      continue when v_schema is not null and (
-        v_schema = 'drift_guard' or v_schema = 'pg_toast' or v_schema like 'pg\_temp%' or v_schema like 'pg\_toast\_temp%'
-        or v_schema = any (v_settings.skip_schemas));
-      continue when v_cmd.object_type = 'schema' and (v_cmd.object_identity = 'drift_guard' or v_cmd.object_identity = any (v_settings.skip_schemas));
-      continue when v_cmd.object_type = 'event trigger';
-      -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
-      continue when v_cmd.object_identity is null and v_statement ~* '\mdrift_guard\M';
-
-      -- Once per statement, however many commands it holds (a whole file sent as one query).
-      if v_hash is null then
-        v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_statement, 'UTF8')), 'hex');
-      end if;
-
-      insert into drift_guard.ddl_ledger (
-        txid, event, command_tag, object_type, object_identity, schema_name,
-        session_user_name, current_user_name, jwt_sub, jwt_role,
-        application_name, client_addr, client_port, backend_pid,
-        statement, statement_length, statement_hash
-      ) values (
-        pg_catalog.txid_current(), tg_event, v_cmd.command_tag, pg_catalog.lower(v_cmd.object_type), v_cmd.object_identity, v_schema,
-        session_user, v_role,
-        pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
-        pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
-        pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
-        pg_catalog.inet_client_addr(), pg_catalog.inet_client_port(), pg_catalog.pg_backend_pid(),
-        pg_catalog.left(v_statement, v_settings.statement_max_chars),
-        pg_catalog.length(v_statement),
-        v_hash
-      )
-      returning id into v_id;
-      if v_id % 1000 = 0 then
-        perform drift_guard.ledger_prune();
-      end if;
-    end loop;
-  exception when others then
-    perform drift_guard.ledger_count_error(sqlstate, tg_event || ' ' || tg_tag || ': ' || sqlerrm);
-  end;
 end;
 $$;
 
@@ -542,9 +542,9 @@ begin
   -- What the same statement did alongside (a table's primary-key index, its sequence) goes with it.
   update drift_guard.ddl_ledger l
   set linked_version = m.linked_version, linked_audit_id = p_audit_id
-  from (select distinct on (k.txid, k.statement_hash) k.txid, k.statement_hash, k.linked_version
-        from drift_guard.ddl_ledger k where k.linked_audit_id = p_audit_id order by k.txid, k.statement_hash, k.id) m
-  where l.txid = m.txid and l.statement_hash = m.statement_hash
+  from (select distinct on (k.txid, k.statement, k.statement_hash) k.txid, k.statement, k.statement_hash, k.linked_version
+        from drift_guard.ddl_ledger k where k.linked_audit_id = p_audit_id order by k.txid, k.statement, k.statement_hash, k.id) m
+  where l.txid = m.txid and l.statement = m.statement and l.statement_hash is not distinct from m.statement_hash
     and l.linked_audit_id is distinct from p_audit_id and l.acked_audit_id is null
     and (l.linked_audit_id is null
          or exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is not null));

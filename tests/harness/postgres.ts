@@ -64,8 +64,12 @@ export interface PgServer {
   destroy(): void;
 }
 
-/** `bin`: another PostgreSQL 15 bin directory (tests/harness/platform_postgres.ts makes one with more extensions). */
-export async function startPostgres(opts: { bin?: string } = {}): Promise<PgServer> {
+/**
+ * `bin`: another PostgreSQL 15 bin directory (tests/harness/platform_postgres.ts makes one with more extensions).
+ * `durable`: keep Postgres's crash-safety defaults (fsync, synchronous_commit, full_page_writes), as a
+ * hosted Supabase database runs; tests turn them off for speed, benchmarks of write cost need them on.
+ */
+export async function startPostgres(opts: { bin?: string; durable?: boolean } = {}): Promise<PgServer> {
   const bin = opts.bin ?? findPgBin();
   const root = mkdtempSync(join(tmpdir(), "drift-guard-pg-"));
   chmodSync(root, 0o755);
@@ -92,9 +96,7 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<PgServ
     `-k ${root}`,
     "-c listen_addresses=127.0.0.1",
     "-c max_connections=300",
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
+    ...(opts.durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
   ].join(" ");
   const start = () => run("pg_ctl", ["-D", dataDir, "-o", options, "-l", join(root, "server.log"), "-w", "-t", "60", "start"]);
   start();
