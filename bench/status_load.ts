@@ -5,7 +5,10 @@
  * against `npm run serve` with DENO_V8_FLAGS=--max-old-space-size=128, as the
  * hosted 256 MB isolate would need. Reports: whether the server crashed, the
  * count of each status, 503s without Retry-After, latency of the 200s, peak RSS
- * (VmHWM), and server CPU per warm /status (sequential, after the load).
+ * (VmHWM), and server CPU per warm /status (sequential, after the load). The manifest
+ * upload runs on its own instance first, as a deploy's does; its peak is printed too,
+ * with the peak of one cold /status on that same instance. BENCH_TRACE=1 also prints the
+ * server's RSS every 0.5 s of the load.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -71,33 +74,50 @@ try {
   dg(["install", "--db-url", url], project);
   const token = dg(["token", "create", "--db-url", url, "--scope", "deploy", "--label", "bench-load"], project).trim().split("\n").at(-1)!;
 
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(join(root, "node_modules/.bin/deno"), serveArgs(), {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: url, DENO_V8_FLAGS: heapFlag },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let serverOutput = "";
-  child.stderr!.on("data", (d) => (serverOutput += d));
-  let exit: string | null = null;
-  child.on("exit", (code, signal) => (exit = `exit ${code ?? ""}${signal ?? ""}`));
-  await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
-  const base = `http://127.0.0.1:${port}/functions/v1/migration-drift`;
+  /** One `npm run serve` instance, as the bench runs it: its own port, the heap cap, stderr kept. */
+  async function startServe() {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(join(root, "node_modules/.bin/deno"), serveArgs(), {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: url, DENO_V8_FLAGS: heapFlag },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const state = { child, output: "", exit: null as string | null, base: `http://127.0.0.1:${port}/functions/v1/migration-drift` };
+    child.stderr!.on("data", (d) => (state.output += d));
+    child.on("exit", (code, signal) => (state.exit = `exit ${code ?? ""}${signal ?? ""}`));
+    await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
+    return state;
+  }
+
+  // The deploy's upload and the checks that follow are separate invocations: one instance
+  // takes the PUT (and, as it may, one cold /status after it), a fresh one takes the load.
+  const uploader = await startServe();
+  let uploadPeak: number;
+  let uploaderPeak: number;
   try {
-    dg(["manifest", "upload", "--url", base, "--token", token], project);
-    const uploadPeak = procStatus(child.pid!, "VmHWM");
-    // From here the peak is /status's alone (Linux: writing 5 to clear_refs resets VmHWM).
-    writeFileSync(`/proc/${child.pid}/clear_refs`, "5");
+    dg(["manifest", "upload", "--url", uploader.base, "--token", token], project);
+    uploadPeak = procStatus(uploader.child.pid!, "VmHWM");
+    await (await fetch(`${uploader.base}/status`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+    uploaderPeak = procStatus(uploader.child.pid!, "VmHWM");
+  } finally {
+    uploader.child.kill();
+  }
+
+  const instance = await startServe();
+  const { child, base } = instance;
+  try {
     const headers = { authorization: `Bearer ${token}` };
 
     const counts = new Map<string, number>();
     const latencies: number[] = [];
     let missingRetryAfter = 0;
     const deadline = performance.now() + seconds * 1000;
+    const samples: number[] = [];
+    const sampler = setInterval(() => { try { samples.push(procStatus(child.pid!, "VmRSS")); } catch { /* gone */ } }, 500);
     const clientCpu0 = process.cpuUsage();
     const cpu0 = cpuSeconds(child.pid!);
     await Promise.all(Array.from({ length: clients }, async () => {
-      while (performance.now() < deadline && exit === null) {
+      while (performance.now() < deadline && instance.exit === null) {
         const t0 = performance.now();
         let key: string;
         try {
@@ -115,6 +135,8 @@ try {
       }
     }));
     const loadCpu = cpuSeconds(child.pid!) - cpu0;
+    clearInterval(sampler);
+    if (process.env.BENCH_TRACE) console.log("rss samples", samples.map((x) => x.toFixed(0)).join(" "));
     const clientCpu = process.cpuUsage(clientCpu0);
 
     // Warm, sequential: the server CPU one /status costs.
@@ -130,17 +152,17 @@ try {
     }
     const cpuPerStatus = ((cpuSeconds(child.pid!) - cpu1) * 1000) / warm;
     warmTimes.sort((a, b) => a - b);
-    const peakRss = exit === null ? procStatus(child.pid!, "VmHWM") : NaN;
+    const peakRss = instance.exit === null ? procStatus(child.pid!, "VmHWM") : NaN;
 
     latencies.sort((a, b) => a - b);
     const pct = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(0) : "-";
     console.log(`\nGET /status under load: ${size} migrations, ${clients} clients for ${seconds} s, npm run serve with DENO_V8_FLAGS=${heapFlag}`);
-    console.log(`  crashed:                ${exit === null ? "no" : `yes (${exit})`}${/out of memory/i.test(serverOutput) ? " — out of memory" : ""}`);
+    console.log(`  crashed:                ${instance.exit === null ? "no" : `yes (${instance.exit})`}${/out of memory/i.test(instance.output) ? " — out of memory" : ""}`);
     console.log(`  answers:                ${[...counts].sort().map(([k, v]) => `${k}: ${v}`).join(", ")}`);
     console.log(`  503 without Retry-After: ${missingRetryAfter}`);
     console.log(`  200 latency:            median ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
     console.log(`  server CPU under load:  ${(loadCpu / seconds * 100).toFixed(0)}% of one core (this load generator: ${((clientCpu.user + clientCpu.system) / 1e4 / seconds).toFixed(0)}%)`);
-    console.log(`  peak RSS (VmHWM):       ${peakRss.toFixed(0)} MB during /status (${uploadPeak.toFixed(0)} MB during the PUT /manifest before it)`);
+    console.log(`  peak RSS (VmHWM):       ${peakRss.toFixed(0)} MB for the load on a fresh instance; ${uploadPeak.toFixed(0)} MB for the PUT /manifest, ${uploaderPeak.toFixed(0)} MB after one cold /status on that same instance`);
     console.log(`  server CPU per warm /status (sequential, ${warm} requests): ${cpuPerStatus.toFixed(1)} ms; wall median ${warmTimes[warm >> 1].toFixed(1)} ms; body ${(bytes / 1e6).toFixed(1)} MB`);
   } finally {
     child.kill();

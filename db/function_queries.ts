@@ -1,5 +1,5 @@
 /** The reads and writes the migration-drift function needs beyond history.ts and repair.ts. */
-import type { Manifest } from "../shared/manifest.ts";
+import { type Manifest, storedManifestBody } from "../shared/manifest.ts";
 import type { Sql } from "./connect.ts";
 import { sqlState } from "./database_error.ts";
 
@@ -15,27 +15,29 @@ export interface StoredManifest {
 export async function storeManifest(sql: Sql, manifest: Manifest, uploadedBy: Record<string, unknown>): Promise<StoredManifest> {
   const [row] = await sql.unsafe<{ stored: StoredManifest }[]>(
     "select drift_guard.store_manifest($1::text::jsonb, $2::text::jsonb) as stored",
-    [JSON.stringify(manifest), JSON.stringify(uploadedBy)],
+    [JSON.stringify(storedManifestBody(manifest)), JSON.stringify(uploadedBy)],
   );
   return row.stored;
 }
 
-/**
- * The newest manifest, parsed. Parsing re-validates every checksum, which costs
- * a scan of every statement, so a warm function keeps the last one by id and
- * only asks the database whether a newer one exists.
- */
-export async function newestManifest(sql: Sql, cache: { id: number; manifest: Manifest } | null, parse: (body: unknown) => Manifest):
-  Promise<{ meta: StoredManifest; manifest: Manifest } | null> {
+/** What is known of the newest stored manifest without reading its body; null before the first upload. */
+export async function newestManifestMeta(sql: Sql): Promise<StoredManifest | null> {
   const [meta] = await sql<StoredManifest[]>`
       select id::int as id, uploaded_at, uploaded_by, git_commit, git_branch, migration_count
       from drift_guard.manifests order by id desc limit 1`;
-  if (!meta) return null;
-  if (cache && cache.id === meta.id) return { meta, manifest: cache.manifest };
-  const [{ body }] = await sql<{ body: string }[]>`select body::text as body from drift_guard.manifests where id = ${meta.id}`;
-  return { meta, manifest: parse(JSON.parse(body)) };
+  return meta ?? null;
 }
 
+/**
+ * A stored manifest's body, parsed by `parse` (shared/manifest.ts's parseStoredManifest).
+ * Read when a report is built, not kept: at 10,000 migrations the parsed statements are
+ * tens of MB that a warm function serving cached reports does not need.
+ */
+export async function readManifest(sql: Sql, id: number, parse: (body: unknown) => Manifest): Promise<Manifest> {
+  const [row] = await sql<{ body: string }[]>`select body::text as body from drift_guard.manifests where id = ${id}`;
+  if (!row) throw new Error(`manifest ${id} is gone`);
+  return parse(JSON.parse(row.body));
+}
 
 /**
  * A cheap fingerprint of supabase_migrations.schema_migrations that changes

@@ -126,6 +126,14 @@ export function sha256Hex(text: string): string {
 }
 
 /**
+ * Names the rule statementsChecksum follows. A manifest the function verified and stored
+ * carries it (db/function_queries.ts), so a later read need not rescan every statement;
+ * change it whenever statementsChecksum gives a different answer for some input, and
+ * manifests stored under the old rule are verified again when read.
+ */
+export const CHECKSUM_RULE = "drift-guard.checksum/2";
+
+/**
  * Checksum of statements, however they were split. Rejoining with a separator
  * on its own line ends any trailing line comment, so the joined text scans
  * like the original did, and canonicalSql erases the separators' layout.

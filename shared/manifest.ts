@@ -1,6 +1,6 @@
 /** The manifest of expected migrations: built at deploy time, uploaded, validated on arrival. */
 import { z } from "zod";
-import { sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
+import { CHECKSUM_RULE, sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
 import type { ParsedMigrations } from "./migration_files.ts";
 import type { LocalMigration, Problem } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
@@ -26,15 +26,17 @@ const problemSchema = z.object({
   message: z.string(),
 });
 
-export const manifestSchema = z
-  .object({
-    format: z.literal(MANIFEST_FORMAT),
-    generated_at: z.string().datetime({ offset: true }),
-    git: z.object({ commit: z.string().regex(/^[0-9a-f]{7,64}$/), branch: z.string().nullable() }).nullable(),
-    migrations: z.array(migrationSchema),
-    problems: z.array(problemSchema).default([]),
-  })
-  .superRefine((m, ctx) => {
+const manifestShape = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  generated_at: z.string().datetime({ offset: true }),
+  git: z.object({ commit: z.string().regex(/^[0-9a-f]{7,64}$/), branch: z.string().nullable() }).nullable(),
+  migrations: z.array(migrationSchema),
+  problems: z.array(problemSchema).default([]),
+});
+
+/** Each version once; with `checksums`, each checksum recomputed from its statements (a scan of all the SQL). */
+function refineMigrations(checksums: boolean) {
+  return (m: z.output<typeof manifestShape>, ctx: z.RefinementCtx) => {
     const seen = new Map<string, number>();
     m.migrations.forEach((mig, i) => {
       const first = seen.get(mig.version);
@@ -44,11 +46,16 @@ export const manifestSchema = z
         seen.set(mig.version, i);
       }
       // The checksum is derived from the statements; a mismatch means a hand-edited or truncated manifest.
-      if (statementsChecksum(mig.statements) !== mig.checksum) {
+      if (checksums && statementsChecksum(mig.statements) !== mig.checksum) {
         ctx.addIssue({ code: "custom", path: ["migrations", i, "checksum"], message: "does not match the statements" });
       }
     });
-  });
+  };
+}
+
+export const manifestSchema = manifestShape.superRefine(refineMigrations(true));
+/** A manifest this code verified before storing it: its checksums are not recomputed. */
+const verifiedManifestSchema = manifestShape.superRefine(refineMigrations(false));
 
 export type Manifest = z.output<typeof manifestSchema>;
 
@@ -92,7 +99,32 @@ export function parseManifest(input: unknown): Manifest {
     throw new DriftGuardError("malformed_manifest", `malformed manifest:\n  ${describePath(nul)}: contains a NUL character (U+0000), which Postgres cannot store`,
       "build it with `drift-guard manifest build`; do not edit it by hand");
   }
-  const result = manifestSchema.safeParse(input);
+  return validated(manifestSchema, input);
+}
+
+/**
+ * The stored form of a verified manifest: the manifest, marked with the checksum rule it
+ * was verified under (CHECKSUM_RULE). Only drift-guard writes drift_guard.manifests.
+ */
+export function storedManifestBody(manifest: Manifest): Manifest & { verified_checksum_rule: string } {
+  return { ...manifest, verified_checksum_rule: CHECKSUM_RULE };
+}
+
+/**
+ * Reads a manifest back from drift_guard.manifests. One marked as verified under the
+ * current checksum rule is checked for shape only: recomputing 10,000 checksums costs a
+ * cold /status a third of a second and tens of MB (npm run bench). Anything else (stored by
+ * an older rule, or by hand) is validated like an upload. jsonb cannot hold U+0000.
+ *
+ * @example parseStoredManifest(JSON.parse(row.body))
+ */
+export function parseStoredManifest(input: unknown): Manifest {
+  const verified = typeof input === "object" && input !== null && (input as { verified_checksum_rule?: unknown }).verified_checksum_rule === CHECKSUM_RULE;
+  return verified ? validated(verifiedManifestSchema, input) : parseManifest(input);
+}
+
+function validated(schema: typeof manifestSchema, input: unknown): Manifest {
+  const result = schema.safeParse(input);
   if (result.success) return result.data;
   const defects = result.error.issues.slice(0, 50).map((issue) => `${describePath(issue.path)}: ${issue.message}`);
   const more = result.error.issues.length > 50 ? [`… and ${result.error.issues.length - 50} more`] : [];

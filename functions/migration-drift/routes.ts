@@ -5,12 +5,12 @@
 import { z } from "zod";
 import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import { listAudit } from "../../db/audit.ts";
-import { historyFingerprint, newestManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { historyFingerprint, newestManifestMeta, readManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
 import { type DefinitionJudge, driftReport, type EvidenceDepth } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
-import { type Manifest, manifestDigest, manifestMigrations, parseManifest } from "../../shared/manifest.ts";
+import { type Manifest, manifestDigest, manifestMigrations, parseManifest, parseStoredManifest } from "../../shared/manifest.ts";
 import { repairJson, validateAuditId, validateReason } from "../../shared/repair_plan.ts";
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
@@ -114,18 +114,6 @@ const undoBody = z.strictObject({ audit_id: z.string(), reason: z.string().optio
 
 export const health: Handler = () => Promise.resolve({ status: 200, body: { ok: true } });
 
-/** The last manifest this instance parsed, by id: warm requests skip re-validating it. */
-let manifestCache: { id: number; manifest: Manifest } | null = null;
-/** Concurrent cold requests parse a new manifest once between them. */
-const manifestFlight = singleFlight<{ meta: StoredManifest; manifest: Manifest } | null>();
-
-async function newest(sql: Sql) {
-  const [meta] = await sql<{ id: number }[]>`select id::int as id from drift_guard.manifests order by id desc limit 1`;
-  const found = await manifestFlight.get(String(meta?.id ?? "none"), () => newestManifest(sql, manifestCache, parseManifest));
-  if (found) manifestCache = { id: found.meta.id, manifest: found.manifest };
-  return found;
-}
-
 /**
  * GET /status's reply, by (manifest id, history fingerprint): the database computes
  * the fingerprint from versions and row versions (db/function_queries.ts), and the
@@ -140,14 +128,15 @@ const EVIDENCE_REUSE_MS = 5_000;
 export const status: Handler = (ctx) =>
   ctx.db.run(async (sql) => {
     const depth = evidenceDepth(ctx.url);
-    const found = await newest(sql);
-    if (!found) throw noManifest();
+    const meta = await newestManifestMeta(sql);
+    if (!meta) throw noManifest();
     const fingerprint = await historyFingerprint(sql);
     // New DDL, acknowledgements and links change the report without touching the history.
-    const key = `${found.meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""} ${depth}`;
+    const key = `${meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""} ${depth}`;
     const build = async () => {
-      const report = await reportFor(ctx, sql, found.manifest, depth);
-      const reply = reportReply(report, { manifest: manifestInfo(found.meta), manifest_digest: manifestDigest(found.manifest) });
+      const manifest = await readManifest(sql, meta.id, parseStoredManifest);
+      const report = await reportFor(ctx, sql, manifest, depth);
+      const reply = reportReply(report, { manifest: manifestInfo(meta), manifest_digest: manifestDigest(manifest) });
       // A history that changed while the report was read is served, not cached under the old key.
       if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
       const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
@@ -190,9 +179,9 @@ function expectation(body: z.infer<typeof repairBody>) {
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
-    const found = await newest(sql);
-    if (!found && body.mark_applied?.length) throw noManifest();
-    const local = found ? manifestMigrations(found.manifest).local : [];
+    const meta = await newestManifestMeta(sql);
+    if (!meta && body.mark_applied?.length) throw noManifest();
+    const local = meta ? manifestMigrations(await readManifest(sql, meta.id, parseStoredManifest)).local : [];
     const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
     return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor, { judgeDefinitions: ctx.judgeDefinitions });
   });
