@@ -11,7 +11,9 @@
  * Twice: on a durable server (fsync and synchronous_commit on, as hosted Supabase runs), where
  * each commit waits for its WAL flush, and on a non-durable one (the test suite's settings),
  * which shows the CPU cost alone. Wall time and the server process's CPU time
- * (/proc/<pid>/schedstat, in ns) are both printed: on a busy machine CPU time is steadier.
+ * (/proc/<pid>/schedstat, in ns) are both printed, and the time spent inside the trigger
+ * function itself (pg_stat_user_functions): the steadiest of the three on a busy machine,
+ * as it leaves out the file-system work that dominates DDL.
  */
 import process from "node:process";
 import postgres from "postgres";
@@ -46,30 +48,40 @@ async function backendCpuMs(sql: postgres.Sql): Promise<number> {
   return Number((await Deno.readTextFile(`/proc/${pid}/schedstat`)).split(" ")[0]) / 1e6;
 }
 
-async function timeRound(sql: postgres.Sql, round: number): Promise<{ wall: number; cpu: number }> {
+/** Time spent inside drift_guard's trigger functions this round (pg_stat_user_functions; track_functions is on for this session). */
+async function triggerMs(sql: postgres.Sql): Promise<number> {
+  await sql.unsafe("select pg_catalog.pg_stat_force_next_flush()");
+  const [{ ms }] = await sql.unsafe(`select coalesce(sum(total_time), 0)::float8 as ms from pg_catalog.pg_stat_user_functions
+    where schemaname = 'drift_guard' and funcname = 'ledger_record_ddl'`);
+  return ms;
+}
+
+async function timeRound(sql: postgres.Sql, round: number): Promise<{ wall: number; cpu: number; trigger: number }> {
   const statements = ddl(round);
+  await sql.unsafe("select pg_catalog.pg_stat_reset()");
   const cpu0 = await backendCpuMs(sql);
   const t0 = performance.now();
   for (const s of statements) await sql.unsafe(s);
   const ms = performance.now() - t0;
   const cpu = (await backendCpuMs(sql)) - cpu0;
+  const trigger = await triggerMs(sql);
   // 1,000 is not a multiple of 7: the last table of a round is left; drop it, untimed.
   await sql.unsafe(`do $$ declare t text; begin
     for t in select c.oid::regclass::text from pg_catalog.pg_class c where c.relname like 'bench\\_%' and c.relkind = 'r' loop
       execute 'drop table ' || t;
     end loop; end $$`);
-  return { wall: ms, cpu };
+  return { wall: ms, cpu, trigger };
 }
 
 type Setup = "without" | "no-op event trigger" | "ledger";
 
-async function measure(durable: boolean): Promise<{ results: Record<Setup, Array<{ wall: number; cpu: number }>>; entries: number; errors: number }> {
+async function measure(durable: boolean): Promise<{ results: Record<Setup, Array<{ wall: number; cpu: number; trigger: number }>>; entries: number; errors: number }> {
   const server = await startPostgres({ durable });
   try {
     const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
     for (const db of ["bench_plain", "bench_noop", "bench_ledger"]) await admin.unsafe(`create database ${db}`);
     await admin.end();
-    const open = (db: string) => postgres(server.url(db), { onnotice: () => {}, max: 1, prepare: false });
+    const open = (db: string) => postgres(server.url(db), { onnotice: () => {}, max: 1, prepare: false, connection: { track_functions: "all" } });
     const dbs: Record<Setup, postgres.Sql> = { "without": open("bench_plain"), "no-op event trigger": open("bench_noop"), "ledger": open("bench_ledger") };
     await dbs["no-op event trigger"].unsafe(`create function public.noop() returns event_trigger language plpgsql as $$ begin end $$;
       create event trigger noop_ddl on ddl_command_end execute function public.noop();
@@ -79,7 +91,7 @@ async function measure(durable: boolean): Promise<{ results: Record<Setup, Array
     if (!s.active) throw new Error("the ledger is not active in the bench database");
 
     const setups = Object.keys(dbs) as Setup[];
-    const results = Object.fromEntries(setups.map((k) => [k, []])) as unknown as Record<Setup, Array<{ wall: number; cpu: number }>>;
+    const results = Object.fromEntries(setups.map((k) => [k, []])) as unknown as Record<Setup, Array<{ wall: number; cpu: number; trigger: number }>>;
     for (const k of setups) await timeRound(dbs[k], 0); // warm up
     for (let r = 1; r <= RUNS; r++) {
       // A shuffled order each round: no setup always runs right after another's cleanup.
@@ -104,5 +116,8 @@ for (const durable of [true, false]) {
     const pct = (x: number) => `${x >= a ? "+" : ""}${(((x - a) / a) * 100).toFixed(1)}%`;
     console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${pct(z)}); ledger ${b.toFixed(0)} ms (${pct(b)}, ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
   }
+  const inTrigger = median(results.ledger.map((x) => x.trigger));
+  const base = median(results.without.map((x) => x.cpu));
+  console.log(`  inside the trigger function: ${inTrigger.toFixed(0)} ms (${((inTrigger / STATEMENTS) * 1000).toFixed(0)} µs/statement, ${((inTrigger / base) * 100).toFixed(1)}% of the server CPU without it)`);
   console.log(`  ${entries} entries recorded, ${errors} trigger errors`);
 }

@@ -82,8 +82,9 @@ try {
       env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: url, DENO_V8_FLAGS: heapFlag },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const state = { child, output: "", exit: null as string | null, base: `http://127.0.0.1:${port}/functions/v1/migration-drift` };
+    const state = { child, output: "", stdout: "", exit: null as string | null, base: `http://127.0.0.1:${port}/functions/v1/migration-drift` };
     child.stderr!.on("data", (d) => (state.output += d));
+    child.stdout!.on("data", (d) => (state.stdout += d));
     child.on("exit", (code, signal) => (state.exit = `exit ${code ?? ""}${signal ?? ""}`));
     await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
     return state;
@@ -136,7 +137,11 @@ try {
     }));
     const loadCpu = cpuSeconds(child.pid!) - cpu0;
     clearInterval(sampler);
-    if (process.env.BENCH_TRACE) console.log("rss samples", samples.map((x) => x.toFixed(0)).join(" "));
+    if (process.env.BENCH_TRACE) {
+      console.log("rss samples", samples.map((x) => x.toFixed(0)).join(" "));
+      // With --trace-gc among the V8 flags: the full collections, which show the live heap.
+      for (const line of instance.stdout.split("\n").filter((l) => /Mark-Compact/.test(l))) console.log(line.slice(0, 160));
+    }
     const clientCpu = process.cpuUsage(clientCpu0);
 
     // Warm, sequential: the server CPU one /status costs.

@@ -87,6 +87,23 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       }
     });
 
+    await t.step("GET /status: the cached reply, gzipped or not, streamed whole with its content-length", async () => {
+      const get = (encoding: string) =>
+        app(new Request("http://127.0.0.1/functions/v1/migration-drift/status", { headers: { authorization: `Bearer ${read}`, "accept-encoding": encoding } }));
+      const plain = await get("identity");
+      const plainBytes = new Uint8Array(await plain.arrayBuffer());
+      assert.equal(plain.headers.get("content-encoding"), null);
+      assert.equal(Number(plain.headers.get("content-length")), plainBytes.length);
+      const gzipped = await get("gzip, br");
+      assert.equal(gzipped.headers.get("content-encoding"), "gzip");
+      assert.equal(gzipped.headers.get("vary"), "accept-encoding");
+      const gzippedBytes = new Uint8Array(await gzipped.arrayBuffer());
+      assert.equal(Number(gzipped.headers.get("content-length")), gzippedBytes.length);
+      const unzipped = await new Response(new Blob([gzippedBytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+      assert.equal(unzipped, new TextDecoder().decode(plainBytes));
+      assert.equal(JSON.parse(unzipped).status, "drift");
+    });
+
     await t.step("POST /drift: the report for the posted manifest", async () => {
       const inSync = manifestOf({ "20240101000000_a.sql": FILES["20240101000000_a.sql"], "20240103000000_c.sql": FILES["20240103000000_c.sql"] });
       // Every migration of this manifest matches the history, but public.b was created by hand,

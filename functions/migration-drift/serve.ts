@@ -3,8 +3,16 @@
  * http://127.0.0.1:$PORT/functions/v1/migration-drift/<route> (PORT defaults to 54321).
  * The database comes from SUPABASE_DB_URL.
  */
-import { collectDefinitionEvidence } from "../../db/definition_evidence.ts";
+import type { DefinitionJudge } from "../../db/report.ts";
 import { appFromEnv } from "./environment.ts";
+
+/**
+ * Comparing definitions needs the embedded shadow (PGlite): loaded on the first request
+ * that compares, not at start-up, so an instance that only serves cached reports does
+ * not carry it (tens of MB of RSS).
+ */
+const judgeDefinitions: DefinitionJudge = async (...args) =>
+  (await import("../../db/definition_evidence.ts")).collectDefinitionEvidence(...args);
 
 const port = Number(Deno.env.get("PORT") || 54321);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -18,4 +26,4 @@ Deno.serve({
   port,
   onListen: ({ hostname, port }) => console.log(`migration-drift listening on http://${hostname}:${port}/functions/v1/migration-drift/`),
   // Locally the embedded shadow is available, so ?evidence=full and repair plans compare definitions.
-}, appFromEnv(undefined, { judgeDefinitions: collectDefinitionEvidence }));
+}, appFromEnv(undefined, { judgeDefinitions }));
