@@ -4,10 +4,19 @@ import type { RemoteMigration } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { sqlState } from "./database_error.ts";
 
-/** SQL twin of statementsEncoding() in shared/checksum.ts. */
+/** SQL twin of statementsEncoding() in shared/checksum.ts, for a text[] column. */
 const STATEMENTS_ENCODING = `pg_catalog.cardinality(m.statements)::text || '[' || coalesce((
     select pg_catalog.string_agg(pg_catalog.octet_length(pg_catalog.convert_to(s.e, 'UTF8'))::text || ':' || s.e, '' order by s.o)
     from pg_catalog.unnest(m.statements) with ordinality as s(e, o)), '') || ']'`;
+
+/**
+ * The same encoding's sha256 (hex) for a jsonb array of strings (`expr`), as a stored
+ * manifest holds them: what readHistory compares a history row's hash with.
+ */
+export const jsonbStatementsHash = (expr: string) =>
+  `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.jsonb_array_length(${expr})::text || '[' || coalesce((
+    select pg_catalog.string_agg(pg_catalog.octet_length(pg_catalog.convert_to(s.e, 'UTF8'))::text || ':' || s.e, '' order by s.o)
+    from pg_catalog.jsonb_array_elements_text(${expr}) with ordinality as s(e, o)), '') || ']', 'UTF8')), 'hex')`;
 
 /** The history table's columns, or null when it does not exist. Old CLI versions created it with `version` only. */
 async function historyColumns(sql: Sql): Promise<Set<string> | null> {
@@ -28,9 +37,15 @@ function statementsHash(statements: readonly string[]): string {
   return hash;
 }
 
+/** Statements we already have, and their hash when it is known without them (LocalMigration.statementsHash). */
+export interface KnownStatements {
+  statements: readonly string[];
+  hash?: string;
+}
+
 /** The local migrations' statements by version: what readHistory need not transfer. */
-export function knownStatements(local: ReadonlyArray<{ version: string; statements: readonly string[] }>): Map<string, readonly string[]> {
-  return new Map(local.map((m) => [m.version, m.statements]));
+export function knownStatements(local: ReadonlyArray<{ version: string; statements: readonly string[]; statementsHash?: string }>): Map<string, KnownStatements> {
+  return new Map(local.map((m) => [m.version, { statements: m.statements, hash: m.statementsHash }]));
 }
 
 /**
@@ -41,7 +56,7 @@ export function knownStatements(local: ReadonlyArray<{ version: string; statemen
  * rows whose hash differs: an in-sync history of thousands of migrations costs
  * hashes, not megabytes. Rows that match get the known array itself.
  */
-export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly string[]> = new Map()): Promise<RemoteMigration[] | null> {
+export async function readHistory(sql: Sql, known: ReadonlyMap<string, KnownStatements> = new Map()): Promise<RemoteMigration[] | null> {
   let rows: Array<{ version: string; name: string | null; hash: string | null }>;
   try {
     rows = await sql.unsafe(
@@ -56,8 +71,8 @@ export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly 
     throw err;
   }
   const missing = rows.filter((r) => {
-    const statements = known.get(r.version);
-    return r.hash !== null && (statements === undefined || statementsHash(statements) !== r.hash);
+    const k = known.get(r.version);
+    return r.hash !== null && (k === undefined || (k.hash ?? statementsHash(k.statements)) !== r.hash);
   }).map((r) => r.version);
   const fetched = new Map<string, string[]>();
   if (missing.length) {
@@ -68,7 +83,7 @@ export async function readHistory(sql: Sql, known: ReadonlyMap<string, readonly 
   return rows.map((r) => ({
     version: r.version,
     name: r.name,
-    statements: r.hash === null ? null : fetched.get(r.version) ?? (known.get(r.version) as string[]),
+    statements: r.hash === null ? null : fetched.get(r.version) ?? (known.get(r.version)!.statements as string[]),
   }));
 }
 

@@ -60,5 +60,10 @@ export async function driftReport(
     }
   }
   const untracked = await untrackedChanges(sql, options.since);
-  return computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked });
+  // Statements left in the database (LocalMigration.statementsHash) were never read for the
+  // rows that match them, so the digest of the history is the database's to compute.
+  const historyDigest = remote && local.some((m) => m.statementsHash !== undefined)
+    ? (await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`)[0].digest
+    : undefined;
+  return computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest });
 }

@@ -25,6 +25,11 @@ export interface DriftInput {
   migrationsDir?: string;
   /** Untracked DDL from the ledger (db/ledger.ts): drift until acknowledged. */
   untracked?: readonly UntrackedChange[];
+  /**
+   * The history digest as the database computes it (drift_guard.history_digest()). Needed
+   * when local migrations carry statementsHash: the matching rows' statements were never read.
+   */
+  historyDigest?: string;
 }
 
 export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";
@@ -99,7 +104,7 @@ export function computeDrift(input: DriftInput): Report {
   return {
     status: migrations.every((m) => m.state === "in_sync") && untracked.length === 0 ? "in_sync" : "drift",
     summary,
-    history_digest: historyDigest(remoteRows),
+    history_digest: input.historyDigest ?? historyDigest(remoteRows),
     migrations,
     actions,
     problems,

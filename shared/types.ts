@@ -10,6 +10,13 @@ export interface LocalMigration {
   path: string;
   checksum: string;
   statements: string[];
+  /**
+   * sha256 (hex) of statementsEncoding(statements), set when the statements were left in
+   * the database (the function's stored manifest, read by db/function_queries.ts's
+   * readManifestIndex): `statements` is then empty, and a history row with the same hash
+   * shares that empty array.
+   */
+  statementsHash?: string;
 }
 
 /** A row of supabase_migrations.schema_migrations. */

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import { listAudit } from "../../db/audit.ts";
-import { historyFingerprint, newestManifestMeta, readManifest, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
+import { historyFingerprint, newestManifestMeta, readManifest, readManifestIndex, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
 import { type DefinitionJudge, driftReport, type EvidenceDepth } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
@@ -134,7 +134,8 @@ export const status: Handler = (ctx) =>
     // New DDL, acknowledgements and links change the report without touching the history.
     const key = `${meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""} ${depth}`;
     const build = async () => {
-      const manifest = await readManifest(sql, meta.id, parseStoredManifest);
+      // By name, the database reads the statements; comparing definitions replays every one.
+      const manifest = (depth === "names" ? await readManifestIndex(sql, meta.id) : null) ?? await readManifest(sql, meta.id, parseStoredManifest);
       const report = await reportFor(ctx, sql, manifest, depth);
       const reply = reportReply(report, { manifest: manifestInfo(meta), manifest_digest: manifestDigest(manifest) });
       // A history that changed while the report was read is served, not cached under the old key.
