@@ -69,6 +69,25 @@ export function buildManifest(parsed: ParsedMigrations, git: GitProvenance | nul
   };
 }
 
+/** Whether any string (or key) holds U+0000. Iterative, and keeps no paths: a manifest may be deep or huge. */
+function hasNul(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const value = stack.pop();
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === "object") {
+      for (const key in value) {
+        if (key.includes("\u0000")) return true;
+        stack.push((value as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
 /** The path of the first string (or key) holding U+0000, or null. Iterative: a manifest may be deep or huge. */
 function pathWithNul(root: unknown, rootPath: PropertyKey[]): PropertyKey[] | null {
   const stack: Array<[unknown, PropertyKey[]]> = [[root, rootPath]];
@@ -94,7 +113,8 @@ function describePath(path: ReadonlyArray<PropertyKey>): string {
 
 /** Validates untrusted input. Throws malformed_manifest with one line per defect. */
 export function parseManifest(input: unknown): Manifest {
-  const nul = pathWithNul(input, []);
+  // The walk that names the path allocates one per value: only for the manifest that has one.
+  const nul = hasNul(input) ? pathWithNul(input, []) : null;
   if (nul) {
     throw new DriftGuardError("malformed_manifest", `malformed manifest:\n  ${describePath(nul)}: contains a NUL character (U+0000), which Postgres cannot store`,
       "build it with `drift-guard manifest build`; do not edit it by hand");

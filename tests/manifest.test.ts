@@ -41,3 +41,13 @@ describe("stored manifests", () => {
     expect(parseManifest(stored({ ...manifest(), verified_checksum_rule: CHECKSUM_RULE }))).not.toHaveProperty("verified_checksum_rule");
   });
 });
+
+describe("uploads", () => {
+  it("name the path of a NUL character, in a value or a key, which Postgres cannot store", () => {
+    const withNulValue = stored(manifest());
+    withNulValue.migrations[0].statements[1] = "select '\u0000'";
+    expect(() => parseManifest(withNulValue)).toThrowError(/migrations\[0\]\.statements\[1\]: contains a NUL character/);
+    const withNulKey = { ...stored(manifest()), ["odd\u0000key"]: 1 };
+    expect(() => parseManifest(withNulKey)).toThrowError(/odd\u0000key: contains a NUL character/);
+  });
+});
