@@ -186,6 +186,17 @@ describe("the DDL ledger", () => {
     expect((await ledgerRows(db.sql)).find((r) => r.object_identity === "public.survives")).toBeUndefined();
   });
 
+  it("an entry links or acknowledges only an audit entry that exists (what a foreign key would check, off the DDL's path)", async () => {
+    await db.sql.unsafe("create table public.fk_check (id int)");
+    const [{ id }] = await db.sql`select id::text from drift_guard.ddl_ledger where object_identity = 'public.fk_check'`;
+    for (const column of ["linked_audit_id", "acked_audit_id"]) {
+      const err = await db.sql.unsafe(`update drift_guard.ddl_ledger set ${column} = '7f50813c-009a-41e3-9616-ec72f847c37a' where id = ${id}`).catch((e) => e);
+      expect(err).toMatchObject({ code: "23503", message: "no audit entry has id 7f50813c-009a-41e3-9616-ec72f847c37a" });
+    }
+    const [row] = await db.sql`select linked_audit_id, acked_audit_id from drift_guard.ddl_ledger where id = ${id}`;
+    expect(row).toEqual({ linked_audit_id: null, acked_audit_id: null });
+  });
+
   it("anon and authenticated cannot read the ledger, with or without claims; service_role can", async () => {
     for (const role of ["anon", "authenticated"]) {
       for (const table of ["ddl_ledger", "history_writes", "ledger_settings", "ledger_health"]) {

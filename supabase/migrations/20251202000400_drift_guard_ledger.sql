@@ -143,14 +143,16 @@ returns trigger
 language plpgsql
 set search_path = ''
 as $$
+declare
+  v_id uuid;
 begin
-  if (new.linked_audit_id is not null and new.linked_audit_id is distinct from old.linked_audit_id
-      and not exists (select 1 from drift_guard.audit_log a where a.id = new.linked_audit_id))
-     or (new.acked_audit_id is not null and new.acked_audit_id is distinct from old.acked_audit_id
-      and not exists (select 1 from drift_guard.audit_log a where a.id = new.acked_audit_id)) then
-    raise exception using errcode = '23503',
-      message = pg_catalog.format('no audit entry has id %s', coalesce(new.linked_audit_id, new.acked_audit_id));
-  end if;
+  foreach v_id in array array[
+    case when new.linked_audit_id is distinct from old.linked_audit_id then new.linked_audit_id end,
+    case when new.acked_audit_id is distinct from old.acked_audit_id then new.acked_audit_id end] loop
+    if v_id is not null and not exists (select 1 from drift_guard.audit_log a where a.id = v_id) then
+      raise exception using errcode = '23503', message = pg_catalog.format('no audit entry has id %s', v_id);
+    end if;
+  end loop;
   return new;
 end;
 $$;
