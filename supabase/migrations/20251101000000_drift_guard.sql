@@ -204,7 +204,8 @@ begin
 end;
 $$;
 
--- Creates the history table if missing, exactly as the Supabase CLI does.
+-- Creates the history table if missing, exactly as the Supabase CLI does, and attaches
+-- the DDL ledger's history trigger to it (20251202000400_drift_guard_ledger.sql).
 create or replace function drift_guard.ensure_history_table()
 returns void
 language plpgsql
@@ -220,13 +221,23 @@ begin
     from pg_catalog.pg_attribute a
     where a.attrelid = v_table and a.attnum > 0 and not a.attisdropped and a.attname in ('name', 'statements');
     if v_missing = 0 then
-      return; -- no DDL, so no ACCESS EXCLUSIVE lock against concurrent readers
+      begin
+        perform drift_guard.ledger_attach_history_trigger();
+      exception when others then
+        perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+      end;
+      return; -- no other DDL, so no ACCESS EXCLUSIVE lock against concurrent readers
     end if;
   end if;
   create schema if not exists supabase_migrations;
   create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
   alter table supabase_migrations.schema_migrations add column if not exists statements text[];
   alter table supabase_migrations.schema_migrations add column if not exists name text;
+  begin
+    perform drift_guard.ledger_attach_history_trigger();
+  exception when others then
+    perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
+  end;
 end;
 $$;
 
@@ -287,6 +298,11 @@ $$;
 
 -- ---------------------------------------------------------------------------
 -- apply_repair: the one way drift-guard writes the history
+--
+-- Set-based: the history is written with one DELETE, one UPDATE and one INSERT, and
+-- the audit rows are built by aggregates, so time is linear in the rows (a first
+-- version grew jsonb arrays with ||, which copies the whole array each time: a
+-- 5,000-row undo took 22 s and ran past the function's statement timeout).
 -- ---------------------------------------------------------------------------
 
 create or replace function drift_guard.apply_repair(
@@ -304,45 +320,59 @@ as $$
 declare
   v_digest_before text;
   v_digest_after text;
-  v_change jsonb;
-  v_index bigint;
-  v_op text;
+  v_problem text;
   v_version text;
-  v_name text;
-  v_statements text[];
-  v_seen text[] := '{}';
-  v_row jsonb;
-  v_rows_before jsonb := '[]'::jsonb;
-  v_rows_after jsonb := '[]'::jsonb;
+  v_op text;
+  v_rows_before jsonb;
+  v_rows_after jsonb;
   v_audit_id uuid;
 begin
   perform drift_guard.require_reason(p_reason);
 
-  -- Validate the whole change list before touching anything.
+  -- Validate the whole change list before touching anything; report the first defect in list order.
   if p_changes is null or pg_catalog.jsonb_typeof(p_changes) <> 'array' or pg_catalog.jsonb_array_length(p_changes) = 0 then
     raise exception using errcode = 'DGI01', message = 'the repair has no changes: p_changes must be a non-empty array';
   end if;
-  for v_change, v_index in select e.value, e.ord from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord) loop
-    if pg_catalog.jsonb_typeof(v_change) <> 'object' then
-      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s is not an object', v_index);
-    end if;
-    v_op := v_change ->> 'op';
-    if v_op is null or v_op not in ('insert', 'update', 'delete') then
-      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: op must be insert, update or delete', v_index);
-    end if;
-    if pg_catalog.jsonb_typeof(v_change -> 'version') is distinct from 'string' or pg_catalog.btrim(v_change ->> 'version') = '' then
-      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: version must be a non-empty string', v_index);
-    end if;
-    if coalesce(pg_catalog.jsonb_typeof(v_change -> 'name'), 'null') not in ('string', 'null') then
-      raise exception using errcode = 'DGI01', message = pg_catalog.format('change %s: name must be a string or null', v_index);
-    end if;
-    perform drift_guard.jsonb_to_statements(v_change -> 'statements', pg_catalog.format('change %s', v_index));
-    v_version := v_change ->> 'version';
-    if v_version = any (v_seen) then
-      raise exception using errcode = 'DGI01', message = pg_catalog.format('version %s appears more than once in the repair', v_version);
-    end if;
-    v_seen := v_seen || v_version;
-  end loop;
+  select case
+      when pg_catalog.jsonb_typeof(e.value) <> 'object' then pg_catalog.format('change %s is not an object', e.ord)
+      when (e.value ->> 'op') is null or (e.value ->> 'op') not in ('insert', 'update', 'delete') then
+        pg_catalog.format('change %s: op must be insert, update or delete', e.ord)
+      when pg_catalog.jsonb_typeof(e.value -> 'version') is distinct from 'string' or pg_catalog.btrim(e.value ->> 'version') = '' then
+        pg_catalog.format('change %s: version must be a non-empty string', e.ord)
+      when coalesce(pg_catalog.jsonb_typeof(e.value -> 'name'), 'null') not in ('string', 'null') then
+        pg_catalog.format('change %s: name must be a string or null', e.ord)
+      when coalesce(pg_catalog.jsonb_typeof(e.value -> 'statements'), 'null') not in ('array', 'null')
+        or (pg_catalog.jsonb_typeof(e.value -> 'statements') = 'array'
+            and exists (select 1 from pg_catalog.jsonb_array_elements(e.value -> 'statements') s where pg_catalog.jsonb_typeof(s) <> 'string')) then
+        pg_catalog.format('change %s: statements must be an array of strings or null', e.ord)
+    end
+  into v_problem
+  from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)
+  where pg_catalog.jsonb_typeof(e.value) <> 'object'
+     or (e.value ->> 'op') is null or (e.value ->> 'op') not in ('insert', 'update', 'delete')
+     or pg_catalog.jsonb_typeof(e.value -> 'version') is distinct from 'string' or pg_catalog.btrim(e.value ->> 'version') = ''
+     or coalesce(pg_catalog.jsonb_typeof(e.value -> 'name'), 'null') not in ('string', 'null')
+     or coalesce(pg_catalog.jsonb_typeof(e.value -> 'statements'), 'null') not in ('array', 'null')
+     or (pg_catalog.jsonb_typeof(e.value -> 'statements') = 'array'
+         and exists (select 1 from pg_catalog.jsonb_array_elements(e.value -> 'statements') s where pg_catalog.jsonb_typeof(s) <> 'string'))
+  order by e.ord
+  limit 1;
+  if v_problem is not null then
+    raise exception using errcode = 'DGI01', message = v_problem;
+  end if;
+
+  select d.version into v_version
+  from (
+    select e.value ->> 'version' as version, e.ord,
+           pg_catalog.row_number() over (partition by e.value ->> 'version' order by e.ord) as n
+    from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)
+  ) d
+  where d.n = 2
+  order by d.ord
+  limit 1;
+  if v_version is not null then
+    raise exception using errcode = 'DGI01', message = pg_catalog.format('version %s appears more than once in the repair', v_version);
+  end if;
 
   perform drift_guard.acquire_repair_lock();
 
@@ -356,44 +386,63 @@ begin
 
   perform drift_guard.ensure_history_table();
 
-  for v_change in select e.value from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord) order by e.ord loop
-    v_op := v_change ->> 'op';
-    v_version := v_change ->> 'version';
-    v_name := v_change ->> 'name';
-    v_statements := drift_guard.jsonb_to_statements(v_change -> 'statements', 'change ' || v_version);
+  -- Lock every touched row that exists, then snapshot them in list order.
+  perform 1 from supabase_migrations.schema_migrations m
+  where m.version in (select e.value ->> 'version' from pg_catalog.jsonb_array_elements(p_changes) e)
+  for update;
 
-    v_row := drift_guard.lock_history_row(v_version);
-    v_rows_before := v_rows_before || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', c.version, 'row', h.row) order by c.ord)
+  into v_rows_before
+  from (select e.value ->> 'version' as version, e.ord from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)) c
+  left join lateral (
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements)) as row
+    from supabase_migrations.schema_migrations m where m.version = c.version
+  ) h on true;
 
-    if v_op = 'insert' then
-      if v_row is not null then
-        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is already in the history, so it cannot be inserted', v_version),
-          hint = 'plan the repair again; no change was made';
-      end if;
-      begin
-        insert into supabase_migrations.schema_migrations (version, name, statements) values (v_version, v_name, v_statements);
-      exception when unique_violation then
-        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s was inserted into the history by another session meanwhile', v_version),
-          hint = 'plan the repair again; no change was made';
-      end;
-    elsif v_op = 'update' then
-      if v_row is null then
-        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is not in the history, so it cannot be updated', v_version),
-          hint = 'plan the repair again; no change was made';
-      end if;
-      update supabase_migrations.schema_migrations m set name = v_name, statements = v_statements where m.version = v_version;
-    else
-      if v_row is null then
-        raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is not in the history, so it cannot be deleted', v_version),
-          hint = 'plan the repair again; no change was made';
-      end if;
-      delete from supabase_migrations.schema_migrations m where m.version = v_version;
-    end if;
+  -- The first change that does not fit the history as it is.
+  select c.op, c.version into v_op, v_version
+  from (select e.value ->> 'op' as op, e.value ->> 'version' as version, e.ord
+        from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)) c
+  left join supabase_migrations.schema_migrations m on m.version = c.version
+  where (c.op = 'insert') = (m.version is not null)
+  order by c.ord
+  limit 1;
+  if v_op = 'insert' then
+    raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is already in the history, so it cannot be inserted', v_version),
+      hint = 'plan the repair again; no change was made';
+  elsif v_op is not null then
+    raise exception using errcode = 'DGM01', message = pg_catalog.format('version %s is not in the history, so it cannot be %s', v_version, v_op || 'd'),
+      hint = 'plan the repair again; no change was made';
+  end if;
 
-    -- The row as it now is (already locked by this transaction).
-    v_row := drift_guard.lock_history_row(v_version);
-    v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
-  end loop;
+  delete from supabase_migrations.schema_migrations m
+  using pg_catalog.jsonb_array_elements(p_changes) e
+  where e.value ->> 'op' = 'delete' and m.version = e.value ->> 'version';
+
+  update supabase_migrations.schema_migrations m
+  set name = e.value ->> 'name',
+      statements = drift_guard.jsonb_to_statements(e.value -> 'statements', 'change ' || (e.value ->> 'version'))
+  from pg_catalog.jsonb_array_elements(p_changes) e
+  where e.value ->> 'op' = 'update' and m.version = e.value ->> 'version';
+
+  begin
+    insert into supabase_migrations.schema_migrations (version, name, statements)
+    select e.value ->> 'version', e.value ->> 'name', drift_guard.jsonb_to_statements(e.value -> 'statements', 'change ' || (e.value ->> 'version'))
+    from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)
+    where e.value ->> 'op' = 'insert'
+    order by e.ord;
+  exception when unique_violation then
+    raise exception using errcode = 'DGM01', message = 'a version of this repair was inserted into the history by another session meanwhile',
+      hint = 'plan the repair again; no change was made';
+  end;
+
+  select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', c.version, 'row', h.row) order by c.ord)
+  into v_rows_after
+  from (select e.value ->> 'version' as version, e.ord from pg_catalog.jsonb_array_elements(p_changes) with ordinality as e(value, ord)) c
+  left join lateral (
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements)) as row
+    from supabase_migrations.schema_migrations m where m.version = c.version
+  ) h on true;
 
   v_digest_after := drift_guard.history_digest();
 
@@ -432,14 +481,9 @@ declare
   v_original drift_guard.audit_log%rowtype;
   v_digest_before text;
   v_digest_after text;
-  v_entry jsonb;
-  v_version text;
-  v_target jsonb;
-  v_current jsonb;
-  v_row jsonb;
-  v_changes jsonb := '[]'::jsonb;
-  v_rows_before jsonb := '[]'::jsonb;
-  v_rows_after jsonb := '[]'::jsonb;
+  v_changes jsonb;
+  v_rows_before jsonb;
+  v_rows_after jsonb;
   v_audit_id uuid;
 begin
   perform drift_guard.require_reason(p_reason);
@@ -457,6 +501,11 @@ begin
     raise exception using errcode = 'DGI01',
       message = pg_catalog.format('audit entry %s is itself an undo (of %s); to redo that repair, plan and apply it again', p_audit_id, v_original.undoes);
   end if;
+  if v_original.kind <> 'repair' then
+    -- An acknowledgement of ledger entries (20251202000400) changed no history: nothing to undo.
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('audit entry %s is an acknowledgement (%s), not a repair: it changed no history, so there is nothing to undo', p_audit_id, v_original.kind);
+  end if;
   if v_original.undone_by is not null then
     raise exception using errcode = 'DGI01',
       message = pg_catalog.format('repair %s was already undone by %s', p_audit_id, v_original.undone_by);
@@ -472,36 +521,53 @@ begin
 
   perform drift_guard.ensure_history_table();
 
-  for v_entry in select e.value from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord) order by e.ord loop
-    v_version := v_entry ->> 'version';
-    v_target := v_entry -> 'row';
-    if pg_catalog.jsonb_typeof(v_target) = 'null' then
-      v_target := null;
-    end if;
-    v_current := drift_guard.lock_history_row(v_version);
-    v_rows_before := v_rows_before || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_current));
+  perform 1 from supabase_migrations.schema_migrations m
+  where m.version in (select e.value ->> 'version' from pg_catalog.jsonb_array_elements(v_original.rows_before) e)
+  for update;
 
-    if v_target is null then
-      if v_current is not null then
-        delete from supabase_migrations.schema_migrations m where m.version = v_version;
-        v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'delete', 'version', v_version, 'name', v_current -> 'name'));
-      end if;
-    elsif v_current is null then
-      insert into supabase_migrations.schema_migrations (version, name, statements)
-      values (v_version, v_target ->> 'name', drift_guard.jsonb_to_statements(v_target -> 'statements', 'audit row ' || v_version));
-      v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'insert', 'version', v_version, 'name', v_target -> 'name'));
-    else
-      update supabase_migrations.schema_migrations m
-      set name = v_target ->> 'name',
-          statements = drift_guard.jsonb_to_statements(v_target -> 'statements', 'audit row ' || v_version)
-      where m.version = v_version;
-      v_changes := v_changes || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('op', 'update', 'version', v_version, 'name', v_target -> 'name'));
-    end if;
+  -- Per touched version: the row the repair found (target) and the row there now (current), in the repair's order.
+  select
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'op', case when t.target is null then 'delete' when h.row is null then 'insert' else 'update' end,
+        'version', t.version,
+        'name', case when t.target is null then h.row -> 'name' else t.target -> 'name' end)
+      order by t.ord) filter (where t.target is not null or h.row is not null), '[]'::jsonb)
+  into v_rows_before, v_changes
+  from (
+    select e.value ->> 'version' as version, e.ord, nullif(e.value -> 'row', 'null'::jsonb) as target
+    from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord)
+  ) t
+  left join lateral (
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements)) as row
+    from supabase_migrations.schema_migrations m where m.version = t.version
+  ) h on true;
 
-    -- The row as it now is (already locked by this transaction).
-    v_row := drift_guard.lock_history_row(v_version);
-    v_rows_after := v_rows_after || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('version', v_version, 'row', v_row));
-  end loop;
+  delete from supabase_migrations.schema_migrations m
+  using pg_catalog.jsonb_array_elements(v_original.rows_before) e
+  where pg_catalog.jsonb_typeof(e.value -> 'row') is distinct from 'object' and m.version = e.value ->> 'version';
+
+  update supabase_migrations.schema_migrations m
+  set name = e.value -> 'row' ->> 'name',
+      statements = drift_guard.jsonb_to_statements(e.value -> 'row' -> 'statements', 'audit row ' || (e.value ->> 'version'))
+  from pg_catalog.jsonb_array_elements(v_original.rows_before) e
+  where pg_catalog.jsonb_typeof(e.value -> 'row') = 'object' and m.version = e.value ->> 'version';
+
+  insert into supabase_migrations.schema_migrations (version, name, statements)
+  select e.value ->> 'version', e.value -> 'row' ->> 'name',
+         drift_guard.jsonb_to_statements(e.value -> 'row' -> 'statements', 'audit row ' || (e.value ->> 'version'))
+  from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord)
+  where pg_catalog.jsonb_typeof(e.value -> 'row') = 'object'
+    and not exists (select 1 from supabase_migrations.schema_migrations m where m.version = e.value ->> 'version')
+  order by e.ord;
+
+  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::jsonb)
+  into v_rows_after
+  from (select e.value ->> 'version' as version, e.ord from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord)) t
+  left join lateral (
+    select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements)) as row
+    from supabase_migrations.schema_migrations m where m.version = t.version
+  ) h on true;
 
   v_digest_after := drift_guard.history_digest();
   if v_digest_after is distinct from v_original.digest_before then
@@ -548,7 +614,8 @@ begin
   if tg_op = 'UPDATE' then
     if old.undone_by is null
        and new.undone_by is not null
-       and (pg_catalog.to_jsonb(new) - 'undone_by') = (pg_catalog.to_jsonb(old) - 'undone_by') then
+       and (pg_catalog.to_jsonb(new) - 'undone_by') = (pg_catalog.to_jsonb(old) - 'undone_by')
+       and exists (select 1 from drift_guard.audit_log u where u.id = new.undone_by and u.kind = 'undo' and u.undoes = old.id) then
       return new;
     end if;
   end if;
@@ -641,26 +708,20 @@ volatile
 set search_path = ''
 as $$
 declare
-  v_token drift_guard.tokens%rowtype;
-  v_already boolean;
+  v_ids uuid[];
 begin
-  select * into v_token
+  select pg_catalog.array_agg(t.id) into v_ids
   from drift_guard.tokens t
-  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id)
-  order by (t.label = p_label_or_id) desc
-  limit 1
-  for update;
-  if not found then
+  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id);
+  if v_ids is null then
     return null;
   end if;
-  v_already := v_token.revoked_at is not null;
-  if not v_already then
-    update drift_guard.tokens t set revoked_at = pg_catalog.now() where t.id = v_token.id returning * into v_token;
+  if pg_catalog.cardinality(v_ids) > 1 then
+    raise exception using errcode = 'DGI01',
+      message = pg_catalog.format('"%s" names %s tokens (one by its label, another by its id): nothing was revoked', p_label_or_id, pg_catalog.cardinality(v_ids)),
+      hint = 'say which: drift-guard token revoke --id ID, or --label LABEL';
   end if;
-  return pg_catalog.jsonb_build_object(
-    'id', v_token.id, 'label', v_token.label, 'scope', v_token.scope,
-    'public_id', v_token.public_id, 'revoked_at', v_token.revoked_at, 'already_revoked', v_already
-  );
+  return drift_guard.revoke_token_by('id', v_ids[1]::text);
 end;
 $$;
 

@@ -11,7 +11,7 @@
 --    SELECT but loses INSERT and UPDATE: before, a holder of the secret key could
 --    insert a row that `drift-guard audit` showed as "alice via cli", or set
 --    undone_by to block a real undo.
--- 2. The append-only trigger now also guards inserts and undone_by:
+-- 2. A trigger also guards inserts and undone_by:
 --    created_at is the inserting transaction's now(); a new row is never marked
 --    undone; an undo row points at a repair; undone_by may be set only once, to
 --    an undo row whose `undoes` is this row.
@@ -70,26 +70,8 @@ create trigger audit_log_guard_insert
   before insert on drift_guard.audit_log
   for each row execute function drift_guard.audit_log_guard_insert();
 
--- Replaces the first version's function: the only update allowed is setting
+-- drift_guard.audit_log_append_only (20251101000000) allows one update: setting
 -- undone_by once, to the undo entry that undoes this row.
-create or replace function drift_guard.audit_log_append_only()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if tg_op = 'UPDATE' then
-    if old.undone_by is null
-       and new.undone_by is not null
-       and (pg_catalog.to_jsonb(new) - 'undone_by') = (pg_catalog.to_jsonb(old) - 'undone_by')
-       and exists (select 1 from drift_guard.audit_log u where u.id = new.undone_by and u.kind = 'undo' and u.undoes = old.id) then
-      return new;
-    end if;
-  end if;
-  raise exception using errcode = 'DGA01', message = 'drift_guard.audit_log is append-only: use drift-guard undo to reverse a repair';
-end;
-$$;
-
 revoke all on function drift_guard.audit_log_guard_insert() from public;
 revoke all on function drift_guard.audit_log_append_only() from public;
 do $$
@@ -161,30 +143,7 @@ begin
 end;
 $$;
 
-create or replace function drift_guard.revoke_token(p_label_or_id text)
-returns jsonb
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_ids uuid[];
-begin
-  select pg_catalog.array_agg(t.id) into v_ids
-  from drift_guard.tokens t
-  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id);
-  if v_ids is null then
-    return null;
-  end if;
-  if pg_catalog.cardinality(v_ids) > 1 then
-    raise exception using errcode = 'DGI01',
-      message = pg_catalog.format('"%s" names %s tokens (one by its label, another by its id): nothing was revoked', p_label_or_id, pg_catalog.cardinality(v_ids)),
-      hint = 'say which: drift-guard token revoke --id ID, or --label LABEL';
-  end if;
-  return drift_guard.revoke_token_by('id', v_ids[1]::text);
-end;
-$$;
-
+-- drift_guard.revoke_token (20251101000000) resolves a label or id to exactly one token, then calls revoke_token_by.
 revoke all on function drift_guard.revoke_token_by(text, text) from public;
 do $$
 begin

@@ -393,41 +393,6 @@ begin
 end;
 $$;
 
--- ensure_history_table (drift-guard's repair creates the table when missing) attaches the trigger too.
-create or replace function drift_guard.ensure_history_table()
-returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
-  v_missing int;
-begin
-  if v_table is not null then
-    select 2 - pg_catalog.count(*) into v_missing
-    from pg_catalog.pg_attribute a
-    where a.attrelid = v_table and a.attnum > 0 and not a.attisdropped and a.attname in ('name', 'statements');
-    if v_missing = 0 then
-      begin
-        perform drift_guard.ledger_attach_history_trigger();
-      exception when others then
-        perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
-      end;
-      return; -- no other DDL, so no ACCESS EXCLUSIVE lock against concurrent readers
-    end if;
-  end if;
-  create schema if not exists supabase_migrations;
-  create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
-  alter table supabase_migrations.schema_migrations add column if not exists statements text[];
-  alter table supabase_migrations.schema_migrations add column if not exists name text;
-  begin
-    perform drift_guard.ledger_attach_history_trigger();
-  exception when others then
-    perform drift_guard.ledger_count_error(sqlstate, 'attach history trigger: ' || sqlerrm);
-  end;
-end;
-$$;
 
 -- (Re)creates the ledger's event triggers. Needs a role that may create event triggers: on
 -- Supabase `postgres` may (supautils); on plain Postgres, a superuser. Returns true.
