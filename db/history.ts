@@ -4,19 +4,27 @@ import type { RemoteMigration } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { sqlState } from "./database_error.ts";
 
-/** SQL twin of statementsEncoding() in shared/checksum.ts, for a text[] column. */
-const STATEMENTS_ENCODING = `pg_catalog.cardinality(m.statements)::text || '[' || coalesce((
+/**
+ * SQL twin of statementsEncoding() in shared/checksum.ts: `count` is the array's length,
+ * `elements` a set-returning call that yields its strings in order.
+ */
+const statementsEncodingSql = (count: string, elements: string) =>
+  `${count}::text || '[' || coalesce((
     select pg_catalog.string_agg(pg_catalog.octet_length(pg_catalog.convert_to(s.e, 'UTF8'))::text || ':' || s.e, '' order by s.o)
-    from pg_catalog.unnest(m.statements) with ordinality as s(e, o)), '') || ']'`;
+    from ${elements} with ordinality as s(e, o)), '') || ']'`;
+
+/** sha256 (hex) of an encoding, as statementsHash() below computes it. */
+const sha256HexSql = (text: string) => `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(${text}, 'UTF8')), 'hex')`;
+
+/** The hash of a history row's statements (text[]). */
+const HISTORY_STATEMENTS_HASH = sha256HexSql(statementsEncodingSql("pg_catalog.cardinality(m.statements)", "pg_catalog.unnest(m.statements)"));
 
 /**
- * The same encoding's sha256 (hex) for a jsonb array of strings (`expr`), as a stored
- * manifest holds them: what readHistory compares a history row's hash with.
+ * The same hash for a jsonb array of strings (`expr`), as a stored manifest holds them:
+ * what readHistory compares a history row's hash with.
  */
 export const jsonbStatementsHash = (expr: string) =>
-  `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.jsonb_array_length(${expr})::text || '[' || coalesce((
-    select pg_catalog.string_agg(pg_catalog.octet_length(pg_catalog.convert_to(s.e, 'UTF8'))::text || ':' || s.e, '' order by s.o)
-    from pg_catalog.jsonb_array_elements_text(${expr}) with ordinality as s(e, o)), '') || ']', 'UTF8')), 'hex')`;
+  sha256HexSql(statementsEncodingSql(`pg_catalog.jsonb_array_length(${expr})`, `pg_catalog.jsonb_array_elements_text(${expr})`));
 
 /** The history table's columns, or null when it does not exist. Old CLI versions created it with `version` only. */
 async function historyColumns(sql: Sql): Promise<Set<string> | null> {
@@ -60,8 +68,7 @@ export async function readHistory(sql: Sql, known: ReadonlyMap<string, KnownStat
   let rows: Array<{ version: string; name: string | null; hash: string | null }>;
   try {
     rows = await sql.unsafe(
-      `select m.version, m.name, case when m.statements is not null then
-         pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(${STATEMENTS_ENCODING}, 'UTF8')), 'hex') end as hash
+      `select m.version, m.name, case when m.statements is not null then ${HISTORY_STATEMENTS_HASH} end as hash
        from supabase_migrations.schema_migrations m`,
     );
   } catch (err) {
