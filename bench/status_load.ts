@@ -86,7 +86,11 @@ try {
     child.stderr!.on("data", (d) => (state.output += d));
     child.stdout!.on("data", (d) => (state.stdout += d));
     child.on("exit", (code, signal) => (state.exit = `exit ${code ?? ""}${signal ?? ""}`));
-    await new Promise<void>((ready) => child.stdout!.on("data", (d) => String(d).includes("listening") && ready()));
+    // A server that exits first (bad V8 flags, a port in use) fails the bench, which then cleans up.
+    await new Promise<void>((ready, fail) => {
+      child.stdout!.on("data", (d) => String(d).includes("listening") && ready());
+      child.on("exit", () => fail(new Error(`npm run serve exited before listening (${state.exit}): ${state.output.slice(-2000)}`)));
+    });
     return state;
   }
 
