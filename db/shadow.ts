@@ -13,6 +13,8 @@
  * in one session (so a migration's `set search_path` carries over to the next
  * migration, as it does in a push).
  */
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -138,14 +140,25 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>, versi
         }),
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), "drift-guard-shadow-"));
+  const cacheFile = initdbCacheFile(loaded);
+  const start = async (cached: Blob | null) => {
+    const dir = mkdtempSync(join(tmpdir(), "drift-guard-shadow-"));
+    try {
+      return { dir, db: await PGlite.create({ dataDir: dir, extensions: extensions as any, relaxedDurability: true, ...(cached ? { loadDataDir: cached } : {}) }) };
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  };
+  let dir: string;
   let db: InstanceType<typeof PGlite>;
   try {
-    const cached = readInitdbCache();
-    db = await PGlite.create({ dataDir: dir, extensions: extensions as any, relaxedDurability: true, ...(cached ? { loadDataDir: cached } : {}) });
-    if (!cached) await writeInitdbCache(db);
+    const cached = readInitdbCache(cacheFile);
+    // A cache that does not start (damaged, or written by another PGlite build) only costs an initdb.
+    const started = cached ? await start(cached).catch(() => null) : null;
+    ({ dir, db } = started ?? await start(null));
+    if (!started) await writeInitdbCache(cacheFile, db);
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
     throw new DriftGuardError("internal", `cannot start the embedded shadow database (PGlite): ${(err as Error).message}`, "pass --shadow-url postgresql://… (an empty Postgres) instead");
   }
   return {
@@ -179,27 +192,34 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>, versi
 
 /**
  * A fresh PGlite runs initdb (seconds of WebAssembly). Its result is the same
- * every time, so the first run keeps a gzipped copy of the fresh data directory
- * (about 5 MB) and later runs start from it. Keyed by the PGlite version.
+ * every time for the same PGlite and the same extensions, so the first run keeps
+ * a gzipped copy of the fresh data directory (about 5 MB) and later runs start
+ * from it. Keyed by the PGlite version and the extensions loaded: a data
+ * directory made with some (pg_stat_statements) does not start without them.
  * $DRIFT_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/drift-guard, else ~/.cache/drift-guard;
  * DRIFT_GUARD_CACHE_DIR=off disables it. Any failure just means no cache.
  */
-function initdbCacheFile(): string | null {
+export function initdbCacheFile(loadedExtensions: readonly string[]): string | null {
   const env = process.env;
   if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
   let version = "unknown";
   try {
-    const entry = fileURLToPath(import.meta.resolve("@electric-sql/pglite"));
+    // import.meta.resolve where the runtime has it (Node); a require resolver where it does not (vitest).
+    const entry = typeof import.meta.resolve === "function"
+      ? fileURLToPath(import.meta.resolve("@electric-sql/pglite"))
+      : createRequire(import.meta.url).resolve("@electric-sql/pglite");
     version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
   } catch {
     return null;
   }
   const base = env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
-  return join(base, `pglite-${version}-initdb.tar.gz`);
+  // Names from PGLITE_EXTENSIONS, hashed so that any set makes a short file name.
+  const set = [...new Set(loadedExtensions)].sort().join(",");
+  const suffix = set ? `-${createHash("sha256").update(set).digest("hex").slice(0, 12)}` : "";
+  return join(base, `pglite-${version}-initdb${suffix}.tar.gz`);
 }
 
-function readInitdbCache(): Blob | null {
-  const file = initdbCacheFile();
+function readInitdbCache(file: string | null): Blob | null {
   try {
     return file && existsSync(file) ? new Blob([readFileSync(file)]) : null;
   } catch {
@@ -207,8 +227,7 @@ function readInitdbCache(): Blob | null {
   }
 }
 
-async function writeInitdbCache(db: { dumpDataDir(compression?: "gzip" | "auto" | "none"): Promise<File | Blob> }): Promise<void> {
-  const file = initdbCacheFile();
+async function writeInitdbCache(file: string | null, db: { dumpDataDir(compression?: "gzip" | "auto" | "none"): Promise<File | Blob> }): Promise<void> {
   if (!file) return;
   try {
     const dump = await db.dumpDataDir("gzip");
