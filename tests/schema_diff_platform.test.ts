@@ -12,14 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
-import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
+import type { CliResult } from "./harness/drift_guard_cli.ts";
+import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { type PlatformServer, startPlatformPostgres } from "./harness/platform_postgres.ts";
 import { DUMP_PREAMBLE } from "./harness/dump_style.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 import { OBJECT_KINDS } from "../shared/schema_diff.ts";
 
-const CACHE_DIR = join(tmpdir(), "drift-guard-test-pglite-cache");
-const ENV = { DRIFT_GUARD_CACHE_DIR: CACHE_DIR };
 
 let platform: PlatformServer;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -31,16 +30,6 @@ afterAll(async () => {
   platform?.destroy();
 });
 
-function schemaDiff(args: string[], cwd: string): CliResult & { json: any } {
-  const r = driftGuard(["schema-diff", ...args], { cwd, env: ENV });
-  let json: any = null;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch { /* not json */ }
-  return { ...r, json };
-}
-
-const summaryOf = (json: any) => json.schema.differences.map((d: any) => [d.change, d.kind, d.object, ...(d.fields ? [d.fields] : [])]);
 
 /** A platform-shaped live database with the migrations pushed by the Supabase CLI. */
 async function pushed(files: Record<string, string>): Promise<{ live: Awaited<ReturnType<PlatformServer["database"]>>; dir: string }> {
