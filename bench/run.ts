@@ -9,27 +9,20 @@
  * build of the CLI (e.g. an older checkout's) for before/after comparisons.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
-import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
+import { migrationText, version, writeSyntheticHistory } from "./synthetic_history.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = process.env.BENCH_BIN ?? join(root, "bin/drift-guard.js");
-const corpusDir = join(root, "tests/fixtures/corpus");
-const corpus = readdirSync(corpusDir).map((f) => readFileSync(join(corpusDir, f), "utf8")).filter((t) => t.length > 0);
 const sizes = (process.env.BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-function migrationText(i: number): string {
-  // Distinct content per file: the corpus with a numbered suffix on every public table name.
-  return corpus[i % corpus.length].replaceAll("public.", `public.t${i}_`);
-}
-const version = (i: number) => String(20200101000000 + i * 100);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeCommand(cmd: string, args: string[], cwd: string): number {
@@ -129,18 +122,8 @@ try {
     await admin.end();
     const url = server.url(dbName);
     const sql = postgres(url, { onnotice: () => {} });
-    await sql.unsafe(`create schema supabase_migrations;
-      create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
     const project = mkdtempSync(join(tmpdir(), "dg-bench-"));
-    const dir = join(project, "supabase", "migrations");
-    mkdirSync(dir, { recursive: true });
-    const rows = [];
-    for (let i = 0; i < n; i++) {
-      const text = migrationText(i);
-      writeFileSync(join(dir, `${version(i)}_m${i}.sql`), text);
-      rows.push({ version: version(i), name: `m${i}`, statements: splitStatements(text) });
-    }
-    for (let i = 0; i < rows.length; i += 1000) await sql`insert into supabase_migrations.schema_migrations ${sql(rows.slice(i, i + 1000))}`;
+    await writeSyntheticHistory(sql, project, n);
     await sql.end();
     const ours = timeCommand("node", [bin, "check", "--db-url", url, "--format", "json"], project);
     const theirs = timeCommand(join(root, "node_modules/.bin/supabase"), ["migration", "list", "--db-url", url, "--output-format", "json", "--workdir", project], project);

@@ -11,24 +11,20 @@
  * server's RSS every 0.5 s of the load.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
-import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
+import { writeSyntheticHistory } from "./synthetic_history.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const corpusDir = join(root, "tests/fixtures/corpus");
-const corpus = readdirSync(corpusDir).map((f) => readFileSync(join(corpusDir, f), "utf8")).filter((t) => t.length > 0);
 const size = Number(process.env.BENCH_LOAD_SIZE ?? 10_000);
 const clients = Number(process.env.BENCH_LOAD_CLIENTS ?? 200);
 const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 20);
 const heapFlag = process.env.BENCH_LOAD_V8_FLAGS ?? "--max-old-space-size=128";
 
-const migrationText = (i: number) => corpus[i % corpus.length].replaceAll("public.", `public.t${i}_`);
-const version = (i: number) => String(20200101000000 + i * 100);
 
 function dg(args: string[], cwd: string): string {
   const r = spawnSync("node", [join(root, "bin/drift-guard.js"), ...args], { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
@@ -59,17 +55,7 @@ try {
   await admin.end();
   const url = server.url("bench_load");
   const sql = postgres(url, { onnotice: () => {} });
-  await sql.unsafe(`create schema supabase_migrations;
-    create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
-  const dir = join(project, "supabase", "migrations");
-  mkdirSync(dir, { recursive: true });
-  const rows = [];
-  for (let i = 0; i < size; i++) {
-    const text = migrationText(i);
-    writeFileSync(join(dir, `${version(i)}_m${i}.sql`), text);
-    rows.push({ version: version(i), name: `m${i}`, statements: splitStatements(text) });
-  }
-  for (let i = 0; i < rows.length; i += 1000) await sql`insert into supabase_migrations.schema_migrations ${sql(rows.slice(i, i + 1000))}`;
+  await writeSyntheticHistory(sql, project, size);
   await sql.end();
   dg(["install", "--db-url", url], project);
   const token = dg(["token", "create", "--db-url", url, "--scope", "deploy", "--label", "bench-load"], project).trim().split("\n").at(-1)!;
