@@ -6,7 +6,10 @@
  * databases of one fresh Postgres 15: without drift_guard, with a no-op event trigger (what
  * Postgres's event-trigger machinery costs by itself), and with the ledger installed by
  * `installSchema` (the same code as `drift-guard install`). Rounds run the three in a
- * shuffled order, BENCH_RUNS rounds (default 9) after one warm-up; medians are compared.
+ * shuffled order, BENCH_RUNS rounds (default 15) after one warm-up. Besides the medians of each
+ * setup, each round's ledger time is divided by the same round's time without it: the median of
+ * those paired ratios is the added time, and is steadier than a ratio of medians, because a
+ * round's setups run side by side while the machine's load drifts between rounds.
  *
  * Twice: on a durable server (fsync and synchronous_commit on, as hosted Supabase runs), where
  * each commit waits for its WAL flush, and on a non-durable one (the test suite's settings),
@@ -21,7 +24,7 @@ import { installSchema } from "../db/install.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 
 const STATEMENTS = Number(process.env.BENCH_DDL ?? 1000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** 1,000 statements; every 7 touch a fresh table. */
@@ -110,14 +113,17 @@ console.log(`ledger overhead: ${STATEMENTS} DDL statements, one connection, auto
 for (const durable of [true, false]) {
   const { results, entries, errors } = await measure(durable);
   console.log(durable ? "durable server (fsync, synchronous_commit on: as hosted Supabase runs)" : "non-durable server (fsync off: the CPU cost alone)");
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
   for (const what of ["wall", "cpu"] as const) {
     const [a, z, b] = (["without", "no-op event trigger", "ledger"] as const).map((k) => median(results[k].map((x) => x[what])));
     const label = what === "wall" ? "wall time" : "server CPU";
-    const pct = (x: number) => `${x >= a ? "+" : ""}${(((x - a) / a) * 100).toFixed(1)}%`;
-    console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${pct(z)}); ledger ${b.toFixed(0)} ms (${pct(b)}, ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
+    // Each round's setup against the same round's run without: the paired ratios' median and range.
+    const paired = (k: Setup) => results[k].map((x, i) => x[what] / results.without[i][what] - 1);
+    const spread = (k: Setup) => `${signed(median(paired(k)))}, rounds ${signed(Math.min(...paired(k)))}..${signed(Math.max(...paired(k)))}`;
+    console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${spread("no-op event trigger")}); ledger ${b.toFixed(0)} ms (${spread("ledger")}; ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
   }
   const inTrigger = median(results.ledger.map((x) => x.trigger));
-  const base = median(results.without.map((x) => x.cpu));
-  console.log(`  inside the trigger function: ${inTrigger.toFixed(0)} ms (${((inTrigger / STATEMENTS) * 1000).toFixed(0)} µs/statement, ${((inTrigger / base) * 100).toFixed(1)}% of the server CPU without it)`);
+  const share = (what: "wall" | "cpu") => ((inTrigger / median(results.without.map((x) => x[what]))) * 100).toFixed(1);
+  console.log(`  inside the trigger function: ${inTrigger.toFixed(0)} ms (${((inTrigger / STATEMENTS) * 1000).toFixed(0)} µs/statement; ${share("wall")}% of the wall time and ${share("cpu")}% of the server CPU without it)`);
   console.log(`  ${entries} entries recorded, ${errors} trigger errors`);
 }

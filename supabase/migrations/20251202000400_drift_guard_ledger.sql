@@ -65,23 +65,26 @@ create table if not exists drift_guard.ledger_settings (
 comment on table drift_guard.ledger_settings is 'DDL ledger settings (one row): skip lists, retention, statement truncation.';
 insert into drift_guard.ledger_settings (id) values (true) on conflict (id) do nothing;
 
+-- Who, when and from where are column defaults, evaluated with each entry the event trigger
+-- inserts. Under its SECURITY DEFINER current_user is the owner: the caller's role is the
+-- session's, or its SET ROLE.
 create table if not exists drift_guard.ddl_ledger (
   id bigint generated always as identity primary key,
   recorded_at timestamptz not null default pg_catalog.clock_timestamp(),
-  txid bigint not null,
-  event text not null check (event in ('ddl_command_end', 'sql_drop')),
+  txid bigint not null default pg_catalog.txid_current(),
+  event text not null, -- 'ddl_command_end' or 'sql_drop': written only by the trigger, so not checked at each insert
   command_tag text not null,
   object_type text null,
   object_identity text null,
   schema_name text null,
-  session_user_name text not null,
-  current_user_name text not null,
+  session_user_name text not null default session_user,
+  current_user_name text not null default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
   jwt_sub text null,
   jwt_role text null,
-  application_name text null,
-  client_addr inet null,
-  client_port int null,
-  backend_pid int not null,
+  application_name text null default pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
+  client_addr inet null default pg_catalog.inet_client_addr(),
+  client_port int null default pg_catalog.inet_client_port(),
+  backend_pid int not null default pg_catalog.pg_backend_pid(),
   statement text null,
   statement_length int null,
   statement_hash text null, -- only when the statement is stored truncated; readers hash `statement` otherwise
@@ -90,9 +93,20 @@ create table if not exists drift_guard.ddl_ledger (
   acked_audit_id uuid null,
   alerted_at timestamptz null
 );
--- The primary key is the only index and there is no foreign key: each would cost every DDL
--- statement an index insert or a trigger event (bench/ledger.ts). Reads scan at most
--- retention_rows entries; ddl_ledger_audit_ids_exist checks the audit ids when they are set.
+-- Installs made before the defaults: the same table, brought to this definition.
+alter table drift_guard.ddl_ledger
+  alter column txid set default pg_catalog.txid_current(),
+  alter column session_user_name set default session_user,
+  alter column current_user_name set default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
+  alter column application_name set default pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
+  alter column client_addr set default pg_catalog.inet_client_addr(),
+  alter column client_port set default pg_catalog.inet_client_port(),
+  alter column backend_pid set default pg_catalog.pg_backend_pid(),
+  drop constraint if exists ddl_ledger_event_check;
+-- The primary key is the only index and there is no foreign key or CHECK: each would cost every
+-- DDL statement an index insert, a trigger event or an expression built at every insert
+-- (bench/ledger.ts). Reads scan at most retention_rows entries; ddl_ledger_audit_ids_exist
+-- checks the audit ids when they are set.
 drop index if exists drift_guard.ddl_ledger_txid_idx;
 drop index if exists drift_guard.ddl_ledger_linked_audit_id_idx;
 drop index if exists drift_guard.ddl_ledger_acked_audit_id_idx;
@@ -308,67 +322,72 @@ returns event_trigger
 language plpgsql
 security definer
 set search_path = ''
--- Without it, the plan cache re-plans the INSERT below at every call (its plpgsql variables are
+-- Without it, the plan cache re-plans each INSERT below at every call (its plpgsql variables are
 -- parameters), which cost more than the rest of the trigger together (bench/ledger.ts).
 set plan_cache_mode = force_generic_plan
 as $$
--- Runs at every DDL statement: one INSERT ... SELECT per event, and nothing that can wait
--- until the ledger is read. The statement's hash is stored only when the statement is stored
--- truncated (readers hash the stored text otherwise); the table has no index or foreign key
--- beyond its primary key. The one exception block guarantees that a failing ledger never
--- breaks DDL.
+-- Runs at every DDL statement, so it does as little as it can (docs/ledger.md#overhead). Most of
+-- its time is executor start-up, once per SQL statement below:
+--   - who, when and from where are ddl_ledger's column defaults, evaluated with each entry;
+--   - one INSERT per event, reading only that event's function: a UNION ALL of the two set up
+--     both function scans at every call, the largest single cost of the trigger;
+--   - the statement's hash only when the statement is stored truncated (readers hash the
+--     stored text otherwise); the table has no index, constraint or foreign key that is not needed.
+-- The exception block guarantees that a failing ledger never breaks DDL.
 declare
+  v_settings drift_guard.ledger_settings;
   v_query text;
   v_length int;
+  v_hash text;
   v_claims jsonb;
   v_history regclass;
 begin
   begin
-    v_query := pg_catalog.current_query();
-    v_length := pg_catalog.length(v_query);
-    if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
-      v_claims := drift_guard.ledger_jwt_claims();
+    select * into v_settings from drift_guard.ledger_settings s where s.id;
+    if not (session_user::text = any (v_settings.skip_roles)) then
+      v_query := pg_catalog.current_query();
+      v_length := pg_catalog.length(v_query);
+      if v_length > v_settings.statement_max_chars then
+        v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_query, 'UTF8')), 'hex');
+      end if;
+      if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
+        v_claims := drift_guard.ledger_jwt_claims();
+      end if;
+      -- Skipped in both: drift_guard's own objects, temporary and TOAST objects, the skipped schemas,
+      -- and event triggers. Triggers, policies and rules (`name on schema.table`) come without a
+      -- schema name: it is read from their identity.
+      if tg_event = 'ddl_command_end' then
+        insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name,
+                                            jwt_sub, jwt_role, statement, statement_length, statement_hash)
+        select 'ddl_command_end', c.command_tag, pg_catalog.lower(c.object_type), c.object_identity, c.schema_name,
+          pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
+          pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
+          pg_catalog.left(v_query, v_settings.statement_max_chars), v_length, v_hash
+        from (select c.command_tag, c.object_type, c.object_identity,
+                     coalesce(c.schema_name, case when c.object_identity like '% on %' then drift_guard.ledger_identity_schema(c.object_identity) end) as schema_name
+              from pg_catalog.pg_event_trigger_ddl_commands() c
+              where not c.in_extension and c.object_type <> 'event trigger') c
+        where (c.schema_name is null or not (c.schema_name in ('drift_guard', 'pg_toast') or c.schema_name like 'pg\_temp%'
+                                             or c.schema_name like 'pg\_toast\_temp%' or c.schema_name = any (v_settings.skip_schemas)))
+          and (c.object_type <> 'schema' or not (c.object_identity = 'drift_guard' or c.object_identity = any (v_settings.skip_schemas)))
+          -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
+          and (c.object_identity is not null or v_query !~* '\mdrift_guard\M');
+      else
+        insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name,
+                                            jwt_sub, jwt_role, statement, statement_length, statement_hash)
+        select 'sql_drop', tg_tag, pg_catalog.lower(d.object_type), d.object_identity, d.schema_name,
+          pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
+          pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
+          pg_catalog.left(v_query, v_settings.statement_max_chars), v_length, v_hash
+        from (select d.object_type, d.object_identity,
+                     coalesce(d.schema_name, case when d.object_identity like '% on %' then drift_guard.ledger_identity_schema(d.object_identity) end) as schema_name
+              from pg_catalog.pg_event_trigger_dropped_objects() d
+              where d.original and not d.is_temporary and d.object_type <> 'event trigger') d
+        where (d.schema_name is null or not (d.schema_name in ('drift_guard', 'pg_toast') or d.schema_name like 'pg\_temp%'
+                                             or d.schema_name like 'pg\_toast\_temp%' or d.schema_name = any (v_settings.skip_schemas)))
+          and (d.object_type <> 'schema' or not (d.object_identity = 'drift_guard' or d.object_identity = any (v_settings.skip_schemas)));
+      end if;
     end if;
-    -- pg_event_trigger_ddl_commands() may only be called at ddl_command_end, dropped_objects() at
-    -- sql_drop: each branch's tg_event test is a one-time filter, so the other branch never runs.
-    insert into drift_guard.ddl_ledger (
-      txid, event, command_tag, object_type, object_identity, schema_name,
-      session_user_name, current_user_name, jwt_sub, jwt_role,
-      application_name, client_addr, client_port, backend_pid,
-      statement, statement_length, statement_hash)
-    select pg_catalog.txid_current(), tg_event, o.command_tag, pg_catalog.lower(o.object_type), o.object_identity, k.schema_name,
-      session_user,
-      -- SECURITY DEFINER makes current_user the owner: the caller's role is the session's, or its SET ROLE.
-      coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
-      pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
-      pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
-      pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
-      pg_catalog.inet_client_addr(), pg_catalog.inet_client_port(), pg_catalog.pg_backend_pid(),
-      pg_catalog.left(v_query, s.statement_max_chars), v_length,
-      -- An uncorrelated subquery: hashed once per statement, however many commands it holds.
-      case when v_length > s.statement_max_chars then
-        (select 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_query, 'UTF8')), 'hex')) end
-    from (
-      select c.command_tag, c.object_type, c.object_identity, c.schema_name
-      from pg_catalog.pg_event_trigger_ddl_commands() c
-      where tg_event = 'ddl_command_end' and not c.in_extension
-      union all
-      select tg_tag, d.object_type, d.object_identity, d.schema_name
-      from pg_catalog.pg_event_trigger_dropped_objects() d
-      where tg_event = 'sql_drop' and d.original and not d.is_temporary
-    ) o
-    -- Triggers, policies and rules (`name on schema.table`) come without a schema name.
-    cross join lateral (select coalesce(o.schema_name, case when o.object_identity like '% on %'
-                                        then drift_guard.ledger_identity_schema(o.object_identity) end) as schema_name) k
-    join drift_guard.ledger_settings s on s.id
-    where not (session_user::text = any (s.skip_roles))
-      and o.object_type <> 'event trigger'
-      -- Not drift_guard's own objects, temporary or TOAST objects, or the skipped schemas.
-      and (k.schema_name is null or not (k.schema_name in ('drift_guard', 'pg_toast') or k.schema_name like 'pg\_temp%'
-                                         or k.schema_name like 'pg\_toast\_temp%' or k.schema_name = any (s.skip_schemas)))
-      and (o.object_type <> 'schema' or not (o.object_identity = 'drift_guard' or o.object_identity = any (s.skip_schemas)))
-      -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
-      and (o.object_identity is not null or v_query !~* '\mdrift_guard\M');
     -- Retention, about once per 1,000 DDL statements: no counter to keep, no lock to take.
     if pg_catalog.random() < 0.001 then
       perform drift_guard.ledger_prune();
