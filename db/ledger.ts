@@ -35,18 +35,19 @@ export async function ledgerInstalled(sql: Sql): Promise<boolean> {
 }
 
 /**
- * Changes whenever the ledger gains an entry, an alert is sent, or the audit log
+ * Changes whenever the ledger gains an entry, an alert is delivered, or the audit log
  * gains a row (an acknowledgement, a repair that links entries, an undo): with the history's
- * fingerprint, the key under which the function reuses a /status report.
+ * fingerprint, the key under which the function reuses a /status report. Every part is an
+ * index or one-row read, as it runs at every /status, however long the ledger.
  *
- * @example await ledgerFingerprint(sql) // "4711:2026-12-02 03:14:15.926+00"
+ * @example await ledgerFingerprint(sql) // "4711:3:2026-12-02 03:14:15.926+00"
  */
 export async function ledgerFingerprint(sql: Sql): Promise<string> {
   if (!(await ledgerInstalled(sql))) return "no ledger";
   const [row] = await sql.unsafe<{ f: string }[]>(
-    `select coalesce((select pg_catalog.max(id) from drift_guard.ddl_ledger), 0)::text || ':' ||
-            coalesce((select pg_catalog.max(alerted_at) from drift_guard.ddl_ledger)::text, '') || ':' ||
-            coalesce((select pg_catalog.max(created_at) from drift_guard.audit_log)::text, '') as f`,
+    `select coalesce((select pg_catalog.max(l.id) from drift_guard.ddl_ledger l), 0)::text || ':' ||
+            coalesce((select h.alerted_entries from drift_guard.ledger_health h where h.id), 0)::text || ':' ||
+            coalesce((select pg_catalog.max(a.created_at) from drift_guard.audit_log a)::text, '') as f`,
   );
   return row.f;
 }
@@ -143,9 +144,35 @@ export async function linkLedger(sql: Sql, auditId: string, migrations: readonly
   return Number(row.n);
 }
 
+/** Ledger ids as one bigint[] parameter (ids are digit strings, from the ledger itself). */
+const idArray = (ids: readonly string[]) => `{${ids.join(",")}}`;
+
+/**
+ * Claims entries for one alert delivery: returns the ids this check may send, those not yet
+ * alerted that no other check (here or in another function instance) is delivering. The claim
+ * lapses after `leaseMs`, so a delivery that never finished is retried by a later check.
+ *
+ * @example const mine = await claimAlert(sql, ["41", "42"], 8_000) // ["42"] when 41 is being sent
+ */
+export async function claimAlert(sql: Sql, ids: readonly string[], leaseMs: number): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const [row] = await sql.unsafe<{ ids: string[] }[]>(
+    "select drift_guard.ledger_claim_alert($1::text::bigint[], $2::int)::text[] as ids",
+    [idArray(ids), Math.ceil(leaseMs)],
+  );
+  return row.ids;
+}
+
+/** Gives back a claim whose delivery failed, so that the next check sends these entries. */
+export async function releaseAlert(sql: Sql, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const [row] = await sql.unsafe<{ n: string }[]>("select drift_guard.ledger_release_alert($1::text::bigint[])::text as n", [idArray(ids)]);
+  return Number(row.n);
+}
+
 /** Records that an alert for these entries was delivered, so that no later check sends them again. */
 export async function markAlerted(sql: Sql, ids: readonly string[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const [row] = await sql.unsafe<{ n: string }[]>("select drift_guard.ledger_mark_alerted($1::text::bigint[])::text as n", [`{${ids.join(",")}}`]);
+  const [row] = await sql.unsafe<{ n: string }[]>("select drift_guard.ledger_mark_alerted($1::text::bigint[])::text as n", [idArray(ids)]);
   return Number(row.n);
 }

@@ -13,16 +13,23 @@ export interface AlertPayload {
   untracked_changes: UntrackedChange[];
 }
 
-/** Only the changes no earlier alert covered; groups left empty are dropped. */
-export function unalerted(groups: readonly UntrackedChange[]): UntrackedChange[] {
+/**
+ * The changes `keep` accepts, in their groups; groups left empty are dropped.
+ *
+ * @example selectChanges(report.untracked_changes, (c) => !c.alerted) // what no earlier alert covered
+ */
+export function selectChanges(
+  groups: readonly UntrackedChange[],
+  keep: (change: UntrackedChange["changes"][number]) => boolean,
+): UntrackedChange[] {
   return groups
-    .map((g) => ({ ...g, changes: g.changes.filter((c) => !c.alerted) }))
+    .map((g) => ({ ...g, changes: g.changes.filter(keep) }))
     .filter((g) => g.changes.length > 0);
 }
 
 /**
  * @example
- * alertPayload(unalerted(report.untracked_changes), "my-project").text
+ * alertPayload(selectChanges(report.untracked_changes, (c) => !c.alerted), "my-project").text
  * // "drift-guard: 1 schema change(s) ran outside any migration in my-project …"
  */
 export function alertPayload(groups: readonly UntrackedChange[], project = "the database"): AlertPayload {

@@ -8,6 +8,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimAlert, ledgerFingerprint, markAlerted, releaseAlert } from "../db/ledger.ts";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { driftGuard } from "./harness/drift_guard_cli.ts";
 import { makeProject, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
@@ -338,6 +339,56 @@ describe("the DDL ledger", () => {
       await platform.end();
     }
     expect((await ledgerRows(db.sql)).find((r) => r.object_identity === "public.platform_made")).toBeUndefined();
+  });
+});
+
+describe("alert claims and the /status cache key, on a long ledger", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase("ledger_alerts");
+    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    await db.sql.unsafe(`insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name)
+      select 'ddl_command_end', 'CREATE TABLE', 'table', 'public.t' || i, 'public' from generate_series(1, 20000) i`);
+    await db.sql.unsafe("analyze drift_guard.ddl_ledger");
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const ids = async (n: number) => (await db.sql.unsafe<{ id: string }[]>(`select id::text from drift_guard.ddl_ledger order by id limit ${n}`)).map((r) => r.id);
+
+  it("a change is claimed by one check at a time; a released or lapsed claim is claimed again; a sent one never", async () => {
+    const [a, b, c] = await ids(3);
+    expect(await claimAlert(db.sql, [a, b], 60_000)).toEqual([a, b]);
+    expect(await claimAlert(db.sql, [a, b, c], 60_000)).toEqual([c]);
+    expect(await releaseAlert(db.sql, [a])).toBe(1);
+    expect(await claimAlert(db.sql, [a, b], 60_000)).toEqual([a]);
+    // A check that died while delivering: its claim lapses.
+    await db.sql.unsafe(`update drift_guard.ddl_ledger set alert_claimed_until = clock_timestamp() - interval '1 second' where id = ${b}`);
+    expect(await claimAlert(db.sql, [b], 60_000)).toEqual([b]);
+    expect(await markAlerted(db.sql, [a, b, c])).toBe(3);
+    expect(await claimAlert(db.sql, [a, b, c], 0)).toEqual([]);
+    expect(await releaseAlert(db.sql, [a])).toBe(0);
+    await expect(claimAlert(db.sql, ["1; drop table drift_guard.ddl_ledger"], 1000)).rejects.toMatchObject({ code: "22P02" });
+  });
+
+  it("the cache key changes with a new entry and a delivered alert, and scans no ledger row to do so", async () => {
+    const key = await ledgerFingerprint(db.sql);
+    const [next] = await ids(4).then((x) => x.slice(3));
+    await markAlerted(db.sql, [next]);
+    const afterAlert = await ledgerFingerprint(db.sql);
+    expect(afterAlert).not.toBe(key);
+    await db.sql.unsafe("create table public.one_more (id int)");
+    expect(await ledgerFingerprint(db.sql)).not.toBe(afterAlert);
+    // The backend's sequential-scan counter for the ledger, before and after, on one connection.
+    const scans = await db.sql.begin(async (tx) => {
+      const count = async () =>
+        Number((await tx.unsafe<{ seq: string }[]>("select pg_stat_get_xact_numscans('drift_guard.ddl_ledger'::regclass)::text as seq"))[0].seq);
+      const before = await count();
+      await ledgerFingerprint(tx as unknown as typeof db.sql);
+      return (await count()) - before;
+    });
+    expect(scans).toBe(0);
   });
 });
 

@@ -23,11 +23,14 @@ interface Delivery {
   body: string;
 }
 
-/** A local webhook receiver whose behaviour the test switches: answer 200, answer 500, or never answer. */
+/**
+ * A local webhook receiver whose behaviour the test switches: answer 200, answer 500, never
+ * answer, or answer 200 after a pause (so that concurrent checks overlap the delivery).
+ */
 async function startReceiver() {
   const deliveries: Delivery[] = [];
   const hung: ServerResponse[] = [];
-  let mode: "ok" | "fail" | "hang" = "ok";
+  let mode: "ok" | "fail" | "hang" | "slow" = "ok";
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
@@ -36,9 +39,12 @@ async function startReceiver() {
         hung.push(res);
         return;
       }
-      if (mode === "ok") deliveries.push({ headers: req.headers, body });
-      res.statusCode = mode === "ok" ? 200 : 500;
-      res.end("ok");
+      const ok = mode === "ok" || mode === "slow";
+      if (ok) deliveries.push({ headers: req.headers, body });
+      setTimeout(() => {
+        res.statusCode = ok ? 200 : 500;
+        res.end("ok");
+      }, mode === "slow" ? 300 : 0);
     });
   });
   const port = await freePort();
@@ -170,5 +176,36 @@ describe("the ledger through the function", () => {
     const audit = await call(server.url, "GET", "/audit", read);
     expect(audit.body.entries[0]).toMatchObject({ id: ack.body.audit_id, kind: "ack", reason: "hotfixes, now in migrations", actor: expect.objectContaining({ label: "oncall" }) });
     expect((await call(server.url, "GET", "/status", read)).status).toBe(200);
+  });
+
+  it("concurrent checks, on two function instances, send each change once", async () => {
+    const other = await startFunctionServer({
+      SUPABASE_DB_URL: db.url,
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }),
+      DRIFT_GUARD_WEBHOOK_URL: receiver.url,
+      DRIFT_GUARD_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      DRIFT_GUARD_WEBHOOK_TIMEOUT_MS: "5000",
+    });
+    try {
+      await db.sql.unsafe("create table public.third (id int)");
+      receiver.setMode("slow");
+      const before = receiver.deliveries.length;
+      const replies = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => call(i % 2 ? other.url : server.url, "GET", "/status", read)),
+      );
+      expect(replies.map((r) => r.status)).toEqual(replies.map(() => 409));
+      const sent = receiver.deliveries.slice(before).map((d) => JSON.parse(d.body).untracked_changes.map((g: any) => g.object));
+      expect(sent).toEqual([["table public.third"]]);
+      // The next check sees it sent, on either instance.
+      receiver.setMode("ok");
+      for (const base of [server.url, other.url]) {
+        const again = await call(base, "GET", "/status", read);
+        expect(again.body.untracked_changes[0].changes[0].alerted).toBe(true);
+      }
+      expect(receiver.deliveries.length).toBe(before + 1);
+    } finally {
+      receiver.setMode("ok");
+      await other.stop();
+    }
   });
 });

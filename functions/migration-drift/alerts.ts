@@ -1,15 +1,17 @@
 /**
  * Webhook alerts for untracked schema changes (DRIFT_GUARD_WEBHOOK_URL).
  *
- * Each change is sent once: after the receiver answers 2xx, its ledger entries are marked
- * alerted. A receiver that is down, slow or failing never fails the check and delays it by
- * at most the timeout; the entries stay unalerted and go out with the next check.
+ * Each change is sent once. A check first claims the entries it is about to send, in the
+ * database, so concurrent checks (in one function instance or several) never send the same
+ * change twice; after the receiver answers 2xx, the entries are marked alerted. A receiver
+ * that is down, slow or failing never fails the check and delays it by at most the timeout;
+ * the claim is released and the entries go out with the next check.
  * Headers: X-Drift-Guard-Timestamp (unix seconds) and, with DRIFT_GUARD_WEBHOOK_SECRET,
  * X-Drift-Guard-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>.
  */
-import { markAlerted } from "../../db/ledger.ts";
+import { claimAlert, markAlerted, releaseAlert } from "../../db/ledger.ts";
 import type { Sql } from "../../db/connect.ts";
-import { alertPayload, signedContent, unalerted } from "../../shared/ledger_alert.ts";
+import { alertPayload, selectChanges, signedContent } from "../../shared/ledger_alert.ts";
 import type { UntrackedChange } from "../../shared/types.ts";
 
 export interface AlertConfig {
@@ -18,6 +20,9 @@ export interface AlertConfig {
   timeoutMs: number;
   project?: string;
 }
+
+/** How long a claim outlives the webhook's timeout: the time to record the delivery. */
+const CLAIM_MARGIN_MS = 5_000;
 
 export type Alerter = (sql: Sql, untracked: readonly UntrackedChange[]) => Promise<"sent" | "nothing" | "failed">;
 
@@ -51,8 +56,22 @@ export function alertConfigFromEnv(env: (name: string) => string | undefined): A
 
 export function createAlerter(config: AlertConfig): Alerter {
   return async (sql, untracked) => {
-    const fresh = unalerted(untracked);
+    const candidates = selectChanges(untracked, (c) => !c.alerted);
+    if (candidates.length === 0) return "nothing";
+    let claimed: Set<string>;
+    try {
+      // Held for the delivery, plus the time to record it as sent.
+      claimed = new Set(await claimAlert(sql, candidates.flatMap((g) => g.changes.map((c) => c.id)), config.timeoutMs + CLAIM_MARGIN_MS));
+    } catch (err) {
+      console.error("migration-drift: could not claim the alert; it is retried on the next check", (err as { code?: string })?.code ?? err);
+      return "failed";
+    }
+    // What another check is sending, or has sent since this report was built, is left to it.
+    const fresh = selectChanges(candidates, (c) => claimed.has(c.id));
     if (fresh.length === 0) return "nothing";
+    const ids = fresh.flatMap((g) => g.changes.map((c) => c.id));
+    const release = () =>
+      releaseAlert(sql, ids).catch((err) => console.error("migration-drift: could not release the alert's claim; it lapses by itself", (err as { code?: string })?.code ?? err));
     const body = JSON.stringify(alertPayload(fresh, config.project));
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { "content-type": "application/json", "x-drift-guard-timestamp": String(timestamp) };
@@ -62,13 +81,15 @@ export function createAlerter(config: AlertConfig): Alerter {
       await res.body?.cancel().catch(() => {});
       if (!res.ok) {
         console.error(`migration-drift: the webhook answered ${res.status}; the alert is retried on the next check`);
+        await release();
         return "failed";
       }
     } catch (err) {
       console.error(`migration-drift: the webhook failed (${(err as Error)?.name ?? "error"}); the alert is retried on the next check`);
+      await release();
       return "failed";
     }
-    await markAlerted(sql, fresh.flatMap((g) => g.changes.map((c) => c.id))).catch((err) => {
+    await markAlerted(sql, ids).catch((err) => {
       console.error("migration-drift: could not record the alert as sent", (err as { code?: string })?.code ?? err);
     });
     return "sent";

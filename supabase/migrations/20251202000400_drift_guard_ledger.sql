@@ -91,7 +91,8 @@ create table if not exists drift_guard.ddl_ledger (
   linked_version text null,
   linked_audit_id uuid null,
   acked_audit_id uuid null,
-  alerted_at timestamptz null
+  alerted_at timestamptz null,
+  alert_claimed_until timestamptz null -- a check is delivering the alert for this entry until then
 );
 -- Installs made before the defaults: the same table, brought to this definition.
 alter table drift_guard.ddl_ledger
@@ -102,6 +103,7 @@ alter table drift_guard.ddl_ledger
   alter column client_addr set default pg_catalog.inet_client_addr(),
   alter column client_port set default pg_catalog.inet_client_port(),
   alter column backend_pid set default pg_catalog.pg_backend_pid(),
+  add column if not exists alert_claimed_until timestamptz null,
   drop constraint if exists ddl_ledger_event_check;
 -- The primary key is the only index and there is no foreign key or CHECK: each would cost every
 -- DDL statement an index insert, a trigger event or an expression built at every insert
@@ -132,9 +134,11 @@ create table if not exists drift_guard.ledger_health (
   errors bigint not null default 0,
   last_error_at timestamptz null,
   last_error_sqlstate text null,
-  last_error_message text null
+  last_error_message text null,
+  alerted_entries bigint not null default 0
 );
-comment on table drift_guard.ledger_health is 'Errors caught inside the ledger triggers (never raised into the DDL).';
+alter table drift_guard.ledger_health add column if not exists alerted_entries bigint not null default 0;
+comment on table drift_guard.ledger_health is 'The ledger''s counters: errors caught inside its triggers (never raised into the DDL), and entries whose alert was delivered.';
 insert into drift_guard.ledger_health (id) values (true) on conflict (id) do nothing;
 
 alter table drift_guard.ledger_settings enable row level security;
@@ -577,7 +581,44 @@ begin
 end;
 $$;
 
--- Records that the alert for these entries was delivered.
+-- Claims entries for one webhook delivery and returns the ids this caller may send: those not
+-- yet alerted that no other check is delivering. Concurrent checks (one function instance or
+-- several) each claim a disjoint set, so a change is sent once. A claim lapses after p_lease_ms,
+-- so the entries of a check that died while delivering go out with a later one.
+create or replace function drift_guard.ledger_claim_alert(p_ids bigint[], p_lease_ms int)
+returns bigint[]
+language sql
+volatile
+set search_path = ''
+as $$
+  with claimed as (
+    update drift_guard.ddl_ledger l
+    set alert_claimed_until = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => greatest(p_lease_ms, 0) / 1000.0)
+    where l.id = any (coalesce(p_ids, '{}'::bigint[])) and l.alerted_at is null
+      and (l.alert_claimed_until is null or l.alert_claimed_until < pg_catalog.clock_timestamp())
+    returning l.id)
+  select coalesce(pg_catalog.array_agg(c.id order by c.id), '{}'::bigint[]) from claimed c
+$$;
+
+-- Releases a claim whose delivery failed: a later check sends these entries.
+create or replace function drift_guard.ledger_release_alert(p_ids bigint[])
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_count bigint;
+begin
+  update drift_guard.ddl_ledger l set alert_claimed_until = null
+  where l.id = any (coalesce(p_ids, '{}'::bigint[])) and l.alerted_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+-- Records that the alert for these entries was delivered, and counts them in ledger_health:
+-- that counter, not a scan of the ledger, is what tells a cached report that alerts went out.
 create or replace function drift_guard.ledger_mark_alerted(p_ids bigint[])
 returns bigint
 language plpgsql
@@ -587,9 +628,12 @@ as $$
 declare
   v_count bigint;
 begin
-  update drift_guard.ddl_ledger l set alerted_at = pg_catalog.now()
+  update drift_guard.ddl_ledger l set alerted_at = pg_catalog.now(), alert_claimed_until = null
   where l.id = any (coalesce(p_ids, '{}'::bigint[])) and l.alerted_at is null;
   get diagnostics v_count = row_count;
+  if v_count > 0 then
+    update drift_guard.ledger_health h set alerted_entries = h.alerted_entries + v_count where h.id;
+  end if;
   return v_count;
 end;
 $$;
