@@ -2,30 +2,39 @@
  * npm run bench:ledger: the DDL ledger's overhead. Prints numbers, asserts nothing.
  *
  * 1,000 DDL statements (create table, add column, create index, comment, grant, rename,
- * drop, in rotation), each its own autocommit statement as psql sends them, in three
- * databases of one fresh Postgres 15: without drift_guard, with a no-op event trigger (what
- * Postgres's event-trigger machinery costs by itself), and with the ledger installed by
- * `installSchema` (the same code as `drift-guard install`). Rounds run the three in a
- * shuffled order, BENCH_RUNS rounds (default 15) after one warm-up. Besides the medians of each
- * setup, each round's ledger time is divided by the same round's time without it: the median of
- * those paired ratios is the added time, and is steadier than a ratio of medians, because a
- * round's setups run side by side while the machine's load drifts between rounds.
+ * drop, in rotation) in three databases of one fresh Postgres 15: without drift_guard, with a
+ * no-op event trigger (what Postgres's event-trigger machinery costs by itself), and with the
+ * ledger installed by `installSchema` (the same code as `drift-guard install`). Rounds run the
+ * three in a shuffled order, BENCH_RUNS rounds (default 15) after one warm-up. Besides the
+ * medians of each setup, each round's time is divided by the same round's time without
+ * drift_guard: the median of those paired ratios is the added time, steadier than a ratio of
+ * medians, because a round's setups run side by side while the machine's load drifts.
  *
- * Twice: on a durable server (fsync and synchronous_commit on, as hosted Supabase runs), where
- * each commit waits for its WAL flush, and on a non-durable one (the test suite's settings),
- * which shows the CPU cost alone. Wall time and the server process's CPU time
- * (/proc/<pid>/schedstat, in ns) are both printed, and the time spent inside the trigger
- * function itself (pg_stat_user_functions): the steadiest of the three on a busy machine,
- * as it leaves out the file-system work that dominates DDL.
+ * Two ways of sending the statements:
+ *   - as migrations: `supabase db push` (the real CLI) of 100 migration files of 10 statements,
+ *     each file one transaction with its history row, on a durable server;
+ *   - back to back, each its own autocommit statement on one local connection, as a psql
+ *     script sends them: the worst case, as nothing but the statement itself is timed. Twice:
+ *     on a durable server (fsync and synchronous_commit on, as hosted Supabase runs), where each
+ *     commit waits for its WAL flush, and on a non-durable one (the test suite's settings),
+ *     which shows the CPU cost alone. Besides wall time, the server process's CPU time
+ *     (/proc/<pid>/schedstat, in ns) and the time spent inside the trigger function itself
+ *     (pg_stat_user_functions): the steadiest of the three on a busy machine, as it leaves out
+ *     the file-system work that dominates DDL.
  */
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
 import { installSchema } from "../db/install.ts";
-import { startPostgres } from "../tests/harness/postgres.ts";
+import { type PgServer, startPostgres } from "../tests/harness/postgres.ts";
+import { makeProject, supabasePush } from "../tests/harness/supabase_cli.ts";
 
 const STATEMENTS = Number(process.env.BENCH_DDL ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const FILE_STATEMENTS = 10;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 
 /** 1,000 statements; every 7 touch a fresh table. */
 function ddl(round: number): string[] {
@@ -77,53 +86,110 @@ async function timeRound(sql: postgres.Sql, round: number): Promise<{ wall: numb
 }
 
 type Setup = "without" | "no-op event trigger" | "ledger";
+const SETUPS: Setup[] = ["without", "no-op event trigger", "ledger"];
+const DATABASES: Record<Setup, string> = { "without": "bench_plain", "no-op event trigger": "bench_noop", "ledger": "bench_ledger" };
 
-async function measure(durable: boolean): Promise<{ results: Record<Setup, Array<{ wall: number; cpu: number; trigger: number }>>; entries: number; errors: number }> {
+/** The three databases, each with one connection that counts function time. */
+async function databases(server: PgServer): Promise<Record<Setup, postgres.Sql>> {
+  const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
+  for (const db of Object.values(DATABASES)) await admin.unsafe(`create database ${db}`);
+  await admin.end();
+  const open = (db: string) => postgres(server.url(db), { onnotice: () => {}, max: 1, prepare: false, connection: { track_functions: "all" } });
+  const dbs = Object.fromEntries(SETUPS.map((k) => [k, open(DATABASES[k])])) as Record<Setup, postgres.Sql>;
+  await dbs["no-op event trigger"].unsafe(`create function public.noop() returns event_trigger language plpgsql as $$ begin end $$;
+    create event trigger noop_ddl on ddl_command_end execute function public.noop();
+    create event trigger noop_drop on sql_drop execute function public.noop();`);
+  await installSchema(dbs.ledger);
+  const [{ s }] = await dbs.ledger`select drift_guard.ledger_status() as s`;
+  if (!s.active) throw new Error("the ledger is not active in the bench database");
+  return dbs;
+}
+
+/**
+ * Runs round 0 (warm-up) to RUNS, the setups in a shuffled order each round, `before` ahead of
+ * each round; returns rounds 1..RUNS.
+ */
+async function rounds<T>(run: (setup: Setup, round: number) => Promise<T>, before = (_round: number) => {}): Promise<Record<Setup, T[]>> {
+  const results = Object.fromEntries(SETUPS.map((k) => [k, []])) as unknown as Record<Setup, T[]>;
+  before(0);
+  for (const k of SETUPS) await run(k, 0);
+  for (let r = 1; r <= RUNS; r++) {
+    before(r);
+    // No setup always runs right after another's cleanup.
+    for (const k of [...SETUPS].sort(() => Math.random() - 0.5)) results[k].push(await run(k, r));
+  }
+  return results;
+}
+
+async function ledgerCounts(sql: postgres.Sql): Promise<{ entries: number; tracked: number; errors: number }> {
+  const [row] = await sql`select count(*)::int as entries,
+    count(*) filter (where exists (select 1 from drift_guard.history_writes w where w.txid = l.txid))::int as tracked,
+    (select errors::int from drift_guard.ledger_health) as errors
+    from drift_guard.ddl_ledger l`;
+  return row as unknown as { entries: number; tracked: number; errors: number };
+}
+
+/** Each round's time against the same round's time without drift_guard: median and range. */
+function paired<T>(results: Record<Setup, T[]>, setup: Setup, value: (x: T) => number): string {
+  const ratios = results[setup].map((x, i) => value(x) / value(results.without[i]) - 1);
+  return `${signed(median(ratios))}, rounds ${signed(Math.min(...ratios))}..${signed(Math.max(...ratios))}`;
+}
+
+async function autocommit(durable: boolean): Promise<void> {
   const server = await startPostgres({ durable });
   try {
-    const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
-    for (const db of ["bench_plain", "bench_noop", "bench_ledger"]) await admin.unsafe(`create database ${db}`);
-    await admin.end();
-    const open = (db: string) => postgres(server.url(db), { onnotice: () => {}, max: 1, prepare: false, connection: { track_functions: "all" } });
-    const dbs: Record<Setup, postgres.Sql> = { "without": open("bench_plain"), "no-op event trigger": open("bench_noop"), "ledger": open("bench_ledger") };
-    await dbs["no-op event trigger"].unsafe(`create function public.noop() returns event_trigger language plpgsql as $$ begin end $$;
-      create event trigger noop_ddl on ddl_command_end execute function public.noop();
-      create event trigger noop_drop on sql_drop execute function public.noop();`);
-    await installSchema(dbs.ledger);
-    const [{ s }] = await dbs.ledger`select drift_guard.ledger_status() as s`;
-    if (!s.active) throw new Error("the ledger is not active in the bench database");
-
-    const setups = Object.keys(dbs) as Setup[];
-    const results = Object.fromEntries(setups.map((k) => [k, []])) as unknown as Record<Setup, Array<{ wall: number; cpu: number; trigger: number }>>;
-    for (const k of setups) await timeRound(dbs[k], 0); // warm up
-    for (let r = 1; r <= RUNS; r++) {
-      // A shuffled order each round: no setup always runs right after another's cleanup.
-      for (const k of [...setups].sort(() => Math.random() - 0.5)) results[k].push(await timeRound(dbs[k], r));
+    const dbs = await databases(server);
+    const results = await rounds((k, r) => timeRound(dbs[k], r));
+    const counts = await ledgerCounts(dbs.ledger);
+    for (const k of SETUPS) await dbs[k].end();
+    console.log(durable ? "back to back, durable server (fsync, synchronous_commit on: as hosted Supabase runs)" : "back to back, non-durable server (fsync off: the CPU cost alone)");
+    for (const what of ["wall", "cpu"] as const) {
+      const [a, z, b] = SETUPS.map((k) => median(results[k].map((x) => x[what])));
+      const label = what === "wall" ? "wall time" : "server CPU";
+      console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${paired(results, "no-op event trigger", (x) => x[what])}); ledger ${b.toFixed(0)} ms (${paired(results, "ledger", (x) => x[what])}; ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
     }
-    const [{ n }] = await dbs.ledger`select count(*)::int as n from drift_guard.ddl_ledger`;
-    const [{ errors }] = await dbs.ledger`select errors::int from drift_guard.ledger_health`;
-    for (const k of setups) await dbs[k].end();
-    return { results, entries: n, errors };
+    const inTrigger = median(results.ledger.map((x) => x.trigger));
+    const share = (what: "wall" | "cpu") => ((inTrigger / median(results.without.map((x) => x[what]))) * 100).toFixed(1);
+    console.log(`  inside the trigger function: ${inTrigger.toFixed(0)} ms (${((inTrigger / STATEMENTS) * 1000).toFixed(0)} µs/statement; ${share("wall")}% of the wall time and ${share("cpu")}% of the server CPU without it)`);
+    console.log(`  ${counts.entries} entries recorded, ${counts.errors} trigger errors`);
   } finally {
     server.destroy();
   }
 }
 
-console.log(`ledger overhead: ${STATEMENTS} DDL statements, one connection, autocommit; median of ${RUNS} rounds`);
-for (const durable of [true, false]) {
-  const { results, entries, errors } = await measure(durable);
-  console.log(durable ? "durable server (fsync, synchronous_commit on: as hosted Supabase runs)" : "non-durable server (fsync off: the CPU cost alone)");
-  const signed = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
-  for (const what of ["wall", "cpu"] as const) {
-    const [a, z, b] = (["without", "no-op event trigger", "ledger"] as const).map((k) => median(results[k].map((x) => x[what])));
-    const label = what === "wall" ? "wall time" : "server CPU";
-    // Each round's setup against the same round's run without: the paired ratios' median and range.
-    const paired = (k: Setup) => results[k].map((x, i) => x[what] / results.without[i][what] - 1);
-    const spread = (k: Setup) => `${signed(median(paired(k)))}, rounds ${signed(Math.min(...paired(k)))}..${signed(Math.max(...paired(k)))}`;
-    console.log(`  ${label.padEnd(10)} without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${spread("no-op event trigger")}); ledger ${b.toFixed(0)} ms (${spread("ledger")}; ${(((b - a) / STATEMENTS) * 1000).toFixed(0)} µs/statement)`);
+/** The round's statements as migration files of FILE_STATEMENTS, versions after the last round's. */
+function writeMigrations(project: string, round: number): void {
+  const statements = ddl(round);
+  for (let f = 0; f * FILE_STATEMENTS < statements.length; f++) {
+    const version = String(20260101000000 + round * 1000 + f);
+    const body = statements.slice(f * FILE_STATEMENTS, (f + 1) * FILE_STATEMENTS).map((s) => `${s};\n`).join("");
+    writeFileSync(join(project, "supabase", "migrations", `${version}_bench.sql`), body);
   }
-  const inTrigger = median(results.ledger.map((x) => x.trigger));
-  const share = (what: "wall" | "cpu") => ((inTrigger / median(results.without.map((x) => x[what]))) * 100).toFixed(1);
-  console.log(`  inside the trigger function: ${inTrigger.toFixed(0)} ms (${((inTrigger / STATEMENTS) * 1000).toFixed(0)} µs/statement; ${share("wall")}% of the wall time and ${share("cpu")}% of the server CPU without it)`);
-  console.log(`  ${entries} entries recorded, ${errors} trigger errors`);
 }
+
+async function dbPush(): Promise<void> {
+  const server = await startPostgres({ durable: true });
+  const project = makeProject({});
+  try {
+    const dbs = await databases(server);
+    const results = await rounds((k) => {
+      const t0 = performance.now();
+      supabasePush(`${server.url(DATABASES[k])}?sslmode=disable`, project);
+      return Promise.resolve(performance.now() - t0);
+    }, (r) => writeMigrations(project, r));
+    const counts = await ledgerCounts(dbs.ledger);
+    for (const k of SETUPS) await dbs[k].end();
+    const [a, z, b] = SETUPS.map((k) => median(results[k]));
+    console.log(`as migrations: supabase db push of ${STATEMENTS / FILE_STATEMENTS} files of ${FILE_STATEMENTS} statements, durable server`);
+    console.log(`  wall time  without ${a.toFixed(0)} ms; no-op event trigger ${z.toFixed(0)} ms (${paired(results, "no-op event trigger", (x) => x)}); ledger ${b.toFixed(0)} ms (${paired(results, "ledger", (x) => x)})`);
+    console.log(`  ${counts.entries} entries recorded, ${counts.tracked} of them tracked by their migration, ${counts.errors} trigger errors`);
+  } finally {
+    server.destroy();
+    rmSync(project, { recursive: true, force: true });
+  }
+}
+
+console.log(`ledger overhead: ${STATEMENTS} DDL statements; medians of ${RUNS} rounds, and of each round's ratio to the same round without drift_guard`);
+await dbPush();
+await autocommit(true);
+await autocommit(false);
