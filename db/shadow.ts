@@ -202,21 +202,41 @@ export async function openEmbeddedShadow(extensionNames: Iterable<string>, versi
 export function initdbCacheFile(loadedExtensions: readonly string[]): string | null {
   const env = process.env;
   if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
-  let version = "unknown";
+  let version: string | null;
   try {
-    // import.meta.resolve where the runtime has it (Node); a require resolver where it does not (vitest).
-    const entry = typeof import.meta.resolve === "function"
-      ? fileURLToPath(import.meta.resolve("@electric-sql/pglite"))
-      : createRequire(import.meta.url).resolve("@electric-sql/pglite");
-    version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
+    // import.meta.resolve where the runtime has it (Node, Deno); a require resolver where it does not (vitest).
+    const resolved = typeof import.meta.resolve === "function" ? import.meta.resolve("@electric-sql/pglite") : null;
+    if (resolved !== null && !resolved.startsWith("file:")) {
+      version = pinnedPgliteVersion(resolved);
+    } else {
+      const entry = resolved ? fileURLToPath(resolved) : createRequire(import.meta.url).resolve("@electric-sql/pglite");
+      version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
+    }
   } catch {
     return null;
   }
-  const base = env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
+  if (!version) return null;
+  let base: string;
+  try {
+    base = env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
+  } catch {
+    return null; // a runtime without a home directory to ask for (a hosted function may refuse)
+  }
   // Names from PGLITE_EXTENSIONS, hashed so that any set makes a short file name.
   const set = [...new Set(loadedExtensions)].sort().join(",");
   const suffix = set ? `-${createHash("sha256").update(set).digest("hex").slice(0, 12)}` : "";
   return join(base, `pglite-${version}-initdb${suffix}.tar.gz`);
+}
+
+/**
+ * The PGlite version an import map pins: Deno resolves `@electric-sql/pglite` to the mapped
+ * specifier itself (the function `drift-guard init` writes maps it to an exact `npm:` version),
+ * not to a file. Null for anything but an exact version, as a range names no one data directory.
+ *
+ * @example pinnedPgliteVersion("npm:@electric-sql/pglite@0.5.14") // "0.5.14"
+ */
+export function pinnedPgliteVersion(resolved: string): string | null {
+  return /^npm:\/?@electric-sql\/pglite@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)(?:\/.*)?$/.exec(resolved)?.[1] ?? null;
 }
 
 function readInitdbCache(file: string | null): Blob | null {

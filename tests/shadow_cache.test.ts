@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initdbCacheFile, openEmbeddedShadow } from "../db/shadow.ts";
+import { initdbCacheFile, openEmbeddedShadow, pinnedPgliteVersion } from "../db/shadow.ts";
 
 let cacheDir: string;
 let previous: string | undefined;
@@ -44,5 +44,16 @@ describe("the embedded shadow's initdb cache", () => {
     writeFileSync(file, "not a data directory");
     expect(await opens([])).toEqual([]);
     expect(await opens([])).toEqual([]); // the cache written in its place starts
+  });
+});
+
+describe("the PGlite version a Deno import map pins (the deployed function has no node_modules)", () => {
+  it("reads an exact npm: version, and no other", () => {
+    expect(pinnedPgliteVersion("npm:@electric-sql/pglite@0.5.14")).toBe("0.5.14");
+    expect(pinnedPgliteVersion("npm:/@electric-sql/pglite@0.5.14/dist/index.js")).toBe("0.5.14");
+    expect(pinnedPgliteVersion("npm:@electric-sql/pglite@0.6.0-beta.1")).toBe("0.6.0-beta.1");
+    for (const range of ["npm:@electric-sql/pglite@^0.5.14", "npm:@electric-sql/pglite", "npm:@electric-sql/pglite@0.5", "npm:@electric-sql/pglite-pgvector@0.0.15", "jsr:@electric-sql/pglite@0.5.14"]) {
+      expect(pinnedPgliteVersion(range)).toBeNull();
+    }
   });
 });
