@@ -37,10 +37,11 @@ const writeJson = (json: string) => process.stdout.write(json + "\n");
 export async function installCommand(opts: DbOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts);
   const result = await withDatabase(url, (sql) => installSchema(sql));
-  if (result.applied.length === 0) {
+  if (result.applied.length === 0 && result.updated.length === 0) {
     write(`drift_guard is already up to date (schema version ${result.current})`);
   } else {
     for (const version of result.applied) write(`applied drift_guard schema version ${version}`);
+    for (const version of result.updated) write(`updated drift_guard schema version ${version} (its file changed since it ran here)`);
     write(`drift_guard is installed (schema version ${result.current})`);
   }
   return EXIT.ok;

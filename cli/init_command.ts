@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { schemaMigrations } from "../db/install.ts";
+import { schemaFileChecksum, schemaMigrations } from "../db/install.ts";
 import { sha256Hex } from "../shared/checksum.ts";
 import { generatedState, stampGenerated } from "../shared/generated_file.ts";
 import { FUNCTION_NAME, registerFunction } from "../shared/supabase_config.ts";
@@ -97,7 +97,10 @@ export function schemaMigrationText(version: string): { text: string; schemaHash
   const files = schemaMigrations(SCHEMA_DIR);
   const body = files.map((f) => `-- ${f.file}\n${readFileSync(f.path, "utf8").trimEnd()}\n`).join("\n");
   const schemaHash = `sha256:${sha256Hex(body)}`;
-  const record = `insert into drift_guard.schema_version (version) values ${files.map((f) => `('${f.version}')`).join(", ")}\n  on conflict (version) do nothing;\n`;
+  // With each file's checksum, as `drift-guard install` records it, so that a later install runs only what changed.
+  const record = `insert into drift_guard.schema_version (version, checksum) values ${
+    files.map((f) => `('${f.version}', '${schemaFileChecksum(readFileSync(f.path, "utf8"))}')`).join(", ")
+  }\n  on conflict (version) do update set checksum = excluded.checksum;\n`;
   const text = `-- The drift_guard schema, written by drift-guard ${version} (npx drift-guard init).
 -- drift-guard schema ${schemaHash}
 -- \`supabase db push\` installs it and \`supabase db reset\` recreates it. Every statement is idempotent,

@@ -2,13 +2,17 @@
  * Installs or upgrades the drift_guard schema from supabase/migrations/*drift_guard*.sql.
  *
  * Each file runs in its own transaction under an advisory lock, so two installs
- * at once are serialised and the second finds the work done. A file whose
- * version is already in drift_guard.schema_version is skipped, so re-running
- * is a no-op and a newer release applies only its new files.
+ * at once are serialised and the second finds the work done. drift_guard.schema_version
+ * records each file's version and the sha256 of its text: a file recorded with the same
+ * text is skipped, so re-running is a no-op; a newer release runs its new files, and
+ * again every file whose text changed (or was recorded without a checksum, by `supabase
+ * db push` of init's migration or by hand). Every file is idempotent, so running one
+ * again upgrades the schema in place and keeps its data.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sha256Hex } from "../shared/checksum.ts";
 import type { Sql } from "./connect.ts";
 
 /** 'dGinstal' as a bigint: the install lock, distinct from the repair lock. */
@@ -42,25 +46,43 @@ create schema if not exists drift_guard;
 create table if not exists drift_guard.schema_version (
   version text primary key,
   installed_at timestamptz not null default now()
-);`;
+);
+alter table drift_guard.schema_version add column if not exists checksum text null;`;
 
-export async function installSchema(sql: Sql): Promise<{ applied: string[]; current: string }> {
+/** What the text of a schema file is recorded as in drift_guard.schema_version.checksum. */
+export const schemaFileChecksum = (text: string) => `sha256:${sha256Hex(text)}`;
+
+/**
+ * Runs every schema file that is new to this database or whose text changed since it ran.
+ *
+ * @example
+ * const { applied, updated, current } = await installSchema(sql)
+ * // applied: versions installed for the first time; updated: versions run again because their file changed
+ */
+export async function installSchema(sql: Sql): Promise<{ applied: string[]; updated: string[]; current: string }> {
   const applied: string[] = [];
+  const updated: string[] = [];
   for (const migration of schemaMigrations()) {
     const text = readFileSync(migration.path, "utf8");
-    const didApply = await sql.begin(async (tx) => {
+    const checksum = schemaFileChecksum(text);
+    const outcome = await sql.begin(async (tx) => {
       await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
       await tx.unsafe(BOOTSTRAP);
-      const done = await tx.unsafe("select 1 from drift_guard.schema_version where version = $1", [migration.version]);
-      if (done.length > 0) return false;
+      const [recorded] = await tx.unsafe<{ checksum: string | null }[]>("select checksum from drift_guard.schema_version where version = $1", [migration.version]);
+      if (recorded?.checksum === checksum) return "current";
       await tx.unsafe(text);
-      await tx.unsafe("insert into drift_guard.schema_version (version) values ($1) on conflict (version) do nothing", [migration.version]);
-      return true;
+      await tx.unsafe(
+        `insert into drift_guard.schema_version (version, checksum) values ($1, $2)
+         on conflict (version) do update set checksum = excluded.checksum`,
+        [migration.version, checksum],
+      );
+      return recorded ? "updated" : "applied";
     });
-    if (didApply) applied.push(migration.version);
+    if (outcome === "applied") applied.push(migration.version);
+    if (outcome === "updated") updated.push(migration.version);
   }
   const [row] = await sql.unsafe<{ current: string | null }[]>("select max(version) as current from drift_guard.schema_version");
-  return { applied, current: row?.current ?? "" };
+  return { applied, updated, current: row?.current ?? "" };
 }
 
 /** True when the schema exists with the tables every command needs. */

@@ -171,7 +171,10 @@ describe("init's migration and drift-guard install on one database", () => {
     expect(push.status, push.stderr).toBe(0);
     const again = driftGuard(["install", "--db-url", db.url]);
     expect(again.status, again.stderr).toBe(0);
-    const versions = await db.sql`select version from drift_guard.schema_version order by version`;
+    // The migration recorded each file's checksum as install does: nothing to run again.
+    expect(again.stdout).toContain("already up to date");
+    const versions = await db.sql`select version, checksum from drift_guard.schema_version order by version`;
     expect(versions.length).toBeGreaterThan(0);
+    for (const v of versions) expect(v.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });

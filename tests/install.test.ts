@@ -56,6 +56,24 @@ describe("install", () => {
       expect(Number(pub.n)).toBe(0);
     });
 
+    it("runs a file again when its text changed since it ran (an upgrade), keeping the data; unchanged files are skipped", async () => {
+      // As an older release left it: the ledger file's function missing, its recorded checksum another.
+      await db.sql.unsafe("drop function drift_guard.ledger_claim_alert(bigint[], integer)");
+      await db.sql`update drift_guard.schema_version set checksum = 'sha256:from-an-older-release' where version = '20251202000400'`;
+      await db.sql`insert into drift_guard.tokens (label, scope, public_id, secret_hash)
+                   values ('survives-upgrade', 'read', 'abcdefabcdef', ${"0".repeat(64)})`;
+      const r = runCli(["install", "--db-url", db.url]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain("updated drift_guard schema version 20251202000400 (its file changed since it ran here)");
+      expect(r.stdout).not.toContain("applied");
+      expect(r.stdout.match(/updated/g)).toHaveLength(1);
+      const [fn] = await db.sql`select to_regprocedure('drift_guard.ledger_claim_alert(bigint[], integer)') is not null as back`;
+      expect(fn.back).toBe(true);
+      const [t] = await db.sql`select count(*)::int as n from drift_guard.tokens where label = 'survives-upgrade'`;
+      expect(t.n).toBe(1);
+      expect(runCli(["install", "--db-url", db.url]).stdout).toContain("already up to date");
+    });
+
     it("re-runs a file whose version record is missing (e.g. pushed by hand) without harm", async () => {
       await db.sql`insert into drift_guard.tokens (label, scope, public_id, secret_hash)
                    values ('keep-me', 'read', '0123456789ab', ${"0".repeat(64)})`;

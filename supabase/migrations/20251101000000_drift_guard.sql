@@ -2,9 +2,10 @@
 -- guarded functions that change supabase_migrations.schema_migrations.
 --
 -- Installed by `drift-guard install` (db/install.ts), which runs this file in one
--- transaction under an advisory lock and records its version in
--- drift_guard.schema_version. The file is also safe to run by hand or with
--- `supabase db push`: every statement is idempotent and it records itself.
+-- transaction under an advisory lock and records its version and the sha256 of its
+-- text in drift_guard.schema_version; a later release whose file changed runs it
+-- again. The file is also safe to run by hand or with `supabase db push`: every
+-- statement is idempotent and it records itself.
 --
 -- Nothing here lives in `public`, so none of it is exposed through the Data API.
 -- Every function is SECURITY INVOKER with `search_path = ''` and fully qualified
@@ -23,8 +24,10 @@ comment on schema drift_guard is 'drift-guard: migration-history audit log, toke
 
 create table if not exists drift_guard.schema_version (
   version text primary key,
-  installed_at timestamptz not null default now()
+  installed_at timestamptz not null default now(),
+  checksum text null -- sha256 of the file's text as drift-guard install ran it; null where another tool ran it
 );
+alter table drift_guard.schema_version add column if not exists checksum text null;
 
 -- ---------------------------------------------------------------------------
 -- Tables
