@@ -47,7 +47,15 @@ create table if not exists drift_guard.schema_version (
   version text primary key,
   installed_at timestamptz not null default now()
 );
-alter table drift_guard.schema_version add column if not exists checksum text null;`;
+-- Only where it is missing: ALTER TABLE needs the owner, and a role that is not may still find the schema current.
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_attribute a
+                 where a.attrelid = 'drift_guard.schema_version'::regclass and a.attname = 'checksum' and not a.attisdropped) then
+    alter table drift_guard.schema_version add column checksum text null;
+  end if;
+end;
+$$;`;
 
 /** What the text of a schema file is recorded as in drift_guard.schema_version.checksum. */
 export const schemaFileChecksum = (text: string) => `sha256:${sha256Hex(text)}`;
