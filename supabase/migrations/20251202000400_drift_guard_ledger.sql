@@ -341,15 +341,19 @@ as $$
 declare
   v_settings drift_guard.ledger_settings;
   v_query text;
+  v_statement text;
   v_length int;
   v_hash text;
   v_claims jsonb;
+  v_jwt_sub text;
+  v_jwt_role text;
   v_history regclass;
 begin
   begin
     select * into v_settings from drift_guard.ledger_settings s where s.id;
     if not (session_user::text = any (v_settings.skip_roles)) then
       v_query := pg_catalog.current_query();
+      v_statement := pg_catalog.left(v_query, v_settings.statement_max_chars);
       v_length := pg_catalog.length(v_query);
       if v_length > v_settings.statement_max_chars then
         v_hash := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(v_query, 'UTF8')), 'hex');
@@ -357,6 +361,8 @@ begin
       if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
         v_claims := drift_guard.ledger_jwt_claims();
       end if;
+      v_jwt_sub := pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200);
+      v_jwt_role := pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200);
       -- Skipped in both: drift_guard's own objects, temporary and TOAST objects, the skipped schemas,
       -- and event triggers. Triggers, policies and rules (`name on schema.table`) come without a
       -- schema name: it is read from their identity.
@@ -364,9 +370,7 @@ begin
         insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name,
                                             jwt_sub, jwt_role, statement, statement_length, statement_hash)
         select 'ddl_command_end', c.command_tag, pg_catalog.lower(c.object_type), c.object_identity, c.schema_name,
-          pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
-          pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
-          pg_catalog.left(v_query, v_settings.statement_max_chars), v_length, v_hash
+               v_jwt_sub, v_jwt_role, v_statement, v_length, v_hash
         from (select c.command_tag, c.object_type, c.object_identity,
                      coalesce(c.schema_name, case when c.object_identity like '% on %' then drift_guard.ledger_identity_schema(c.object_identity) end) as schema_name
               from pg_catalog.pg_event_trigger_ddl_commands() c
@@ -380,9 +384,7 @@ begin
         insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name,
                                             jwt_sub, jwt_role, statement, statement_length, statement_hash)
         select 'sql_drop', tg_tag, pg_catalog.lower(d.object_type), d.object_identity, d.schema_name,
-          pg_catalog.left(coalesce(v_claims ->> 'sub', nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), '')), 200),
-          pg_catalog.left(coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('request.jwt.claim.role', true), '')), 200),
-          pg_catalog.left(v_query, v_settings.statement_max_chars), v_length, v_hash
+               v_jwt_sub, v_jwt_role, v_statement, v_length, v_hash
         from (select d.object_type, d.object_identity,
                      coalesce(d.schema_name, case when d.object_identity like '% on %' then drift_guard.ledger_identity_schema(d.object_identity) end) as schema_name
               from pg_catalog.pg_event_trigger_dropped_objects() d
