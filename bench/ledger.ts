@@ -29,11 +29,11 @@ import postgres from "postgres";
 import { installSchema } from "../db/install.ts";
 import { type PgServer, startPostgres } from "../tests/harness/postgres.ts";
 import { makeProject, supabasePush } from "../tests/harness/supabase_cli.ts";
+import { median } from "./stats.ts";
 
 const STATEMENTS = Number(process.env.BENCH_DDL ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const FILE_STATEMENTS = 10;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 
 /** 1,000 statements; every 7 touch a fresh table. */

@@ -11,11 +11,11 @@ import postgres from "postgres";
 import { installSchema } from "../db/install.ts";
 import { ledgerFingerprint, untrackedChanges } from "../db/ledger.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
+import { median } from "./stats.ts";
 
 const ENTRIES = 100_000;
 const UNTRACKED = 10;
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];

@@ -17,13 +17,12 @@ import postgres from "postgres";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 import { migrationText, version, writeSyntheticHistory } from "./synthetic_history.ts";
+import { median } from "./stats.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = process.env.BENCH_BIN ?? join(root, "bin/drift-guard.js");
 const sizes = (process.env.BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function timeCommand(cmd: string, args: string[], cwd: string): number {
   const times: number[] = [];

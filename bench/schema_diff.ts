@@ -19,6 +19,7 @@ import process from "node:process";
 import postgres from "postgres";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
+import { median } from "./stats.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = process.env;
@@ -80,7 +81,6 @@ create trigger t${t}_f${f} before insert on public.t${t} for each row execute fu
 }
 
 const version = (i: number) => String(20240101000000 + i * 100);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function drift(args: string[], cwd: string, extraEnv: Record<string, string> = {}): { ms: number; report: any } {
   const t0 = performance.now();

@@ -16,6 +16,7 @@ import { splitStatements } from "../shared/sql_statements.ts";
 import { DUMP_PREAMBLE } from "../tests/harness/dump_style.ts";
 import { startPlatformPostgres } from "../tests/harness/platform_postgres.ts";
 import { makeProject, supabasePush } from "../tests/harness/supabase_cli.ts";
+import { median } from "./stats.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = process.env;
@@ -76,7 +77,6 @@ function smallFile(i: number): string {
   ].join("\n") + "\n";
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function drift(args: string[], cwd: string, extraEnv: Record<string, string>): { ms: number; report: any } {
   const t0 = performance.now();
   const r = spawnSync(process.execPath.includes("deno") ? "node" : process.execPath, [join(root, "bin/drift-guard.js"), "schema-diff", "--format", "json", ...args], {
