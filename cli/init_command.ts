@@ -94,12 +94,12 @@ const isUnedited = (text: string) => generatedState(text) === "generated";
 
 /** The drift_guard schema as one migration of the user's. Every schema file is idempotent, so it is safe after `drift-guard install`. */
 export function schemaMigrationText(version: string): { text: string; schemaHash: string } {
-  const files = schemaMigrations(SCHEMA_DIR);
-  const body = files.map((f) => `-- ${f.file}\n${readFileSync(f.path, "utf8").trimEnd()}\n`).join("\n");
+  const files = schemaMigrations(SCHEMA_DIR).map((f) => ({ ...f, text: readFileSync(f.path, "utf8") }));
+  const body = files.map((f) => `-- ${f.file}\n${f.text.trimEnd()}\n`).join("\n");
   const schemaHash = `sha256:${sha256Hex(body)}`;
   // With each file's checksum, as `drift-guard install` records it, so that a later install runs only what changed.
   const record = `insert into drift_guard.schema_version (version, checksum) values ${
-    files.map((f) => `('${f.version}', '${schemaFileChecksum(readFileSync(f.path, "utf8"))}')`).join(", ")
+    files.map((f) => `('${f.version}', '${schemaFileChecksum(f.text)}')`).join(", ")
   }\n  on conflict (version) do update set checksum = excluded.checksum;\n`;
   const text = `-- The drift_guard schema, written by drift-guard ${version} (npx drift-guard init).
 -- drift-guard schema ${schemaHash}
