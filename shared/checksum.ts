@@ -104,8 +104,16 @@ function nextContext(tokens: readonly PgToken[], ctx: LexContext): LexContext {
   const word = (t: PgToken | undefined) => (t === undefined ? "" : t.kind === "ident" ? t.text.toLowerCase() : t.kind === "qident" ? t.text.slice(1, -1).replace(/""/g, '"') : t.text);
   const mentions = (pattern: RegExp) => tokens.some((t) => pattern.test(t.text));
   const first = word(tokens[0]);
-  // The server converts from the client encoding before it lexes: other bytes, other tokens.
-  if (mentions(/client_encoding/i) || (first === "set" && word(tokens[1]) === "names")) return { ...ctx, verbatim: true };
+  // The server converts from the client encoding before it lexes: in SJIS, BIG5, GBK… a `\\` or `'`
+  // byte can end a character, so other tokens. pg_dump's `SET client_encoding = 'UTF8'` changes nothing.
+  if (mentions(/client_encoding/i) || (first === "set" && word(tokens[1]) === "names")) {
+    const names = first === "set" && word(tokens[1]) === "names";
+    const utf8 = (t: PgToken | undefined) => t !== undefined && /^'?(utf-?8|unicode)'?$/i.test(t.text);
+    const declaresUtf8 = names
+      ? tokens.length === 3 && utf8(tokens[2])
+      : first === "set" && tokens.length === 4 && word(tokens[1]) === "client_encoding" && /^(to|=)$/.test(word(tokens[2])) && utf8(tokens[3]);
+    if (!declaresUtf8) return { ...ctx, verbatim: true };
+  }
   const union = (v: boolean) => new Set([...ctx.conformingStrings, v]);
   if ((first === "reset" && word(tokens[1]) === "all" && tokens.length === 2) || (first === "discard" && word(tokens[1]) === "all")) {
     return { ...ctx, conformingStrings: union(true) };
