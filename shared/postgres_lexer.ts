@@ -227,7 +227,10 @@ export function pgTokens(text: string, options: LexOptions): PgToken[] {
         if (close < 0) unterminated(start);
         else push("dollar", start, close + (tagEnd - i));
       } else if (isDigit(code(i + 1))) {
-        push("param", start, digits(i + 1, isDigit));
+        // Parameters are plain digits: `$1_1` is `$1` then the identifier `_1`.
+        let j = i + 1;
+        while (isDigit(code(j))) j++;
+        push("param", start, j);
       } else {
         push("other", start, i + 1);
       }

@@ -100,13 +100,20 @@ describe("the hand-written lexer against libpg_query", () => {
     let compared = 0;
     fc.assert(fc.property(sqlText, (sql) => {
       const expected = oracleTokens(sql);
-      if (expected === null) return;
+      // libpg_query's scanner ends a string at `'x' -- c⏎'y'`; PostgreSQL 15 continues it (see below).
+      if (expected === null || /'[ \t\f]*--/.test(sql)) return;
       compared++;
       expect(ours(sql)).toEqual(expected);
     }), { numRuns: 3000 });
     console.log(`postgres_lexer: ${compared} generated texts compared with libpg_query`);
     expect(compared).toBeGreaterThan(300);
   });
+});
+
+it("continues a string across a line comment and a newline, as PostgreSQL 15 does (select 'x' -- c⏎'y' is 'xy')", () => {
+  expect(ours("select 'x' -- c\n'y' as v")).toEqual(["select", "'x' -- c\n'y'", "as", "v"]);
+  // The splitter sees two literals there, so the statement is kept verbatim: a changed comment is an edit.
+  expect(canonicalChecksum("select 'x' -- c\n'y';")).not.toBe(canonicalChecksum("select 'x' -- d\n'y';"));
 });
 
 describe("the checksum changes exactly when Postgres's token stream changes", () => {
