@@ -1,6 +1,6 @@
 /** Calls the guarded SQL functions of the drift_guard schema. */
 import { historyDigest } from "../shared/checksum.ts";
-import { planRepair, refuseDifferent, type RepairRequest, validateAuditId } from "../shared/repair_plan.ts";
+import { planRepair, refuseDifferent, type RepairRequest, validateAuditId, validateRepairRequest } from "../shared/repair_plan.ts";
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
@@ -49,8 +49,8 @@ export interface RepairExpectation {
  * `expect` a dry-run plan; with it, apply only if the history is still the one
  * the plan was made against and the plan (every change's version, name and
  * statement checksum) is still the one that was reviewed. The content is read
- * again at apply time (files, newest manifest), so the plan digest is what
- * stops a swapped manifest from writing what nobody reviewed: a history digest
+ * again at apply time (files, newest manifest), so the plan digest (which pins
+ * every statement byte for byte) is what stops a swapped manifest from writing what nobody reviewed: a history digest
  * alone pins none of it and is refused. A stale history digest is a conflict
  * even when the plan would no longer validate; the SQL function checks the
  * history digest again under its lock.
@@ -66,6 +66,8 @@ export async function repairHistory(
   /** Without judgeDefinitions (the deployed function), the plan carries no definition evidence. */
   options: { judgeDefinitions?: DefinitionJudge } = {},
 ): Promise<RepairPlan> {
+  // Bad input is bad input (exit 2 / 400) whatever digest comes with it: checked before any digest.
+  validateRepairRequest(request);
   const remote = await readHistory(sql, knownStatements(local));
   const current = historyDigest(remote ?? []);
   const pinned = expect?.planDigest ?? expect?.digest;

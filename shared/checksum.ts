@@ -1,14 +1,17 @@
 /**
  * Canonical checksum of a migration, and the digest of a whole history.
  *
- * canonicalSql keeps every literal byte-for-byte, drops comments, and reduces
- * whitespace outside literals to the single space (or nothing) that keeps the
- * tokens apart. Statement separators are normalised too, so the text of a
- * file and the statements the CLI stored for it canonicalise identically:
- * that is what makes the checksum independent of how the SQL was split.
+ * Each statement, as the CLI splits and stores it, is canonicalised on its own:
+ * literals byte for byte, comments dropped, whitespace reduced to the single
+ * space (or nothing) that keeps the tokens apart. The splitter's scan proposes
+ * that piece; Postgres's lexer (postgres_lexer.ts) must read the same tokens
+ * from it as from the statement, or the statement is kept verbatim. So only
+ * what Postgres itself sees as whitespace or a comment is ever dropped, and
+ * standard_conforming_strings is followed through the file.
  */
 import { createHash } from "node:crypto";
-import { isIdentChar, scanSql, type SqlScan, trimStatement } from "./sql_statements.ts";
+import { type PgToken, pgTokens } from "./postgres_lexer.ts";
+import { isIdentChar, scanSql, splitStatements, type SqlScan } from "./sql_statements.ts";
 import type { RemoteMigration } from "./types.ts";
 
 const OPERATOR_CHARS = "+-*/<>=~!@#%^&|`?";
@@ -59,8 +62,120 @@ function spaceIsSignificant(a: string, b: string): boolean {
   return a === "\\" || b === "\\";
 }
 
+/**
+ * The canonical text of a migration: of its statements as the CLI splits them.
+ * @example canonicalSql("select  1; -- why\nselect 2") // "select 1;select 2"
+ */
 export function canonicalSql(text: string): string {
-  return canonicalFromScan(text, scanSql(text));
+  return canonicalStatements(splitStatements(text));
+}
+
+/**
+ * What may change lexing for the statements that follow: the values
+ * standard_conforming_strings may have, and whether the client encoding was
+ * touched (then bytes may mean other characters, and every later statement is kept verbatim).
+ */
+interface LexContext {
+  conformingStrings: ReadonlySet<boolean>;
+  verbatim: boolean;
+}
+
+const BOTH = new Set([true, false]);
+
+/** Postgres's parse_bool, for the values SET accepts; null when it is not a boolean we can read. */
+function settingBool(token: PgToken): boolean | null {
+  let v = token.text.toLowerCase();
+  if (token.kind === "string") {
+    if (!/^'[^'\\]*'$/.test(token.text)) return null;
+    v = v.slice(1, -1);
+  } else if (token.kind !== "ident" && token.kind !== "number") return null;
+  if (v === "1" || v === "on" || (v.length > 0 && ("true".startsWith(v) || "yes".startsWith(v)))) return true;
+  if (v === "0" || v === "of" || v === "off" || (v.length > 0 && ("false".startsWith(v) || "no".startsWith(v)))) return false;
+  return null;
+}
+
+/**
+ * The lexing context after `tokens` ran. `SET [SESSION|LOCAL] standard_conforming_strings
+ * TO|= value`, `RESET` and `SET … TO DEFAULT` are followed; any other mention (set_config,
+ * a DO block, an unreadable value) leaves both values possible, and every statement after it
+ * must canonicalise the same way under both.
+ */
+function nextContext(tokens: readonly PgToken[], ctx: LexContext): LexContext {
+  const word = (t: PgToken | undefined) => (t === undefined ? "" : t.kind === "ident" ? t.text.toLowerCase() : t.kind === "qident" ? t.text.slice(1, -1).replace(/""/g, '"') : t.text);
+  const mentions = (pattern: RegExp) => tokens.some((t) => pattern.test(t.text));
+  const first = word(tokens[0]);
+  // The server converts from the client encoding before it lexes: in SJIS, BIG5, GBK… a `\\` or `'`
+  // byte can end a character, so other tokens. pg_dump's `SET client_encoding = 'UTF8'` changes nothing.
+  if (mentions(/client_encoding/i) || (first === "set" && word(tokens[1]) === "names")) {
+    const names = first === "set" && word(tokens[1]) === "names";
+    const utf8 = (t: PgToken | undefined) => t !== undefined && /^'?(utf-?8|unicode)'?$/i.test(t.text);
+    const declaresUtf8 = names
+      ? tokens.length === 3 && utf8(tokens[2])
+      : first === "set" && tokens.length === 4 && word(tokens[1]) === "client_encoding" && /^(to|=)$/.test(word(tokens[2])) && utf8(tokens[3]);
+    if (!declaresUtf8) return { ...ctx, verbatim: true };
+  }
+  const union = (v: boolean) => new Set([...ctx.conformingStrings, v]);
+  if ((first === "reset" && word(tokens[1]) === "all" && tokens.length === 2) || (first === "discard" && word(tokens[1]) === "all")) {
+    return { ...ctx, conformingStrings: union(true) };
+  }
+  // A Unicode-escaped identifier in a SET could spell the setting's name.
+  if (!mentions(/standard_conforming_strings/i) && !(first === "set" && mentions(/^[uU]&"/))) return ctx;
+  if (first === "reset" && word(tokens[1]) === "standard_conforming_strings" && tokens.length === 2) return { ...ctx, conformingStrings: new Set([true]) };
+  if (first === "set") {
+    const scope = word(tokens[1]);
+    const k = scope === "session" || scope === "local" ? 2 : 1;
+    const to = word(tokens[k + 1]);
+    if (word(tokens[k]) === "standard_conforming_strings" && (to === "to" || to === "=") && tokens.length === k + 3) {
+      const value = word(tokens[k + 2]) === "default" ? true : settingBool(tokens[k + 2]);
+      // SET LOCAL ends with the transaction, which may end inside the file: either value may follow.
+      if (value !== null) return { ...ctx, conformingStrings: scope === "local" ? union(value) : new Set([value]) };
+    }
+  }
+  return { ...ctx, conformingStrings: BOTH };
+}
+
+const sameTokens = (a: readonly PgToken[], b: readonly PgToken[]) => a.length === b.length && a.every((t, i) => t.text === b[i].text);
+
+/**
+ * A statement the CLI's splitter and Postgres's lexer read differently is kept byte for
+ * byte, length-prefixed after a NUL: no canonical piece holds a NUL (Postgres cannot take
+ * one), so a kept statement can never read as canonical text.
+ */
+const keptVerbatim = (statement: string) => `\u0000${utf8Length(statement)}:${statement}`;
+
+/**
+ * One statement's canonical piece. The splitter's scan says what is a comment and a literal;
+ * the piece is accepted only if Postgres's lexer reads the same tokens from it as from the
+ * statement under every standard_conforming_strings the statement may run with. So text is
+ * dropped only where Postgres sees whitespace or a comment, and a piece determines its tokens.
+ */
+function canonicalStatement(statement: string, ctx: LexContext): { piece: string; next: LexContext } {
+  const piece = ctx.verbatim || statement.includes("\u0000") ? null : canonicalFromScan(statement, scanSql(statement));
+  let faithful = piece !== null;
+  let next: LexContext = { conformingStrings: new Set(), verbatim: ctx.verbatim };
+  for (const standardConformingStrings of ctx.conformingStrings) {
+    const options = { standardConformingStrings };
+    const tokens = pgTokens(statement, options);
+    if (faithful && !sameTokens(tokens, pgTokens(piece!, options))) faithful = false;
+    const after = nextContext(tokens, ctx);
+    next = { conformingStrings: new Set([...next.conformingStrings, ...after.conformingStrings]), verbatim: next.verbatim || after.verbatim };
+  }
+  return { piece: faithful ? piece! : keptVerbatim(statement), next };
+}
+
+/**
+ * The canonical text of statements, however they were split: each statement's piece,
+ * joined by `;`, empty pieces (comments only) left out.
+ */
+function canonicalStatements(statements: readonly string[]): string {
+  let ctx: LexContext = { conformingStrings: new Set([true]), verbatim: false };
+  const pieces: string[] = [];
+  for (const statement of statements) {
+    const { piece, next } = canonicalStatement(statement, ctx);
+    if (piece !== "") pieces.push(piece);
+    ctx = next;
+  }
+  return pieces.join(";");
 }
 
 function canonicalFromScan(text: string, scan: SqlScan): string {
@@ -131,41 +246,33 @@ export function sha256Hex(text: string): string {
  * change it whenever statementsChecksum gives a different answer for some input, and
  * manifests stored under the old rule are verified again when read.
  */
-export const CHECKSUM_RULE = "drift-guard.checksum/2";
+export const CHECKSUM_RULE = "drift-guard.checksum/3";
 
 /**
- * Checksum of statements, however they were split. Rejoining with a separator
- * on its own line ends any trailing line comment, so the joined text scans
- * like the original did, and canonicalSql erases the separators' layout.
+ * Checksum of statements as the CLI stored them: each statement is what the server
+ * lexes on its own, so each is canonicalised on its own (canonicalStatements).
+ * @example statementsChecksum(["select 1", "-- done"]) === canonicalChecksum("select 1; -- done") // true
  */
 export function statementsChecksum(statements: readonly string[]): string {
-  return `sha256:${sha256Hex(canonicalSql(statements.join("\n;\n")))}`;
+  return `sha256:${sha256Hex(canonicalStatements(statements))}`;
 }
 
 /**
- * Checksum of a migration file's text: of its statements as the CLI would
- * store them, so that even an unterminated literal (whose trailing `;` the CLI
- * trims away) checks equal to what was stored.
+ * Checksum of a migration file's text: of its statements as the CLI would store them,
+ * so it equals the checksum of what `db push` stored for it.
+ * @example canonicalChecksum("select  1;") === canonicalChecksum("select 1") // true
  */
 export function canonicalChecksum(sql: string): string {
   return splitAndChecksum(sql).checksum;
 }
 
 /**
- * One scan for both results. When the text does not end inside a comment or
- * literal, canonicalising the text itself equals canonicalising its rejoined
- * statements (tests/checksum.test.ts holds that as a property); otherwise the
- * CLI's trimming reaches into the open literal, so we checksum the statements.
+ * The statements the CLI stores for a file, and their checksum.
+ * @example splitAndChecksum("select 1; select 2").statements // ["select 1", "select 2"]
  */
 export function splitAndChecksum(sql: string): { statements: string[]; checksum: string } {
-  const scan = scanSql(sql);
-  const statements: string[] = [];
-  for (const s of scan.statements) {
-    const stmt = trimStatement(sql.slice(s.start, s.end));
-    if (stmt.length > 0) statements.push(stmt);
-  }
-  const checksum = scan.dangling ? statementsChecksum(statements) : `sha256:${sha256Hex(canonicalFromScan(sql, scan))}`;
-  return { statements, checksum };
+  const statements = splitStatements(sql);
+  return { statements, checksum: statementsChecksum(statements) };
 }
 
 /** UTF-8 byte length without encoding (a lone surrogate counts as U+FFFD, as TextEncoder would). */

@@ -115,8 +115,8 @@ export function renderMigrationFile(statements: readonly string[]): string {
 /**
  * A file name for a history row, or null when the row's version or name
  * cannot be one. Versions follow the CLI's rule (`^[0-9]+$`), so a version like
- * `../../x` never becomes a path; names may not hold separators, NUL or
- * control characters, and the result must parse back to the same row.
+ * `../../x` never becomes a path; names may not hold separators, control or
+ * format characters (U+202E, U+2066–2069, …), and the result must parse back to the same row.
  *
  * @example fileNameFor("20240101000000", "init") // "20240101000000_init.sql"
  * @example fileNameFor("../../../escaped", "pwn") // null
@@ -124,8 +124,9 @@ export function renderMigrationFile(statements: readonly string[]): string {
 export function fileNameFor(version: string, name: string | null): string | null {
   const n = name ?? "";
   if (!/^[0-9]+$/.test(version)) return null;
-  // deno-lint-ignore no-control-regex -- a name with control characters cannot be a file name
-  if (/[\/\\\u0000-\u001f\u007f]/.test(n) || n === "." || n === "..") return null;
+  // Control and format characters (Cc, Cf: bidi overrides and isolates, zero-width ones), line
+  // separators and lone surrogates would make a listing show another name than the file has.
+  if (/[\/\\]|[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(n) || n === "." || n === "..") return null;
   const fileName = `${version}_${n}.sql`;
   const back = parseMigrationFileName(fileName);
   return back && back.version === version && back.name === n ? fileName : null;

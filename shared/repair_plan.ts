@@ -6,7 +6,7 @@
  * - mark reverted = `migration repair --status reverted`: DELETE the row. The
  *   SQL it ran stays in the database; `db push` runs it again whenever its file is present.
  */
-import { compareCodePoints, historyDigest, sha256Hex, statementsChecksum, utf8Length } from "./checksum.ts";
+import { compareCodePoints, historyDigest, sha256Hex, statementsChecksum, statementsEncoding, utf8Length } from "./checksum.ts";
 import type { Evidence, LocalMigration, RemoteMigration, RepairChange, RepairPlan } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
@@ -163,10 +163,11 @@ export function refuseDifferent(plan: RepairPlan): void {
 
 /**
  * Digest of what a repair will write: the history it was planned against and,
- * for every change, its op, version, name and statement checksum. Apply
- * recomputes the plan and refuses unless this matches the digest the reviewer
- * saw, so a manifest or file swapped after review cannot ride on an old plan.
- * Fields are length-prefixed; changes are ordered by version.
+ * for every change, its op, version, name, statement checksum and the exact
+ * statements it writes, byte for byte (a comment the checksum ignores is still
+ * written). Apply recomputes the plan and refuses unless this matches the digest
+ * the reviewer saw, so a manifest or file swapped after review cannot ride on an
+ * old plan. Fields are length-prefixed; changes are ordered by version.
  *
  * @example planDigest("sha256:ab…", [{ op: "delete", version: "1", name: "a", statements_checksum: null }]) // "sha256:…"
  */
@@ -174,8 +175,8 @@ export function planDigest(historyDigestValue: string, changes: readonly RepairC
   const field = (s: string | null | undefined) => (s === null || s === undefined ? "-" : `${utf8Length(s)}:${s}`);
   const lines = [...changes]
     .sort((a, b) => compareCodePoints(a.version, b.version))
-    .map((c) => `${field(c.op)}|${field(c.version)}|${field(c.name)}|${field(c.statements_checksum)}`);
-  return `sha256:${sha256Hex(["drift-guard plan v1", field(historyDigestValue), ...lines].join("\n"))}`;
+    .map((c) => `${field(c.op)}|${field(c.version)}|${field(c.name)}|${field(c.statements_checksum)}|${c.statements ? statementsEncoding(c.statements) : "-"}`);
+  return `sha256:${sha256Hex(["drift-guard plan v2", field(historyDigestValue), ...lines].join("\n"))}`;
 }
 
 /** The public shape of a plan (contract: Repair JSON). Statements stay out of the output; the audit keeps them. */

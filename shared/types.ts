@@ -171,6 +171,8 @@ export const ERROR_CODES = {
   digest_mismatch: { exit: EXIT.conflict, http: 409 },
   lock_held: { exit: EXIT.conflict, http: 409 },
   payload_too_large: { exit: EXIT.usage, http: 413 },
+  /** The request body did not arrive within the function's deadline (DRIFT_GUARD_BODY_TIMEOUT_MS). */
+  request_timeout: { exit: EXIT.unreachable, http: 408 },
   unreachable: { exit: EXIT.unreachable, http: 503 },
   /** A query ran past statement_timeout (or lock_timeout): the database is there but too slow for this request. */
   statement_timeout: { exit: EXIT.unreachable, http: 503 },

@@ -41,7 +41,7 @@ describe("ERROR_CODES", () => {
   it("gives every code an exit code of 2-4 (never 1, the code for drift) and a contract HTTP status", () => {
     for (const [code, { exit, http }] of Object.entries(ERROR_CODES)) {
       expect([EXIT.usage, EXIT.unreachable, EXIT.conflict], code).toContain(exit);
-      expect([400, 401, 403, 404, 409, 413, 500, 503], code).toContain(http);
+      expect([400, 401, 403, 404, 408, 409, 413, 500, 503], code).toContain(http);
       expect(new DriftGuardError(code as ErrorCode, "x").exitCode).toBe(exit);
       expect(new DriftGuardError(code as ErrorCode, "x").httpStatus).toBe(http);
     }

@@ -1,7 +1,7 @@
 /** The migration-drift function: routes -> handlers, errors -> JSON, in one place. */
 import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
-import { readJsonBody } from "./body.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, readJsonBody } from "./body.ts";
 import type { DefinitionJudge } from "../../db/report.ts";
 import type { Database } from "./database.ts";
 import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
@@ -11,7 +11,9 @@ export interface AppDeps {
   db: Database;
   authenticate: Authenticate;
   maxBodyBytes: number;
-  /** Requests served at once (GET /health aside); beyond it, 503 overloaded with Retry-After. */
+  /** Milliseconds a client has to send its whole body (DRIFT_GUARD_BODY_TIMEOUT_MS); then 408. */
+  bodyTimeoutMs?: number;
+  /** Requests worked on at once (GET /health aside; waiting for a body is not work); beyond it, 503 overloaded with Retry-After. */
   maxConcurrent?: number;
   /** Webhook alerts for new untracked changes (DRIFT_GUARD_WEBHOOK_URL); none when unset. */
   alert?: Alerter;
@@ -95,21 +97,36 @@ const RETRYABLE = new Set(["overloaded", "unreachable", "statement_timeout"]);
 export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
   const limit = deps.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
   let inFlight = 0;
+  /** A slot while the request is worked on; the returned function gives it back (once). */
+  const takeSlot = () => {
+    if (inFlight >= limit) throw new DriftGuardError("overloaded", `the function is serving ${limit} requests already`, `retry after ${RETRY_AFTER_SECONDS} s`);
+    inFlight++;
+    let held = true;
+    return () => {
+      if (held) inFlight--;
+      held = false;
+    };
+  };
   return async (req) => {
-    let counted = false;
+    let release = () => {};
     try {
       const url = new URL(req.url);
       const route = match(req.method, url.pathname);
-      if (route.handler !== health) {
-        if (inFlight >= limit) {
-          throw new DriftGuardError("overloaded", `the function is serving ${limit} requests already`, `retry after ${RETRY_AFTER_SECONDS} s`);
-        }
-        inFlight++;
-        counted = true;
-      }
+      const working = route.handler !== health;
+      if (working) release = takeSlot();
+      // Credentials come from the headers: nobody unauthenticated gets to send a body.
       const caller = route.scope ? await deps.authenticate(req, deps.db) : null;
       if (caller && route.scope) requireScope(caller, route.scope);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: () => readJsonBody(req, deps.maxBodyBytes), alert: deps.alert, judgeDefinitions: deps.judgeDefinitions });
+      let body: Promise<unknown> | undefined;
+      if (working && (req.method === "POST" || req.method === "PUT")) {
+        // Waiting for a client's bytes is not work: no slot is held meanwhile, and the read has a deadline.
+        release();
+        const value = await readJsonBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
+        body = Promise.resolve(value);
+        release = takeSlot();
+      }
+      const readBody = () => body ?? readJsonBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: readBody, alert: deps.alert, judgeDefinitions: deps.judgeDefinitions });
       if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
         return cachedJson(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
       }
@@ -120,7 +137,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
       if (!req.bodyUsed) req.body?.cancel().catch(() => {});
       return json(error.httpStatus, JSON.stringify(error.toJSON()), RETRYABLE.has(error.code) ? { "retry-after": RETRY_AFTER_SECONDS } : {});
     } finally {
-      if (counted) inFlight--;
+      release();
     }
   };
 }

@@ -3,7 +3,7 @@ import type { JSONWebKeySet } from "jose";
 import { verifyToken } from "../../db/tokens.ts";
 import { type AppDeps, createApp, DEFAULT_MAX_CONCURRENT } from "./app.ts";
 import { type AuthConfig, createAuthenticator } from "./auth.ts";
-import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import { lazyDatabase } from "./database.ts";
 import { keepServingAfterOrphanedDatabaseErrors } from "./orphaned_errors.ts";
 import { alertConfigFromEnv, createAlerter } from "./alerts.ts";
@@ -60,6 +60,7 @@ export function appFromEnv(
   keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));
   const concurrent = Number(env("DRIFT_GUARD_MAX_CONCURRENT"));
+  const bodyTimeout = Number(env("DRIFT_GUARD_BODY_TIMEOUT_MS"));
   const alerts = alertConfigFromEnv(env);
   return createApp({
     maxConcurrent: Number.isInteger(concurrent) && concurrent > 0 ? concurrent : DEFAULT_MAX_CONCURRENT,
@@ -68,5 +69,6 @@ export function appFromEnv(
     db: lazyDatabase(env("SUPABASE_DB_URL"), { max: 3, connectTimeoutSeconds: 5, statementTimeoutMs: 15_000 }),
     authenticate: createAuthenticator(authConfigFromEnv(env), verifyToken),
     maxBodyBytes: Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_MAX_BODY_BYTES,
+    bodyTimeoutMs: Number.isInteger(bodyTimeout) && bodyTimeout > 0 ? bodyTimeout : DEFAULT_BODY_TIMEOUT_MS,
   });
 }

@@ -11,7 +11,7 @@ import { type DefinitionJudge, driftReport, type EvidenceDepth } from "../../db/
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest, parseStoredManifest } from "../../shared/manifest.ts";
-import { repairJson, validateAuditId, validateReason } from "../../shared/repair_plan.ts";
+import { repairJson, validateAuditId, validateReason, validateRepairRequest } from "../../shared/repair_plan.ts";
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
@@ -179,11 +179,13 @@ function expectation(body: z.infer<typeof repairBody>) {
 
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
+  const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
+  // A bad reason or version is 400 before anything is read, expect_digest or not.
+  validateRepairRequest(request);
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
     const meta = await newestManifestMeta(sql);
     if (!meta && body.mark_applied?.length) throw noManifest();
     const local = meta ? manifestMigrations(await readManifest(sql, meta.id, parseStoredManifest)).local : [];
-    const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
     return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor, { judgeDefinitions: ctx.judgeDefinitions });
   });
 

@@ -6,7 +6,7 @@
 import { visible } from "./text_escape.ts";
 import { describeEntry, type LedgerEntry, statementPreview } from "../ledger.ts";
 import type { UntrackedChange } from "../types.ts";
-import { codeSpan, prose } from "./markdown_escape.ts";
+import { codeSpan } from "./markdown_escape.ts";
 import { escapeXml } from "./xml_escape.ts";
 import { alignedTable, PLAIN, type TextStyle } from "./text.ts";
 
@@ -36,7 +36,7 @@ export function untrackedMarkdown(groups: readonly UntrackedChange[]): string[] 
   const cell = (s: string) => s.replace(/\r?\n|\r/g, " ").replace(/\|/g, "\\|");
   for (const g of groups) {
     const when = g.first_at === g.last_at ? g.first_at.slice(0, 16).replace("T", " ") : `${g.first_at.slice(0, 16).replace("T", " ")} … ${g.last_at.slice(0, 16).replace("T", " ")}`;
-    out.push(`| ${[codeSpan(g.object), when, prose(g.who.join("; ")), g.changes.map((c) => c.id).join(" ")].map(cell).join(" | ")} |`);
+    out.push(`| ${[codeSpan(g.object), when, g.who.map(codeSpan).join("; "), g.changes.map((c) => c.id).join(" ")].map(cell).join(" | ")} |`);
   }
   return out;
 }
@@ -64,7 +64,7 @@ export function renderLedger(entries: readonly LedgerEntry[], format: LedgerForm
     for (const e of entries) {
       const who = describeEntry(e).split(" by ")[1]?.split(", ")[0] ?? e.session_user;
       out.push(`| ${[e.id, e.recorded_at.slice(0, 19).replace("T", " "), statusLabel(e), codeSpan(e.object_identity ?? e.object_type ?? ""), e.command_tag,
-        prose(who), codeSpan(statementPreview(e.statement, 80))].map(cell).join(" | ")} |`);
+        codeSpan(who), codeSpan(statementPreview(e.statement, 80))].map(cell).join(" | ")} |`);
     }
     return out.join("\n") + "\n";
   }

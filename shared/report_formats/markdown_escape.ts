@@ -21,21 +21,63 @@ export function codeSpan(s: string): string {
 }
 
 /**
- * Prose that may carry `code spans`, on one line. Outside them: `&` and `<`
- * become entities, so no tag survives, and emphasis and link characters are
- * backslash-escaped (an underscore inside a word cannot start emphasis, so it
- * stays readable). Control characters, newlines included, are shown escaped.
+ * Prose that may carry `code spans`, on one line. A code span is what CommonMark
+ * reads as one: a run of backticks closed by the next run of the same length; an
+ * unclosed run is escaped like any other markup character. Outside spans: `&` and
+ * `<` become entities, so no tag survives; emphasis, link and backtick characters
+ * are backslash-escaped (an underscore inside a word cannot start emphasis, so it
+ * stays readable); `://`, `www.` and `@` are broken with an escape, so no autolink
+ * or linkified URL comes from a name. Control characters, newlines included, are shown escaped.
  *
- * @example prose("![x](https://e) <b>") // "!\\[x\\](https://e) &lt;b>"
+ * @example prose("![x](https://e) <b>") // "!\\[x\\](https\\://e) &lt;b>"
  */
 export function prose(s: string): string {
   const escape = (text: string) =>
     text
       .replace(/&/g, "&amp;")
       .replace(/</g, "&lt;")
-      .replace(/[\\*~[\]]/g, "\\$&")
+      .replace(/[\\*~[\]`@]/g, "\\$&")
+      .replace(/:(?=\/\/)/g, "\\:")
+      .replace(/\b(www)\./gi, "$1\\.")
       .replace(/_/g, (u, at: number, all: string) => (/[\p{L}\p{N}]/u.test(all[at - 1] ?? "") && /[\p{L}\p{N}]/u.test(all[at + 1] ?? "") ? u : "\\_"));
-  return visible(s).split(/(`+[^`]*?`+)/g).map((part, i) => (i % 2 === 1 ? part : escape(part))).join("");
+  const text = visible(s);
+  let out = "";
+  let plainFrom = 0;
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] !== "`") {
+      i++;
+      continue;
+    }
+    const runEnd = runOfBackticks(text, i);
+    const run = runEnd - i;
+    let close = -1;
+    for (let k = runEnd; k < text.length;) {
+      if (text[k] !== "`") {
+        k++;
+        continue;
+      }
+      const e = runOfBackticks(text, k);
+      if (e - k === run) {
+        close = k;
+        break;
+      }
+      k = e;
+    }
+    if (close < 0) {
+      i = runEnd;
+      continue;
+    }
+    out += escape(text.slice(plainFrom, i)) + text.slice(i, close + run);
+    i = plainFrom = close + run;
+  }
+  return out + escape(text.slice(plainFrom));
+}
+
+function runOfBackticks(text: string, from: number): number {
+  let j = from;
+  while (text[j] === "`") j++;
+  return j;
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { Evidence, Report } from "../types.ts";
 import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
-import { visibleDeep } from "./text_escape.ts";
+import { visible as visibleLine, visibleDeep } from "./text_escape.ts";
 import { untrackedText } from "./ledger.ts";
 
 export interface TextStyle {
@@ -54,7 +54,9 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
     lines.push("", byDefinition
       ? "Evidence (what each local-only migration builds, replayed in a shadow, compared with the live catalog):"
       : "Evidence (catalog look-up, by name, of what each local-only migration creates):");
-    for (const m of withEvidence.slice(0, 20)) lines.push(...evidenceLines(m.version, m.evidence!, style));
+    // The live SQL keeps its lines: each is escaped on its own (visibleDeep made its newlines `\n`).
+    const liveSql = new Map(report.migrations.map((m, i) => [m, untrusted.migrations[i].evidence?.live_migration?.sql]));
+    for (const m of withEvidence.slice(0, 20)) lines.push(...evidenceLines(m.version, m.evidence!, style, liveSql.get(m)));
     if (withEvidence.length > 20) lines.push(`  … ${withEvidence.length - 20} more (--format json lists all)`);
   }
   lines.push(...untrackedText(untracked, style));
@@ -78,7 +80,7 @@ function visible(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-function evidenceLines(version: string, e: Evidence, style: TextStyle): string[] {
+function evidenceLines(version: string, e: Evidence, style: TextStyle, liveSql: string | undefined): string[] {
   const objects = e.objects.map((o) => `${o.state ? (o.state === "identical" ? "✓" : o.state === "missing" ? "✗" : "≠") : o.present ? "✓" : "✗"} ${o.kind} ${o.name}`);
   const list = `${objects.slice(0, 6).join(", ")}${objects.length > 6 ? `, … ${objects.length - 6} more` : ""}`;
   if (e.basis !== "definition") return [visible(`  ${version}: ${list}`)];
@@ -89,7 +91,7 @@ function evidenceLines(version: string, e: Evidence, style: TextStyle): string[]
   for (const d of e.differences ?? []) out.push(`      - ${visible(d)}`);
   if (e.live_migration) {
     out.push(`      The live definitions, to save as ${visible(e.live_migration.file)}:`);
-    for (const l of e.live_migration.sql.replace(/\n$/, "").split("\n")) out.push(`        ${visible(l)}`);
+    for (const l of (liveSql ?? "").replace(/\r?\n$/, "").split(/\r?\n/)) out.push(`        ${visibleLine(l)}`);
   }
   return out;
 }
