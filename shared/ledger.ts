@@ -65,21 +65,22 @@ export function objectKey(e: Pick<LedgerEntry, "object_type" | "object_identity"
 
 /**
  * Who ran a change, as the session showed it. The login role and the address are the
- * server's own; the application name and the JWT claims are whatever the session set
- * (any session may set `application_name` and `request.jwt.claims`), so they read as claimed.
+ * server's own. The application name ("via …") and the JWT claims are whatever the session
+ * set (any session may set `application_name` and `request.jwt.claims`): the claims read as
+ * claimed, and docs/ledger.md says both are.
  *
  * @example
  * describeWho({ session_user: "postgres", current_user: "postgres", application_name: "psql",
- *               client_addr: "10.0.0.5", jwt_sub: null, jwt_role: "service_role" })
- * // 'postgres from 10.0.0.5, claiming application "psql", claiming JWT role service_role'
+ *               client_addr: "10.0.0.5", jwt_sub: "u1", jwt_role: "service_role" })
+ * // "postgres via psql from 10.0.0.5 (claimed, unverified: JWT role service_role, sub u1)"
  */
 export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user" | "application_name" | "client_addr" | "jwt_sub" | "jwt_role">): string {
   const role = e.current_user !== e.session_user ? `${e.session_user} as ${e.current_user}` : e.session_user;
+  const via = e.application_name ? ` via ${e.application_name}` : "";
   const from = e.client_addr ? ` from ${e.client_addr}` : " from a local socket";
-  const via = e.application_name ? `, claiming application "${e.application_name}"` : "";
   const claims = [e.jwt_role ? `role ${e.jwt_role}` : "", e.jwt_sub ? `sub ${e.jwt_sub}` : ""].filter(Boolean).join(", ");
-  const jwt = claims ? `, claiming JWT ${claims}` : "";
-  return `${role}${from}${via}${jwt}`;
+  const jwt = claims ? ` (claimed, unverified: JWT ${claims})` : "";
+  return `${role}${via}${from}${jwt}`;
 }
 
 /** What a statement reads as below repair scope (as the audit log's e-mail and host do). */
