@@ -345,18 +345,29 @@ begin
     return 0;
   end if;
   select pg_catalog.max(l.id) into v_max from drift_guard.ddl_ledger l;
-  with doomed as (
-    select l.id from drift_guard.ddl_ledger l
-    where (l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days)
-           or l.id <= coalesce(v_max, 0) - v_settings.retention_rows)
-      and (l.acked_audit_id is not null
-           or (l.linked_audit_id is not null
-               and exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is null))
-           or drift_guard.ledger_tracked_by(l.txid) is not null)
-    order by l.id
-    limit 10000
-    for update of l skip locked)
-  delete from drift_guard.ddl_ledger l using doomed d where l.id = d.id;
+  -- One statement, the tracked test inline (what drift_guard.ledger_tracked_by says per
+  -- transaction), so that a long ledger costs one scan, not a call per entry.
+  execute pg_catalog.format($q$
+    with doomed as (
+      select l.id from drift_guard.ddl_ledger l
+      where (l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => $1)
+             or l.id <= $2 - $3)
+        and (l.acked_audit_id is not null
+             or (l.linked_audit_id is not null
+                 and exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is null))
+             or %s)
+      order by l.id
+      limit 10000
+      for update of l skip locked)
+    delete from drift_guard.ddl_ledger l using doomed d where l.id = d.id
+    $q$,
+    case when pg_catalog.to_regclass('supabase_migrations.schema_migrations') is null then 'false' else
+      $t$exists (select 1 from drift_guard.history_writes w
+                 where w.txid = l.txid and w.op <> 'delete'
+                   and not exists (select 1 from drift_guard.history_writes x
+                                   where x.txid = w.txid and x.version = w.version and x.op = 'delete' and x.id > w.id)
+                   and exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version))$t$ end)
+  using v_settings.retention_days, coalesce(v_max, 0), v_settings.retention_rows;
   get diagnostics v_deleted = row_count;
   -- A history write is kept while an entry of its transaction is: it is what makes that entry tracked.
   with doomed as (
