@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap;
 
-select plan(14);
+select plan(15);
 
 -- RLS on every table.
 select is(
@@ -92,6 +92,20 @@ select is(
         order by 1),
   '{}'::text[],
   'no write grant on any drift_guard table to PUBLIC, anon or authenticated'
+);
+
+-- service_role writes nothing in drift_guard but a manifest upload (docs/security-model.md).
+select is(
+  array(select r.rolname || ' ' || v.privilege || ' ' || c.relname
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        cross join pg_catalog.pg_roles r
+        cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) v(privilege)
+        where n.nspname = 'drift_guard' and c.relkind = 'r' and r.rolname in ('service_role', 'authenticated', 'anon')
+          and (pg_catalog.has_table_privilege(r.oid, c.oid, v.privilege)
+               or (v.privilege in ('INSERT', 'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, c.oid, v.privilege)))
+        order by 1),
+  array['service_role INSERT manifests']::text[],
+  'the API roles write no drift_guard table, but service_role uploads manifests'
 );
 
 -- The trigger holds even for the owner.
