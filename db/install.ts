@@ -2,12 +2,11 @@
  * Installs or upgrades the drift_guard schema from supabase/migrations/*drift_guard*.sql.
  *
  * Each file runs in its own transaction under an advisory lock, so two installs
- * at once are serialised and the second finds the work done. drift_guard.schema_version
- * records each file's version and the sha256 of its text: a file recorded with the same
- * text is skipped, so re-running is a no-op; a newer release runs its new files, and
- * again every file whose text changed (or was recorded without a checksum, by `supabase
- * db push` of init's migration or by hand). Every file is idempotent, so running one
- * again upgrades the schema in place and keeps its data.
+ * at once are serialised. drift_guard.schema_version records each file's version and the
+ * sha256 of its text: when every file is recorded with its text, re-running is a no-op;
+ * otherwise (a newer release, a file recorded without a checksum by `supabase db push`
+ * of init's migration or by hand) every file runs again, privileges last. Every file is
+ * idempotent, so running them again upgrades the schema in place and keeps its data.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,33 +60,49 @@ $$;`;
 export const schemaFileChecksum = (text: string) => `sha256:${sha256Hex(text)}`;
 
 /**
- * Runs every schema file that is new to this database or whose text changed since it ran.
+ * Brings the schema to the one end state of this release. When every file is recorded with
+ * the checksum of its text, nothing runs. Otherwise EVERY file runs again, oldest first, so
+ * the privileges file (which sorts last and states every GRANT, REVOKE and POLICY) always
+ * runs after whatever a re-run file granted: a file whose text changed cannot leave an older
+ * grant or policy behind. Each file runs in its own transaction under the install lock, with
+ * `drift_guard.installing` set for that transaction only (the ledger's mark for our own DDL).
  *
  * @example
  * const { applied, updated, current } = await installSchema(sql)
- * // applied: versions installed for the first time; updated: versions run again because their file changed
+ * // applied: versions installed for the first time; updated: versions run again
  */
 export async function installSchema(sql: Sql): Promise<{ applied: string[]; updated: string[]; current: string }> {
   const applied: string[] = [];
   const updated: string[] = [];
-  for (const migration of schemaMigrations()) {
-    const text = readFileSync(migration.path, "utf8");
-    const checksum = schemaFileChecksum(text);
-    const outcome = await sql.begin(async (tx) => {
-      await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
-      await tx.unsafe(BOOTSTRAP);
-      const [recorded] = await tx.unsafe<{ checksum: string | null }[]>("select checksum from drift_guard.schema_version where version = $1", [migration.version]);
-      if (recorded?.checksum === checksum) return "current";
-      await tx.unsafe(text);
-      await tx.unsafe(
-        `insert into drift_guard.schema_version (version, checksum) values ($1, $2)
-         on conflict (version) do update set checksum = excluded.checksum`,
-        [migration.version, checksum],
-      );
-      return recorded ? "updated" : "applied";
-    });
-    if (outcome === "applied") applied.push(migration.version);
-    if (outcome === "updated") updated.push(migration.version);
+  const files = schemaMigrations().map((m) => {
+    const text = readFileSync(m.path, "utf8");
+    return { ...m, text, checksum: schemaFileChecksum(text) };
+  });
+  const recorded = await sql.begin(async (tx) => {
+    await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
+    await tx.unsafe(BOOTSTRAP);
+    const rows = await tx.unsafe<{ version: string; checksum: string | null }[]>("select version, checksum from drift_guard.schema_version");
+    return new Map(rows.map((r) => [r.version, r.checksum]));
+  });
+  if (files.some((f) => recorded.get(f.version) !== f.checksum)) {
+    for (const file of files) {
+      const outcome = await sql.begin(async (tx) => {
+        await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
+        await tx.unsafe("select pg_catalog.set_config('drift_guard.installing', 'on', true)");
+        await tx.unsafe(BOOTSTRAP);
+        const [row] = await tx.unsafe<{ checksum: string | null }[]>("select checksum from drift_guard.schema_version where version = $1", [file.version]);
+        await tx.unsafe(file.text);
+        await tx.unsafe(
+          `insert into drift_guard.schema_version (version, checksum) values ($1, $2)
+           on conflict (version) do update set checksum = excluded.checksum`,
+          [file.version, file.checksum],
+        );
+        if (!row) return "applied";
+        return row.checksum === file.checksum ? "rerun" : "updated";
+      });
+      if (outcome === "applied") applied.push(file.version);
+      if (outcome === "updated") updated.push(file.version);
+    }
   }
   const [row] = await sql.unsafe<{ current: string | null }[]>("select max(version) as current from drift_guard.schema_version");
   return { applied, updated, current: row?.current ?? "" };

@@ -66,19 +66,28 @@ export function ledgerState(sql: Sql): Promise<LedgerState> {
 export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<LedgerEntry[]> {
   const status = query.status ?? "all";
   const wanted = status === "unresolved" ? "untracked" : status;
+  const [{ history }] = await sql.unsafe<{ history: boolean }[]>(
+    "select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as history",
+  );
+  // A history write makes its transaction's entries tracked only while the row it wrote exists:
+  // not when the same transaction deleted it again, nor once it was deleted since
+  // (drift_guard.ledger_tracked_by says the same in SQL).
+  const live = `w.op <> 'delete'
+    and not exists (select 1 from drift_guard.history_writes d where d.txid = w.txid and d.version = w.version and d.op = 'delete' and d.id > w.id)
+    and ${history ? "exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version)" : "false"}`;
   const rows = await sql.unsafe<Array<Omit<LedgerEntry, "recorded_at" | "alerted_at"> & { recorded_at: Date; alerted_at: Date | null }>>(
     // The classification by joins, and tracked_by only for the entries returned: on a full ledger
     // (100,000 entries) a subquery per entry was estimated so costly that Postgres compiled the
     // query with JIT, 0.9 s of 1 s.
     `select e.*, coalesce((select pg_catalog.array_agg(distinct w.version) from drift_guard.history_writes w
-                           where w.txid = e.txid::bigint and w.op <> 'delete'), '{}'::text[]) as tracked_by
+                           where w.txid = e.txid::bigint and ${live}), '{}'::text[]) as tracked_by
      from (
        select l.id::text as id, l.recorded_at, l.txid::text as txid, l.event, l.command_tag, l.object_type, l.object_identity,
               l.schema_name, l.session_user_name as session_user, l.current_user_name as current_user, l.jwt_sub, l.jwt_role,
               l.application_name, pg_catalog.host(l.client_addr) as client_addr, l.statement, l.statement_length,
               -- stored only for a truncated statement (the trigger leaves hashing to readers)
               coalesce(l.statement_hash, 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(l.statement, 'UTF8')), 'hex')) as statement_hash,
-              -- tracked: its transaction wrote a history row; linked: by a repair not undone since;
+              -- tracked: its transaction wrote a history row that still exists; linked: by a repair not undone since;
               -- acknowledged; untracked otherwise
               case when t.txid is not null then 'tracked'
                    when l.linked_audit_id is not null and link.undone_by is null then 'linked'
@@ -86,7 +95,7 @@ export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<Led
                    else 'untracked' end as status,
               l.linked_version, l.linked_audit_id::text as linked_audit_id, l.acked_audit_id::text as acked_audit_id, l.alerted_at
        from drift_guard.ddl_ledger l
-       left join (select distinct w.txid from drift_guard.history_writes w where w.op <> 'delete') t on t.txid = l.txid
+       left join (select distinct w.txid from drift_guard.history_writes w where ${live}) t on t.txid = l.txid
        left join drift_guard.audit_log link on link.id = l.linked_audit_id
        where ($1::timestamptz is null or l.recorded_at >= $1::timestamptz)
          and ($2::timestamptz is null or l.recorded_at < $2::timestamptz)

@@ -63,13 +63,47 @@ export function objectKey(e: Pick<LedgerEntry, "object_type" | "object_identity"
   return `${e.command_tag.toLowerCase()} ${e.object_type ?? ""} (statement ${String(e.statement_hash ?? "").slice(7, 19)})`.replace(/\s+/g, " ");
 }
 
-/** "postgres via psql from 10.0.0.5 (jwt sub …)". */
+/**
+ * Who ran a change, as the session showed it. The login role and the address are the
+ * server's own. The application name ("via …") and the JWT claims are whatever the session
+ * set (any session may set `application_name` and `request.jwt.claims`): the claims read as
+ * claimed, and docs/ledger.md says both are.
+ *
+ * @example
+ * describeWho({ session_user: "postgres", current_user: "postgres", application_name: "psql",
+ *               client_addr: "10.0.0.5", jwt_sub: "u1", jwt_role: "service_role" })
+ * // "postgres via psql from 10.0.0.5 (claimed, unverified: JWT role service_role, sub u1)"
+ */
 export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user" | "application_name" | "client_addr" | "jwt_sub" | "jwt_role">): string {
   const role = e.current_user !== e.session_user ? `${e.session_user} as ${e.current_user}` : e.session_user;
   const via = e.application_name ? ` via ${e.application_name}` : "";
   const from = e.client_addr ? ` from ${e.client_addr}` : " from a local socket";
-  const jwt = e.jwt_sub || e.jwt_role ? ` (JWT ${[e.jwt_role, e.jwt_sub].filter(Boolean).join(" ")})` : "";
+  const claims = [e.jwt_role ? `role ${e.jwt_role}` : "", e.jwt_sub ? `sub ${e.jwt_sub}` : ""].filter(Boolean).join(", ");
+  const jwt = claims ? ` (claimed, unverified: JWT ${claims})` : "";
   return `${role}${via}${from}${jwt}`;
+}
+
+/** What a statement reads as below repair scope (as the audit log's e-mail and host do). */
+export const HIDDEN_FROM_SCOPE = "(hidden from this scope)";
+
+/**
+ * Ledger entries without their statement text: a statement may carry a secret (a password in
+ * `create user mapping … options`, a key in a literal). The hash stays, to tell entries apart.
+ *
+ * @example hideEntryStatements(entries)[0].statement // "(hidden from this scope)"
+ */
+export function hideEntryStatements<T extends { statement: string | null }>(entries: readonly T[]): T[] {
+  return entries.map((e) => (e.statement === null ? e : { ...e, statement: HIDDEN_FROM_SCOPE }));
+}
+
+/**
+ * The report's `untracked_changes` without statement text, for every reader below repair
+ * scope and for webhook alerts.
+ *
+ * @example hideUntrackedStatements(report.untracked_changes)[0].changes[0].statement // "(hidden from this scope)"
+ */
+export function hideUntrackedStatements(groups: readonly UntrackedChange[]): UntrackedChange[] {
+  return groups.map((g) => ({ ...g, changes: hideEntryStatements(g.changes) }));
 }
 
 /** "2025-09-03 14:02 UTC". */

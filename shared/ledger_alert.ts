@@ -3,7 +3,7 @@
  * Mattermost and Discord's /slack endpoint read `text`), with the structured changes
  * alongside for other receivers, and the string its HMAC signature covers.
  */
-import { statementPreview } from "./ledger.ts";
+import { hideUntrackedStatements } from "./ledger.ts";
 import { visible } from "./report_formats/text_escape.ts";
 import type { UntrackedChange } from "./types.ts";
 import { untrackedSummary } from "./report_formats/ledger.ts";
@@ -31,20 +31,21 @@ export function selectChanges(
  * @example
  * alertPayload(selectChanges(report.untracked_changes, (c) => !c.alerted), "my-project").text
  * // "drift-guard: 1 schema change(s) ran outside any migration in my-project …"
+ * // The optional `link` (where to review, e.g. the dashboard's SQL editor) ends the text.
  */
-export function alertPayload(groups: readonly UntrackedChange[], project = "the database"): AlertPayload {
+export function alertPayload(groups: readonly UntrackedChange[], project = "the database", link?: string): AlertPayload {
   const count = groups.reduce((n, g) => n + g.changes.length, 0);
   // Slack mrkdwn: &, < and > are the only characters that must be escaped.
   const slack = (s: string) => visible(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const lines = [`*drift-guard*: ${count} schema change(s) ran outside any migration in ${slack(project)}`];
+  // The object, who and when; never the statement, which may carry a secret and which the
+  // webhook's receivers (a Slack channel) need not see. `drift-guard ledger` shows it to the owner.
   for (const g of groups.slice(0, 20)) {
     lines.push(`• ${slack(untrackedSummary(g))}`);
-    const first = g.changes[0];
-    if (first?.statement) lines.push(`    \`${slack(statementPreview(first.statement, 160)).replace(/`/g, "'")}\``);
   }
   if (groups.length > 20) lines.push(`… and ${groups.length - 20} more object(s)`);
-  lines.push("Review with `drift-guard ledger --status untracked`, then `drift-guard ledger ack --id … --reason …`.");
-  return { text: lines.join("\n"), untracked_changes: [...groups] };
+  lines.push(link ? `Review: ${slack(link)}` : "Review with `drift-guard ledger --status untracked`, then `drift-guard ledger ack --id … --reason …`.");
+  return { text: lines.join("\n"), untracked_changes: hideUntrackedStatements(groups) };
 }
 
 /** What the signature covers: `<unix seconds>.<body>`, so that a captured request cannot be replayed later. */

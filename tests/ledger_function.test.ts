@@ -131,7 +131,10 @@ describe("the ledger through the function", () => {
     const payload = JSON.parse(d.body);
     expect(payload.text).toMatch(/^\*drift-guard\*: 1 schema change\(s\) ran outside any migration/);
     expect(payload.text).toContain("table public.hotfix");
-    expect(payload.untracked_changes[0].changes[0]).toMatchObject({ command_tag: "CREATE TABLE", statement: "create table public.hotfix (id int)" });
+    // The object, who and when, never the statement: a statement may carry a secret.
+    expect(payload.untracked_changes[0].changes[0]).toMatchObject({ command_tag: "CREATE TABLE", statement: "(hidden from this scope)" });
+    expect(d.body).not.toContain("create table public.hotfix (id int)");
+    expect(res.body.untracked_changes[0].changes[0].statement).toBe("(hidden from this scope)");
 
     const again = await call(server.url, "GET", "/status", read);
     expect(again.status).toBe(409);
@@ -160,6 +163,10 @@ describe("the ledger through the function", () => {
     expect(all.body.ledger).toMatchObject({ active: true, history_trigger: true });
     const ids = all.body.entries.map((e: any) => e.id);
     expect(all.body.entries.map((e: any) => e.object_identity)).toEqual(["public.hotfix", "public.second"]);
+    // Statements are for repair scope only.
+    expect(all.body.entries.map((e: any) => e.statement)).toEqual(["(hidden from this scope)", "(hidden from this scope)"]);
+    const full = await call(server.url, "GET", "/ledger?status=untracked", repair);
+    expect(full.body.entries.map((e: any) => e.statement)).toEqual(["create table public.hotfix (id int)", "create table public.second (id int)"]);
     const tracked = await call(server.url, "GET", "/ledger?status=tracked&object=public.a", read);
     expect(tracked.body.entries.map((e: any) => [e.object_identity, e.tracked_by])).toEqual([["public.a", [V1]]]);
     expect((await call(server.url, "GET", "/ledger?status=bogus", read)).status).toBe(400);

@@ -237,11 +237,12 @@ describe("drift_guard schema security", () => {
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'drift_guard'
           and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`)).toEqual([]);
-      // And pins it to nothing at all, so every name in a body must be qualified.
+      // And pins it to the catalog with pg_temp explicitly last, so that no temporary relation or
+      // type shadows a catalog name (an empty path searches pg_temp FIRST).
       expect(await findings(`
         select p.oid::regprocedure::text as finding
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'drift_guard' and not ('search_path=""' = any (coalesce(p.proconfig, '{}')))`)).toEqual([]);
+        where n.nspname = 'drift_guard' and not ('search_path=pg_catalog, pg_temp' = any (coalesce(p.proconfig, '{}')))`)).toEqual([]);
     });
 
     it("anon/authenticated_security_definer_function_executable: none", async () => {
@@ -260,7 +261,10 @@ describe("drift_guard schema security", () => {
         "drift_guard.ledger_record_ddl() returns event_trigger",
         "drift_guard.ledger_record_history_write() returns trigger",
       ]);
-      expect(await errorCode(db.sql, "service_role", null, "select drift_guard.ledger_record_ddl()")).toBe("0A000");
+      expect(await errorCode(db.sql, "service_role", null, "select drift_guard.ledger_record_ddl()")).toBe("42501");
+      // Not even the owner can call it: Postgres runs it only as a trigger.
+      const ownerCall = await db.sql.unsafe("select drift_guard.ledger_record_ddl()").then(() => null, (e) => e.code);
+      expect(ownerCall).toBe("0A000");
     });
 
     it("rls_disabled (and policy_exists_rls_disabled): every table has RLS on", async () => {

@@ -19,6 +19,8 @@ export interface AlertConfig {
   secret?: string;
   timeoutMs: number;
   project?: string;
+  /** Where to review the changes: this function's GET /ledger (a repair token shows the statements). */
+  link?: string;
 }
 
 /** How long a claim outlives the webhook's timeout: the time to record the delivery. */
@@ -51,6 +53,7 @@ export function alertConfigFromEnv(env: (name: string) => string | undefined): A
     secret: env("DRIFT_GUARD_WEBHOOK_SECRET") || undefined,
     timeoutMs: Number.isInteger(timeout) && timeout > 0 && timeout <= 30_000 ? timeout : 3_000,
     project: env("SUPABASE_URL") ? new URL(env("SUPABASE_URL")!).hostname.split(".")[0] : undefined,
+    link: env("SUPABASE_URL") ? `${new URL(env("SUPABASE_URL")!).origin}/functions/v1/migration-drift/ledger?status=untracked` : undefined,
   };
 }
 
@@ -72,7 +75,7 @@ export function createAlerter(config: AlertConfig): Alerter {
     const ids = fresh.flatMap((g) => g.changes.map((c) => c.id));
     const release = () =>
       releaseAlert(sql, ids).catch((err) => console.error("migration-drift: could not release the alert's claim; it lapses by itself", (err as { code?: string })?.code ?? err));
-    const body = JSON.stringify(alertPayload(fresh, config.project));
+    const body = JSON.stringify(alertPayload(fresh, config.project, config.link));
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { "content-type": "application/json", "x-drift-guard-timestamp": String(timestamp) };
     if (config.secret) headers["x-drift-guard-signature"] = `v1=${await hmacHex(config.secret, signedContent(timestamp, body))}`;

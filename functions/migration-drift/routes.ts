@@ -16,7 +16,7 @@ import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts"
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import { acknowledgeLedger, ledgerFingerprint, ledgerInstalled, ledgerState, parseLedgerIds, readLedger } from "../../db/ledger.ts";
-import { LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
+import { hideEntryStatements, hideUntrackedStatements, LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
 import type { Alerter } from "./alerts.ts";
 import { type Caller, hasScope } from "./auth.ts";
 import type { Database } from "./database.ts";
@@ -137,7 +137,10 @@ export const status: Handler = (ctx) =>
       // By name, the database reads the statements; comparing definitions replays every one.
       const manifest = (depth === "names" ? await readManifestIndex(sql, meta.id) : null) ?? await readManifest(sql, meta.id, parseStoredManifest);
       const report = await reportFor(ctx, sql, manifest, depth);
-      const reply = reportReply(report, { manifest: manifestInfo(meta), manifest_digest: manifestDigest(manifest) });
+      // One cached reply serves every scope, so it carries no statement text (GET /ledger with a
+      // repair token shows it): a statement may hold a secret, and read tokens go to every CI job.
+      const shown = { ...report, untracked_changes: hideUntrackedStatements(report.untracked_changes) };
+      const reply = reportReply(shown, { manifest: manifestInfo(meta), manifest_digest: manifestDigest(manifest) });
       // A history that changed while the report was read is served, not cached under the old key.
       if (await historyFingerprint(sql) !== fingerprint) queueMicrotask(() => statusFlight.forget(key));
       const encoded = new TextEncoder().encode(JSON.stringify(reply.body));
@@ -162,7 +165,8 @@ export const drift: Handler = async (ctx) => {
     await alertUntracked(ctx, sql, built.untracked_changes);
     return built;
   });
-  return reportReply(report, { manifest_digest: manifestDigest(manifest) });
+  const shown = hasScope(ctx.caller!, "repair") ? report : { ...report, untracked_changes: hideUntrackedStatements(report.untracked_changes) };
+  return reportReply(shown, { manifest_digest: manifestDigest(manifest) });
 };
 
 export const putManifest: Handler = async (ctx) => {
@@ -267,7 +271,9 @@ export const ledger: Handler = async (ctx) => {
   };
   const body = await ctx.db.run(async (sql) => {
     if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
-    return { ledger: await ledgerState(sql), entries: await readLedger(sql, query) };
+    const entries = await readLedger(sql, query);
+    // Statements may carry secrets: below repair scope they read "(hidden from this scope)".
+    return { ledger: await ledgerState(sql), entries: hasScope(ctx.caller!, "repair") ? entries : hideEntryStatements(entries) };
   });
   return { status: 200, body };
 };

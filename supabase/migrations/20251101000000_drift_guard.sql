@@ -8,8 +8,9 @@
 -- statement is idempotent and it records itself.
 --
 -- Nothing here lives in `public`, so none of it is exposed through the Data API.
--- Every function is SECURITY INVOKER with `search_path = ''` and fully qualified
--- bodies; EXECUTE is revoked from PUBLIC, anon and authenticated.
+-- Every function is SECURITY INVOKER with `search_path = pg_catalog, pg_temp` (pg_temp
+-- last, so that no temporary object shadows a catalog name) and fully qualified bodies.
+-- Who may do what is in one file, 20251204000900_drift_guard_privileges.sql, which runs last.
 --
 -- SQLSTATEs raised (the CLI and the function map them to the contract's codes):
 --   DGI01  bad input (blank reason, malformed change list, duplicate label, already undone)
@@ -19,34 +20,38 @@
 --   DGA01  the audit log is append-only
 --   DGX01  internal consistency check failed (nothing was changed)
 
+-- Marks this transaction as drift_guard's own install, so that the DDL ledger does not record
+-- its GRANTs and REVOKEs (only for the schema's owner; transaction-local, gone at commit).
+select pg_catalog.set_config('drift_guard.installing', 'on', true);
+
 create schema if not exists drift_guard;
 comment on schema drift_guard is 'drift-guard: migration-history audit log, tokens and manifests. Not exposed through the Data API.';
 
 create table if not exists drift_guard.schema_version (
-  version text primary key,
-  installed_at timestamptz not null default now(),
-  checksum text null -- sha256 of the file's text as drift-guard install ran it; null where another tool ran it
+  version pg_catalog.text primary key,
+  installed_at pg_catalog.timestamptz not null default now(),
+  checksum pg_catalog.text null -- sha256 of the file's text as drift-guard install ran it; null where another tool ran it
 );
-alter table drift_guard.schema_version add column if not exists checksum text null;
+alter table drift_guard.schema_version add column if not exists checksum pg_catalog.text null;
 
 -- ---------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------
 
 create table if not exists drift_guard.audit_log (
-  id uuid primary key default gen_random_uuid(),
-  created_at timestamptz not null default now(),
-  kind text not null check (kind in ('repair', 'undo')),
-  actor jsonb not null,
-  reason text not null check (length(btrim(reason)) > 0),
-  plan jsonb not null,
-  digest_before text not null,
-  digest_after text not null,
+  id pg_catalog.uuid primary key default gen_random_uuid(),
+  created_at pg_catalog.timestamptz not null default now(),
+  kind pg_catalog.text not null check (kind in ('repair', 'undo')),
+  actor pg_catalog.jsonb not null,
+  reason pg_catalog.text not null check (length(btrim(reason)) > 0),
+  plan pg_catalog.jsonb not null,
+  digest_before pg_catalog.text not null,
+  digest_after pg_catalog.text not null,
   -- [{ "version": "…", "row": { "version", "name", "statements" } | null }, …], one per touched version
-  rows_before jsonb not null,
-  rows_after jsonb not null,
-  undoes uuid null references drift_guard.audit_log (id),
-  undone_by uuid null references drift_guard.audit_log (id),
+  rows_before pg_catalog.jsonb not null,
+  rows_after pg_catalog.jsonb not null,
+  undoes pg_catalog.uuid null references drift_guard.audit_log (id),
+  undone_by pg_catalog.uuid null references drift_guard.audit_log (id),
   constraint audit_log_undo_has_target check ((kind = 'undo') = (undoes is not null))
 );
 create index if not exists audit_log_created_at_idx on drift_guard.audit_log (created_at desc);
@@ -55,26 +60,26 @@ create index if not exists audit_log_undone_by_idx on drift_guard.audit_log (und
 comment on table drift_guard.audit_log is 'Every repair and undo of supabase_migrations.schema_migrations, append-only.';
 
 create table if not exists drift_guard.tokens (
-  id uuid primary key default gen_random_uuid(),
-  public_id text not null unique check (public_id ~ '^[0-9a-f]{12}$'),
+  id pg_catalog.uuid primary key default gen_random_uuid(),
+  public_id pg_catalog.text not null unique check (public_id ~ '^[0-9a-f]{12}$'),
   -- sha256 (hex) of the secret part of dg_<public_id>_<secret>; the secret itself is never stored
-  secret_hash text not null check (secret_hash ~ '^[0-9a-f]{64}$'),
-  scope text not null check (scope in ('read', 'deploy', 'repair')),
-  label text not null unique check (length(btrim(label)) > 0),
-  created_at timestamptz not null default now(),
-  last_used_at timestamptz null,
-  revoked_at timestamptz null
+  secret_hash pg_catalog.text not null check (secret_hash ~ '^[0-9a-f]{64}$'),
+  scope pg_catalog.text not null check (scope in ('read', 'deploy', 'repair')),
+  label pg_catalog.text not null unique check (length(btrim(label)) > 0),
+  created_at pg_catalog.timestamptz not null default now(),
+  last_used_at pg_catalog.timestamptz null,
+  revoked_at pg_catalog.timestamptz null
 );
 comment on table drift_guard.tokens is 'API tokens for the migration-drift function. Only hashes are stored.';
 
 create table if not exists drift_guard.manifests (
   id bigint generated always as identity primary key,
-  uploaded_at timestamptz not null default now(),
-  uploaded_by jsonb not null,
-  git_commit text null,
-  git_branch text null,
+  uploaded_at pg_catalog.timestamptz not null default now(),
+  uploaded_by pg_catalog.jsonb not null,
+  git_commit pg_catalog.text null,
+  git_branch pg_catalog.text null,
   migration_count int not null check (migration_count >= 0),
-  body jsonb not null
+  body pg_catalog.jsonb not null
 );
 comment on table drift_guard.manifests is 'Uploaded manifests, kept as history; the newest is the highest id.';
 
@@ -88,33 +93,33 @@ alter table drift_guard.manifests enable row level security;
 -- ---------------------------------------------------------------------------
 
 -- '-' for null, else <octet length in UTF-8>:<text>
-create or replace function drift_guard.digest_field(p_value text)
-returns text
+create or replace function drift_guard.digest_field(p_value pg_catalog.text)
+returns pg_catalog.text
 language sql
 immutable
 parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case
     when p_value is null then '-'
-    else pg_catalog.octet_length(pg_catalog.convert_to(p_value, 'UTF8'))::text || ':' || p_value
+    else pg_catalog.octet_length(pg_catalog.convert_to(p_value, 'UTF8'))::pg_catalog.text || ':' || p_value
   end
 $$;
 
 create or replace function drift_guard.history_digest()
-returns text
+returns pg_catalog.text
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_table pg_catalog.regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
   v_has_name boolean;
   v_has_statements boolean;
-  v_encoded text;
+  v_encoded pg_catalog.text;
 begin
   if v_table is null then
-    return 'sha256:' || pg_catalog.encode(pg_catalog.sha256(''::bytea), 'hex');
+    return 'sha256:' || pg_catalog.encode(pg_catalog.sha256(''::pg_catalog.bytea), 'hex');
   end if;
   -- Old CLI versions created the table with the version column only: missing columns read as null.
   select
@@ -130,14 +135,14 @@ begin
         drift_guard.digest_field(h.version) || '|' || drift_guard.digest_field(h.name) || '|' ||
         case
           when h.statements is null then '-'
-          else pg_catalog.cardinality(h.statements)::text || '[' || coalesce((
+          else pg_catalog.cardinality(h.statements)::pg_catalog.text || '[' || coalesce((
             select pg_catalog.string_agg(drift_guard.digest_field(s.elem), '' order by s.ord)
             from pg_catalog.unnest(h.statements) with ordinality as s(elem, ord)
           ), '') || ']'
         end,
-        E'\n' order by h.version collate "C"), '')
+        E'\n' order by h.version collate pg_catalog."C"), '')
       from (
-        select m.version::text as version, %s as name, %s as statements
+        select m.version::pg_catalog.text as version, %s as name, %s as statements
         from supabase_migrations.schema_migrations m
       ) h
     $q$,
@@ -159,7 +164,7 @@ returns bigint
 language sql
 immutable
 parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select 7225869907141945714::bigint $$;
 
 -- Takes the repair lock for the rest of the transaction, or raises DGL01 naming the holder.
@@ -167,11 +172,11 @@ create or replace function drift_guard.acquire_repair_lock()
 returns void
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_key bigint := drift_guard.repair_lock_key();
-  v_holder record;
+  v_holder pg_catalog.record;
 begin
   if pg_catalog.pg_try_advisory_xact_lock(v_key) then
     return;
@@ -183,8 +188,8 @@ begin
   where l.locktype = 'advisory'
     and l.granted
     and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
-    and l.classid = (v_key >> 32)::oid
-    and l.objid = (v_key & 4294967295)::oid
+    and l.classid = (v_key >> 32)::pg_catalog.oid
+    and l.objid = (v_key & 4294967295)::pg_catalog.oid
     and l.objsubid = 1
   limit 1;
   if not found then
@@ -199,9 +204,9 @@ begin
       'the drift-guard repair lock is held by application_name "%s" (pid %s, user %s), in a transaction started %s, connected since %s',
       coalesce(nullif(v_holder.application_name, ''), '(none)'),
       v_holder.pid,
-      coalesce(v_holder.usename::text, '(not visible)'),
-      coalesce(v_holder.xact_start::text, '(no open transaction: a session-level lock)'),
-      coalesce(v_holder.backend_start::text, '(not visible)')
+      coalesce(v_holder.usename::pg_catalog.text, '(not visible)'),
+      coalesce(v_holder.xact_start::pg_catalog.text, '(no open transaction: a session-level lock)'),
+      coalesce(v_holder.backend_start::pg_catalog.text, '(not visible)')
     ),
     hint = 'wait for that repair to finish, or end that session; no change was made';
 end;
@@ -213,10 +218,10 @@ create or replace function drift_guard.ensure_history_table()
 returns void
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_table pg_catalog.regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
   v_missing int;
 begin
   if v_table is not null then
@@ -233,9 +238,9 @@ begin
     end if;
   end if;
   create schema if not exists supabase_migrations;
-  create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
-  alter table supabase_migrations.schema_migrations add column if not exists statements text[];
-  alter table supabase_migrations.schema_migrations add column if not exists name text;
+  create table if not exists supabase_migrations.schema_migrations (version pg_catalog.text not null primary key);
+  alter table supabase_migrations.schema_migrations add column if not exists statements pg_catalog.text[];
+  alter table supabase_migrations.schema_migrations add column if not exists name pg_catalog.text;
   begin
     perform drift_guard.ledger_attach_history_trigger();
   exception when others then
@@ -245,14 +250,14 @@ end;
 $$;
 
 -- A history row as jsonb, locked for the rest of the transaction; null when absent.
-create or replace function drift_guard.lock_history_row(p_version text)
-returns jsonb
+create or replace function drift_guard.lock_history_row(p_version pg_catalog.text)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_row jsonb;
+  v_row pg_catalog.jsonb;
 begin
   select pg_catalog.jsonb_build_object('version', m.version, 'name', m.name, 'statements', pg_catalog.to_jsonb(m.statements))
   into v_row
@@ -264,11 +269,11 @@ end;
 $$;
 
 -- jsonb array of strings (or null) -> text[]; raises DGI01 on anything else.
-create or replace function drift_guard.jsonb_to_statements(p_value jsonb, p_context text)
-returns text[]
+create or replace function drift_guard.jsonb_to_statements(p_value pg_catalog.jsonb, p_context pg_catalog.text)
+returns pg_catalog.text[]
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_value is null or pg_catalog.jsonb_typeof(p_value) = 'null' then
@@ -286,11 +291,11 @@ begin
 end;
 $$;
 
-create or replace function drift_guard.require_reason(p_reason text)
+create or replace function drift_guard.require_reason(p_reason pg_catalog.text)
 returns void
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if p_reason is null or pg_catalog.btrim(p_reason, E' \t\r\n') = '' then
@@ -309,26 +314,26 @@ $$;
 -- ---------------------------------------------------------------------------
 
 create or replace function drift_guard.apply_repair(
-  p_expected_digest text,
-  p_changes jsonb,
-  p_reason text,
-  p_actor jsonb,
-  p_plan jsonb
+  p_expected_digest pg_catalog.text,
+  p_changes pg_catalog.jsonb,
+  p_reason pg_catalog.text,
+  p_actor pg_catalog.jsonb,
+  p_plan pg_catalog.jsonb
 )
-returns jsonb
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_digest_before text;
-  v_digest_after text;
-  v_problem text;
-  v_version text;
-  v_op text;
-  v_rows_before jsonb;
-  v_rows_after jsonb;
-  v_audit_id uuid;
+  v_digest_before pg_catalog.text;
+  v_digest_after pg_catalog.text;
+  v_problem pg_catalog.text;
+  v_version pg_catalog.text;
+  v_op pg_catalog.text;
+  v_rows_before pg_catalog.jsonb;
+  v_rows_after pg_catalog.jsonb;
+  v_audit_id pg_catalog.uuid;
 begin
   perform drift_guard.require_reason(p_reason);
 
@@ -452,7 +457,7 @@ begin
   insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
   values (
     'repair',
-    coalesce(p_actor, '{}'::jsonb),
+    coalesce(p_actor, '{}'::pg_catalog.jsonb),
     p_reason,
     coalesce(p_plan, pg_catalog.jsonb_build_object('changes', p_changes)),
     v_digest_before,
@@ -474,20 +479,20 @@ $$;
 -- undo_repair: put back exactly the rows a repair changed
 -- ---------------------------------------------------------------------------
 
-create or replace function drift_guard.undo_repair(p_audit_id uuid, p_reason text, p_actor jsonb)
-returns jsonb
+create or replace function drift_guard.undo_repair(p_audit_id pg_catalog.uuid, p_reason pg_catalog.text, p_actor pg_catalog.jsonb)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_original drift_guard.audit_log%rowtype;
-  v_digest_before text;
-  v_digest_after text;
-  v_changes jsonb;
-  v_rows_before jsonb;
-  v_rows_after jsonb;
-  v_audit_id uuid;
+  v_digest_before pg_catalog.text;
+  v_digest_after pg_catalog.text;
+  v_changes pg_catalog.jsonb;
+  v_rows_before pg_catalog.jsonb;
+  v_rows_after pg_catalog.jsonb;
+  v_audit_id pg_catalog.uuid;
 begin
   perform drift_guard.require_reason(p_reason);
   if p_audit_id is null then
@@ -530,15 +535,15 @@ begin
 
   -- Per touched version: the row the repair found (target) and the row there now (current), in the repair's order.
   select
-    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::jsonb),
+    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::pg_catalog.jsonb),
     coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
         'op', case when t.target is null then 'delete' when h.row is null then 'insert' else 'update' end,
         'version', t.version,
         'name', case when t.target is null then h.row -> 'name' else t.target -> 'name' end)
-      order by t.ord) filter (where t.target is not null or h.row is not null), '[]'::jsonb)
+      order by t.ord) filter (where t.target is not null or h.row is not null), '[]'::pg_catalog.jsonb)
   into v_rows_before, v_changes
   from (
-    select e.value ->> 'version' as version, e.ord, nullif(e.value -> 'row', 'null'::jsonb) as target
+    select e.value ->> 'version' as version, e.ord, nullif(e.value -> 'row', 'null'::pg_catalog.jsonb) as target
     from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord)
   ) t
   left join lateral (
@@ -564,7 +569,7 @@ begin
     and not exists (select 1 from supabase_migrations.schema_migrations m where m.version = e.value ->> 'version')
   order by e.ord;
 
-  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::jsonb)
+  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('version', t.version, 'row', h.row) order by t.ord), '[]'::pg_catalog.jsonb)
   into v_rows_after
   from (select e.value ->> 'version' as version, e.ord from pg_catalog.jsonb_array_elements(v_original.rows_before) with ordinality as e(value, ord)) t
   left join lateral (
@@ -582,7 +587,7 @@ begin
   insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after, undoes)
   values (
     'undo',
-    coalesce(p_actor, '{}'::jsonb),
+    coalesce(p_actor, '{}'::pg_catalog.jsonb),
     p_reason,
     pg_catalog.jsonb_build_object('undo_of', p_audit_id, 'changes', v_changes),
     v_digest_before,
@@ -611,7 +616,7 @@ $$;
 create or replace function drift_guard.audit_log_append_only()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if tg_op = 'UPDATE' then
@@ -639,11 +644,11 @@ create trigger audit_log_no_truncate
 -- Tokens
 -- ---------------------------------------------------------------------------
 
-create or replace function drift_guard.create_token(p_label text, p_scope text, p_public_id text, p_secret_hash text)
-returns jsonb
+create or replace function drift_guard.create_token(p_label pg_catalog.text, p_scope pg_catalog.text, p_public_id pg_catalog.text, p_secret_hash pg_catalog.text)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_token drift_guard.tokens%rowtype;
@@ -679,11 +684,11 @@ end;
 $$;
 
 -- The token row for a public id (revoked ones too: the caller decides). No side effects.
-create or replace function drift_guard.find_token(p_public_id text)
-returns table (id uuid, label text, scope text, secret_hash text, revoked_at timestamptz)
+create or replace function drift_guard.find_token(p_public_id pg_catalog.text)
+returns table (id pg_catalog.uuid, label pg_catalog.text, scope pg_catalog.text, secret_hash pg_catalog.text, revoked_at pg_catalog.timestamptz)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select t.id, t.label, t.scope, t.secret_hash, t.revoked_at
   from drift_guard.tokens t
@@ -691,11 +696,11 @@ as $$
 $$;
 
 -- Records a successful use; at most one write a minute per token.
-create or replace function drift_guard.touch_token(p_id uuid)
+create or replace function drift_guard.touch_token(p_id pg_catalog.uuid)
 returns void
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   update drift_guard.tokens t
   set last_used_at = pg_catalog.now()
@@ -704,18 +709,18 @@ as $$
 $$;
 
 -- Revokes by label, id or public id. Null when nothing matches.
-create or replace function drift_guard.revoke_token(p_label_or_id text)
-returns jsonb
+create or replace function drift_guard.revoke_token(p_label_or_id pg_catalog.text)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_ids uuid[];
+  v_ids pg_catalog.uuid[];
 begin
   select pg_catalog.array_agg(t.id) into v_ids
   from drift_guard.tokens t
-  where t.label = p_label_or_id or t.id::text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id);
+  where t.label = p_label_or_id or t.id::pg_catalog.text = pg_catalog.lower(p_label_or_id) or t.public_id = pg_catalog.lower(p_label_or_id);
   if v_ids is null then
     return null;
   end if;
@@ -724,7 +729,7 @@ begin
       message = pg_catalog.format('"%s" names %s tokens (one by its label, another by its id): nothing was revoked', p_label_or_id, pg_catalog.cardinality(v_ids)),
       hint = 'say which: drift-guard token revoke --id ID, or --label LABEL';
   end if;
-  return drift_guard.revoke_token_by('id', v_ids[1]::text);
+  return drift_guard.revoke_token_by('id', v_ids[1]::pg_catalog.text);
 end;
 $$;
 
@@ -732,11 +737,11 @@ $$;
 -- Manifests
 -- ---------------------------------------------------------------------------
 
-create or replace function drift_guard.store_manifest(p_body jsonb, p_uploaded_by jsonb)
-returns jsonb
+create or replace function drift_guard.store_manifest(p_body pg_catalog.jsonb, p_uploaded_by pg_catalog.jsonb)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_row drift_guard.manifests%rowtype;
@@ -746,7 +751,7 @@ begin
   end if;
   insert into drift_guard.manifests (uploaded_by, git_commit, git_branch, migration_count, body)
   values (
-    coalesce(p_uploaded_by, '{}'::jsonb),
+    coalesce(p_uploaded_by, '{}'::pg_catalog.jsonb),
     case when pg_catalog.jsonb_typeof(p_body -> 'git') = 'object' then p_body -> 'git' ->> 'commit' end,
     case when pg_catalog.jsonb_typeof(p_body -> 'git') = 'object' then p_body -> 'git' ->> 'branch' end,
     pg_catalog.jsonb_array_length(p_body -> 'migrations'),
@@ -762,10 +767,10 @@ $$;
 
 -- The newest manifest with its metadata, or null when none was uploaded.
 create or replace function drift_guard.current_manifest()
-returns jsonb
+returns pg_catalog.jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select pg_catalog.jsonb_build_object(
     'id', m.id, 'uploaded_at', m.uploaded_at, 'uploaded_by', m.uploaded_by,
@@ -777,55 +782,6 @@ as $$
   limit 1
 $$;
 
--- ---------------------------------------------------------------------------
--- Row level security and privileges
--- ---------------------------------------------------------------------------
-
--- Nothing for PUBLIC: not the schema, not the tables, not the functions.
-revoke all on schema drift_guard from public;
-revoke all on all tables in schema drift_guard from public;
-revoke all on all sequences in schema drift_guard from public;
-revoke all on all functions in schema drift_guard from public;
-alter default privileges in schema drift_guard revoke execute on functions from public;
-
--- Supabase's API roles. Guarded so that the file also installs on a plain Postgres.
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    revoke all on schema drift_guard from anon;
-    revoke all on all tables in schema drift_guard from anon;
-    revoke all on all sequences in schema drift_guard from anon;
-    revoke all on all functions in schema drift_guard from anon;
-  end if;
-
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    revoke all on all tables in schema drift_guard from authenticated;
-    revoke all on all sequences in schema drift_guard from authenticated;
-    revoke all on all functions in schema drift_guard from authenticated;
-    -- Signed-in users with a drift_guard_role in app_metadata may read the audit log; RLS filters the rest.
-    grant usage on schema drift_guard to authenticated;
-    grant select on drift_guard.audit_log to authenticated;
-
-    drop policy if exists audit_log_select_drift_guard_role on drift_guard.audit_log;
-    if pg_catalog.to_regprocedure('auth.jwt()') is not null then
-      create policy audit_log_select_drift_guard_role on drift_guard.audit_log
-        as permissive
-        for select
-        to authenticated
-        using (((select auth.jwt()) -> 'app_metadata' ->> 'drift_guard_role') in ('read', 'deploy', 'repair', 'admin'));
-    end if;
-  end if;
-
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    grant usage on schema drift_guard to service_role;
-    grant select on drift_guard.schema_version to service_role;
-    grant select, insert, update on drift_guard.audit_log to service_role;
-    grant select, insert, update on drift_guard.tokens to service_role;
-    grant select, insert on drift_guard.manifests to service_role;
-    grant usage, select on all sequences in schema drift_guard to service_role;
-    grant execute on all functions in schema drift_guard to service_role;
-  end if;
-end;
-$$;
+-- Every GRANT, REVOKE and POLICY is in 20251204000900_drift_guard_privileges.sql, which runs last.
 
 insert into drift_guard.schema_version (version) values ('20251101000000') on conflict (version) do nothing;

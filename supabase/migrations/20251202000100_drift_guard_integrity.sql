@@ -1,50 +1,28 @@
--- drift-guard integrity: the audit log cannot be forged, and the audit-log read
--- policy accepts exactly the roles the function accepts.
+-- drift-guard integrity: the audit log cannot be forged, and tokens are revoked by what
+-- the caller names.
 --
 -- Idempotent: `drift-guard install` and the migration `drift-guard init` writes
--- may both run this file on the same database.
+-- may both run this file on the same database. Who may write the audit log is in
+-- 20251204000900_drift_guard_privileges.sql (no API role may).
 --
--- 1. Only the guarded functions (drift_guard.apply_repair / undo_repair) write
---    drift_guard.audit_log. They are SECURITY INVOKER, so they run with the
---    rights of the role that calls them: the database owner (`postgres`, as the
---    CLI and the function connect). service_role, the Data API's role, keeps
---    SELECT but loses INSERT and UPDATE: before, a holder of the secret key could
---    insert a row that `drift-guard audit` showed as "alice via cli", or set
---    undone_by to block a real undo.
--- 2. A trigger also guards inserts and undone_by:
---    created_at is the inserting transaction's now(); a new row is never marked
---    undone; an undo row points at a repair; undone_by may be set only once, to
---    an undo row whose `undoes` is this row.
+-- A trigger guards inserts and undone_by, even for the owner: created_at is the
+-- inserting transaction's now(); a new row is never marked undone; an undo row points
+-- at a repair; undone_by may be set only once, to an undo row whose `undoes` is this row.
 --
 -- SQLSTATE DGA01: the audit log is append-only (as in 20251101000000).
 
 -- ---------------------------------------------------------------------------
--- 1. No direct writes for the API roles
+-- 1. The trigger: honest timestamps and real undo links
 -- ---------------------------------------------------------------------------
 
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    revoke insert, update, delete, truncate on drift_guard.audit_log from service_role;
-  end if;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    revoke insert, update, delete, truncate on drift_guard.audit_log from authenticated;
-  end if;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    revoke all on drift_guard.audit_log from anon;
-  end if;
-end;
-$$;
-revoke insert, update, delete, truncate on drift_guard.audit_log from public;
-
--- ---------------------------------------------------------------------------
--- 2. The trigger: honest timestamps and real undo links
--- ---------------------------------------------------------------------------
+-- Marks this transaction as drift_guard's own install, so that the DDL ledger does not record
+-- its GRANTs and REVOKEs (only for the schema's owner; transaction-local, gone at commit).
+select pg_catalog.set_config('drift_guard.installing', 'on', true);
 
 create or replace function drift_guard.audit_log_guard_insert()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.created_at is distinct from pg_catalog.now() then
@@ -72,50 +50,18 @@ create trigger audit_log_guard_insert
 
 -- drift_guard.audit_log_append_only (20251101000000) allows one update: setting
 -- undone_by once, to the undo entry that undoes this row.
-revoke all on function drift_guard.audit_log_guard_insert() from public;
-revoke all on function drift_guard.audit_log_append_only() from public;
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    revoke all on function drift_guard.audit_log_guard_insert() from anon;
-  end if;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    revoke all on function drift_guard.audit_log_guard_insert() from authenticated;
-  end if;
-end;
-$$;
 
 -- ---------------------------------------------------------------------------
--- 3. The audit-log read policy accepts the function's roles, no more
---    (functions/migration-drift/auth.ts SCOPES: read, deploy, repair).
--- ---------------------------------------------------------------------------
-
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    drop policy if exists audit_log_select_drift_guard_role on drift_guard.audit_log;
-    if pg_catalog.to_regprocedure('auth.jwt()') is not null then
-      create policy audit_log_select_drift_guard_role on drift_guard.audit_log
-        as permissive
-        for select
-        to authenticated
-        using (((select auth.jwt()) -> 'app_metadata' ->> 'drift_guard_role') in ('read', 'deploy', 'repair'));
-    end if;
-  end if;
-end;
-$$;
-
--- ---------------------------------------------------------------------------
--- 4. Revoking a token names it explicitly: by id (uuid or public id) or by label.
+-- 2. Revoking a token names it explicitly: by id (uuid or public id) or by label.
 --    A label may equal another token's id, so "label or id" is a guess; the
 --    old one-argument form now refuses when the text matches more than one token.
 -- ---------------------------------------------------------------------------
 
-create or replace function drift_guard.revoke_token_by(p_field text, p_value text)
-returns jsonb
+create or replace function drift_guard.revoke_token_by(p_field pg_catalog.text, p_value pg_catalog.text)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_token drift_guard.tokens%rowtype;
@@ -127,7 +73,7 @@ begin
   select * into v_token
   from drift_guard.tokens t
   where (p_field = 'label' and t.label = p_value)
-     or (p_field = 'id' and (t.id::text = pg_catalog.lower(p_value) or t.public_id = pg_catalog.lower(p_value)))
+     or (p_field = 'id' and (t.id::pg_catalog.text = pg_catalog.lower(p_value) or t.public_id = pg_catalog.lower(p_value)))
   for update;
   if not found then
     return null;
@@ -144,19 +90,5 @@ end;
 $$;
 
 -- drift_guard.revoke_token (20251101000000) resolves a label or id to exactly one token, then calls revoke_token_by.
-revoke all on function drift_guard.revoke_token_by(text, text) from public;
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    revoke all on function drift_guard.revoke_token_by(text, text) from anon;
-  end if;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    revoke all on function drift_guard.revoke_token_by(text, text) from authenticated;
-  end if;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    grant execute on function drift_guard.revoke_token_by(text, text) to service_role;
-  end if;
-end;
-$$;
 
 insert into drift_guard.schema_version (version) values ('20251202000100') on conflict (version) do nothing;

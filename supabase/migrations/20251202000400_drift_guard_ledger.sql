@@ -27,7 +27,7 @@
 --     change made by ANY role is recorded without granting that role write access to the
 --     ledger (which would let it forge or erase entries). They can only run as triggers:
 --     Postgres refuses to call a trigger or event-trigger function directly. Everything else
---     is SECURITY INVOKER. All functions pin search_path = '' and qualify every name.
+--     is SECURITY INVOKER. All functions pin search_path = pg_catalog, pg_temp and qualify every name.
 --
 -- Settings (drift_guard.ledger_settings, one row; change with UPDATE as postgres):
 --   skip_roles      sessions of these login roles are not recorded (platform services)
@@ -39,6 +39,10 @@
 --
 -- SQLSTATEs raised: DGI01 bad input, DGN01 unknown ledger entry.
 
+-- Marks this transaction as drift_guard's own install, so that the DDL ledger does not record
+-- its GRANTs and REVOKEs (only for the schema's owner; transaction-local, gone at commit).
+select pg_catalog.set_config('drift_guard.installing', 'on', true);
+
 create schema if not exists drift_guard;
 
 -- ---------------------------------------------------------------------------
@@ -47,20 +51,20 @@ create schema if not exists drift_guard;
 
 create table if not exists drift_guard.ledger_settings (
   id boolean primary key default true check (id),
-  skip_roles text[] not null default array[
+  skip_roles pg_catalog.text[] not null default array[
     'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin', 'supabase_realtime_admin',
     'supabase_functions_admin', 'supabase_replication_admin', 'supabase_read_only_user',
     'supabase_etl_admin', 'pgbouncer'
-  ]::text[],
-  skip_schemas text[] not null default array[
+  ]::pg_catalog.text[],
+  skip_schemas pg_catalog.text[] not null default array[
     'auth', 'storage', 'realtime', '_realtime', 'supabase_functions', 'supabase_migrations',
     'graphql', 'graphql_public', 'pgsodium', 'pgsodium_masks', 'vault', 'net', 'cron',
     '_analytics', 'pgbouncer', 'pgtle', 'information_schema', 'pg_catalog'
-  ]::text[],
+  ]::pg_catalog.text[],
   retention_days int not null default 90 check (retention_days > 0),
   retention_rows int not null default 100000 check (retention_rows > 0),
   statement_max_chars int not null default 4096 check (statement_max_chars between 64 and 1000000),
-  installed_at timestamptz not null default pg_catalog.now()
+  installed_at pg_catalog.timestamptz not null default pg_catalog.now()
 );
 comment on table drift_guard.ledger_settings is 'DDL ledger settings (one row): skip lists, retention, statement truncation.';
 insert into drift_guard.ledger_settings (id) values (true) on conflict (id) do nothing;
@@ -70,40 +74,40 @@ insert into drift_guard.ledger_settings (id) values (true) on conflict (id) do n
 -- session's, or its SET ROLE.
 create table if not exists drift_guard.ddl_ledger (
   id bigint generated always as identity primary key,
-  recorded_at timestamptz not null default pg_catalog.clock_timestamp(),
+  recorded_at pg_catalog.timestamptz not null default pg_catalog.clock_timestamp(),
   txid bigint not null default pg_catalog.txid_current(),
-  event text not null, -- 'ddl_command_end' or 'sql_drop': written only by the trigger, so not checked at each insert
-  command_tag text not null,
-  object_type text null,
-  object_identity text null,
-  schema_name text null,
-  session_user_name text not null default session_user,
-  current_user_name text not null default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
-  jwt_sub text null,
-  jwt_role text null,
-  application_name text null default pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
-  client_addr inet null default pg_catalog.inet_client_addr(),
+  event pg_catalog.text not null, -- 'ddl_command_end' or 'sql_drop': written only by the trigger, so not checked at each insert
+  command_tag pg_catalog.text not null,
+  object_type pg_catalog.text null,
+  object_identity pg_catalog.text null,
+  schema_name pg_catalog.text null,
+  session_user_name pg_catalog.text not null default session_user,
+  current_user_name pg_catalog.text not null default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::pg_catalog.text),
+  jwt_sub pg_catalog.text null,
+  jwt_role pg_catalog.text null,
+  application_name pg_catalog.text null default pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
+  client_addr pg_catalog.inet null default pg_catalog.inet_client_addr(),
   client_port int null default pg_catalog.inet_client_port(),
   backend_pid int not null default pg_catalog.pg_backend_pid(),
-  statement text null,
+  statement pg_catalog.text null,
   statement_length int null,
-  statement_hash text null, -- only when the statement is stored truncated; readers hash `statement` otherwise
-  linked_version text null,
-  linked_audit_id uuid null,
-  acked_audit_id uuid null,
-  alerted_at timestamptz null,
-  alert_claimed_until timestamptz null -- a check is delivering the alert for this entry until then
+  statement_hash pg_catalog.text null, -- only when the statement is stored truncated; readers hash `statement` otherwise
+  linked_version pg_catalog.text null,
+  linked_audit_id pg_catalog.uuid null,
+  acked_audit_id pg_catalog.uuid null,
+  alerted_at pg_catalog.timestamptz null,
+  alert_claimed_until pg_catalog.timestamptz null -- a check is delivering the alert for this entry until then
 );
 -- Installs made before the defaults: the same table, brought to this definition.
 alter table drift_guard.ddl_ledger
   alter column txid set default pg_catalog.txid_current(),
   alter column session_user_name set default session_user,
-  alter column current_user_name set default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::text),
+  alter column current_user_name set default coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::pg_catalog.text),
   alter column application_name set default pg_catalog.left(pg_catalog.current_setting('application_name', true), 200),
   alter column client_addr set default pg_catalog.inet_client_addr(),
   alter column client_port set default pg_catalog.inet_client_port(),
   alter column backend_pid set default pg_catalog.pg_backend_pid(),
-  add column if not exists alert_claimed_until timestamptz null,
+  add column if not exists alert_claimed_until pg_catalog.timestamptz null,
   drop constraint if exists ddl_ledger_event_check;
 -- The primary key is the only index and there is no foreign key or CHECK: each would cost every
 -- DDL statement an index insert, a trigger event or an expression built at every insert
@@ -118,12 +122,12 @@ comment on table drift_guard.ddl_ledger is 'Every DDL command the event trigger 
 
 create table if not exists drift_guard.history_writes (
   id bigint generated always as identity primary key,
-  recorded_at timestamptz not null default pg_catalog.clock_timestamp(),
+  recorded_at pg_catalog.timestamptz not null default pg_catalog.clock_timestamp(),
   txid bigint not null,
-  op text not null check (op in ('insert', 'update', 'delete')),
-  version text not null,
-  session_user_name text not null,
-  application_name text null
+  op pg_catalog.text not null check (op in ('insert', 'update', 'delete')),
+  version pg_catalog.text not null,
+  session_user_name pg_catalog.text not null,
+  application_name pg_catalog.text null
 );
 create index if not exists history_writes_txid_idx on drift_guard.history_writes (txid);
 create index if not exists history_writes_recorded_at_idx on drift_guard.history_writes (recorded_at);
@@ -132,9 +136,9 @@ comment on table drift_guard.history_writes is 'The txid of every write to supab
 create table if not exists drift_guard.ledger_health (
   id boolean primary key default true check (id),
   errors bigint not null default 0,
-  last_error_at timestamptz null,
-  last_error_sqlstate text null,
-  last_error_message text null,
+  last_error_at pg_catalog.timestamptz null,
+  last_error_sqlstate pg_catalog.text null,
+  last_error_message pg_catalog.text null,
   alerted_entries bigint not null default 0
 );
 alter table drift_guard.ledger_health add column if not exists alerted_entries bigint not null default 0;
@@ -154,15 +158,21 @@ begin
 end;
 $$;
 
--- What the foreign keys would check, at the only time it can fail: when a link or an
--- acknowledgement sets an audit id (entries are inserted without one; audit rows are never deleted).
+-- What the foreign keys would check, and more, at the only time it can fail: when a link, an
+-- acknowledgement or an alert mark changes an entry (entries are inserted without them; audit
+-- rows are never deleted). Holds for every role, the owner too:
+--   - acked_audit_id is set once, to an audit row of kind 'ack' whose plan names this entry
+--     (what drift_guard.ledger_ack writes);
+--   - linked_audit_id names a repair;
+--   - alerted_at is set only inside drift_guard.ledger_mark_alerted, which raises a
+--     transaction-local setting around its own UPDATE.
 create or replace function drift_guard.ddl_ledger_audit_ids_exist()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_id uuid;
+  v_id pg_catalog.uuid;
 begin
   foreach v_id in array array[
     case when new.linked_audit_id is distinct from old.linked_audit_id then new.linked_audit_id end,
@@ -171,13 +181,30 @@ begin
       raise exception using errcode = '23503', message = pg_catalog.format('no audit entry has id %s', v_id);
     end if;
   end loop;
+  if new.acked_audit_id is distinct from old.acked_audit_id then
+    if old.acked_audit_id is not null or not exists (
+      select 1 from drift_guard.audit_log a
+      where a.id = new.acked_audit_id and a.kind = 'ack' and (a.plan -> 'ack') @> pg_catalog.to_jsonb(new.id)) then
+      raise exception using errcode = '23503',
+        message = pg_catalog.format('ledger entry %s can be acknowledged only once, by an ack audit entry that names it (drift_guard.ledger_ack); %s is not one', new.id, new.acked_audit_id);
+    end if;
+  end if;
+  if new.linked_audit_id is distinct from old.linked_audit_id and new.linked_audit_id is not null
+     and not exists (select 1 from drift_guard.audit_log a where a.id = new.linked_audit_id and a.kind = 'repair') then
+    raise exception using errcode = '23503', message = pg_catalog.format('no repair audit entry has id %s', new.linked_audit_id);
+  end if;
+  if new.alerted_at is distinct from old.alerted_at
+     and pg_catalog.current_setting('drift_guard.marking_alerted', true) is distinct from 'on' then
+    raise exception using errcode = 'DGA01',
+      message = pg_catalog.format('ledger entry %s: alerted_at is set only by drift_guard.ledger_mark_alerted', new.id);
+  end if;
   return new;
 end;
 $$;
 
 drop trigger if exists ddl_ledger_audit_ids_exist on drift_guard.ddl_ledger;
 create trigger ddl_ledger_audit_ids_exist
-  before update of linked_audit_id, acked_audit_id on drift_guard.ddl_ledger
+  before update of linked_audit_id, acked_audit_id, alerted_at on drift_guard.ddl_ledger
   for each row execute function drift_guard.ddl_ledger_audit_ids_exist();
 
 -- ---------------------------------------------------------------------------
@@ -185,11 +212,11 @@ create trigger ddl_ledger_audit_ids_exist
 -- ---------------------------------------------------------------------------
 
 -- Counts an error caught inside a ledger trigger. Never raises.
-create or replace function drift_guard.ledger_count_error(p_sqlstate text, p_message text)
+create or replace function drift_guard.ledger_count_error(p_sqlstate pg_catalog.text, p_message pg_catalog.text)
 returns void
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   begin
@@ -208,22 +235,22 @@ $$;
 -- The JWT claims of the session (PostgREST / the SQL editor set request.jwt.claims), or null.
 -- A claim that is not valid jsonb (e.g. a \u0000 escape, which jsonb rejects) is cleaned, never fatal.
 create or replace function drift_guard.ledger_jwt_claims()
-returns jsonb
+returns pg_catalog.jsonb
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_raw text := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
+  v_raw pg_catalog.text := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
 begin
   if v_raw is null then
     return null;
   end if;
   begin
-    return v_raw::jsonb;
+    return v_raw::pg_catalog.jsonb;
   exception when others then
     begin
-      return pg_catalog.replace(v_raw, '\u0000', '')::jsonb;
+      return pg_catalog.replace(v_raw, '\u0000', '')::pg_catalog.jsonb;
     exception when others then
       return null;
     end;
@@ -233,11 +260,11 @@ $$;
 
 -- The schema of a trigger, policy or rule, whose identity reads `name on schema.table` and whose
 -- schema_name Postgres leaves null.
-create or replace function drift_guard.ledger_identity_schema(p_identity text)
-returns text
+create or replace function drift_guard.ledger_identity_schema(p_identity pg_catalog.text)
+returns pg_catalog.text
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select case when m.part like '"%' then pg_catalog.replace(pg_catalog.substr(m.part, 2, pg_catalog.length(m.part) - 2), '""', '"') else m.part end
   from (select (pg_catalog.regexp_match(p_identity, ' on ("(?:[^"]|"")+"|[^". ]+)\.("(?:[^"]|"")+"|[^". ]+)$'))[1] as part) m
@@ -250,10 +277,10 @@ create or replace function drift_guard.ledger_attach_history_trigger()
 returns boolean
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_table regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
+  v_table pg_catalog.regclass := pg_catalog.to_regclass('supabase_migrations.schema_migrations');
 begin
   if v_table is null then
     return false;
@@ -268,29 +295,89 @@ begin
 end;
 $$;
 
--- Keeps the ledger within its retention. The event trigger runs it about once per 1,000 DDL statements.
+-- The versions that make entries of transaction p_txid tracked: history rows that the
+-- transaction inserted or updated, that it did not delete again afterwards, and that still
+-- exist now. A row inserted and deleted in the same transaction, or deleted since, does not
+-- count. Null when there is none.
+create or replace function drift_guard.ledger_tracked_by(p_txid pg_catalog.int8)
+returns pg_catalog.text[]
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_versions pg_catalog.text[];
+begin
+  if pg_catalog.to_regclass('supabase_migrations.schema_migrations') is null then
+    return null;
+  end if;
+  execute $q$
+    select pg_catalog.array_agg(distinct w.version order by w.version)
+    from drift_guard.history_writes w
+    where w.txid = $1 and w.op <> 'delete'
+      and not exists (select 1 from drift_guard.history_writes d
+                      where d.txid = w.txid and d.version = w.version and d.op = 'delete' and d.id > w.id)
+      and exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version)
+  $q$ into v_versions using p_txid;
+  return v_versions;
+end;
+$$;
+
+-- Keeps the ledger within its retention, deleting only entries that are resolved: tracked
+-- by a history row that still exists, linked by a repair not undone, or acknowledged. An
+-- untracked, unacknowledged entry is never pruned, however old or however many: a flood of
+-- cheap DDL cannot push a real change out. The event trigger runs it about once per 1,000 DDL
+-- statements. It never waits: rows another transaction holds (a prune inside a long
+-- transaction, a link, an ack) are skipped (SKIP LOCKED), and at most 10,000 go at once.
 create or replace function drift_guard.ledger_prune()
-returns bigint
+returns pg_catalog.int8
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_settings drift_guard.ledger_settings%rowtype;
-  v_max bigint;
-  v_deleted bigint;
+  v_max pg_catalog.int8;
+  v_deleted pg_catalog.int8;
 begin
   select * into v_settings from drift_guard.ledger_settings s where s.id;
   if not found then
     return 0;
   end if;
   select pg_catalog.max(l.id) into v_max from drift_guard.ddl_ledger l;
-  delete from drift_guard.ddl_ledger l
-  where l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days)
-     or l.id <= coalesce(v_max, 0) - v_settings.retention_rows;
+  -- One statement, the tracked test inline (what drift_guard.ledger_tracked_by says per
+  -- transaction), so that a long ledger costs one scan, not a call per entry.
+  execute pg_catalog.format($q$
+    with doomed as (
+      select l.id from drift_guard.ddl_ledger l
+      where (l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => $1)
+             or l.id <= $2 - $3)
+        and (l.acked_audit_id is not null
+             or (l.linked_audit_id is not null
+                 and exists (select 1 from drift_guard.audit_log a where a.id = l.linked_audit_id and a.undone_by is null))
+             or %s)
+      order by l.id
+      limit 10000
+      for update of l skip locked)
+    delete from drift_guard.ddl_ledger l using doomed d where l.id = d.id
+    $q$,
+    case when pg_catalog.to_regclass('supabase_migrations.schema_migrations') is null then 'false' else
+      $t$exists (select 1 from drift_guard.history_writes w
+                 where w.txid = l.txid and w.op <> 'delete'
+                   and not exists (select 1 from drift_guard.history_writes x
+                                   where x.txid = w.txid and x.version = w.version and x.op = 'delete' and x.id > w.id)
+                   and exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version))$t$ end)
+  using v_settings.retention_days, coalesce(v_max, 0), v_settings.retention_rows;
   get diagnostics v_deleted = row_count;
-  delete from drift_guard.history_writes w
-  where w.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days);
+  -- A history write is kept while an entry of its transaction is: it is what makes that entry tracked.
+  with doomed as (
+    select w.id from drift_guard.history_writes w
+    where w.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => v_settings.retention_days)
+      and not exists (select 1 from drift_guard.ddl_ledger l where l.txid = w.txid)
+    order by w.id
+    limit 10000
+    for update of w skip locked)
+  delete from drift_guard.history_writes w using doomed d where w.id = d.id;
   return v_deleted;
 end;
 $$;
@@ -303,7 +390,7 @@ create or replace function drift_guard.ledger_record_history_write()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   begin
@@ -325,7 +412,7 @@ create or replace function drift_guard.ledger_record_ddl()
 returns event_trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 -- Without it, the plan cache re-plans each INSERT below at every call (its plpgsql variables are
 -- parameters), which cost more than the rest of the trigger together (bench/ledger.ts).
 set plan_cache_mode = force_generic_plan
@@ -340,18 +427,25 @@ as $$
 -- The exception block guarantees that a failing ledger never breaks DDL.
 declare
   v_settings drift_guard.ledger_settings;
-  v_query text;
-  v_statement text;
+  v_query pg_catalog.text;
+  v_statement pg_catalog.text;
   v_length int;
-  v_hash text;
-  v_claims jsonb;
-  v_jwt_sub text;
-  v_jwt_role text;
-  v_history regclass;
+  v_hash pg_catalog.text;
+  v_claims pg_catalog.jsonb;
+  v_jwt_sub pg_catalog.text;
+  v_jwt_role pg_catalog.text;
+  v_history pg_catalog.regclass;
+  v_installing pg_catalog.bool := false;
 begin
   begin
     select * into v_settings from drift_guard.ledger_settings s where s.id;
-    if not (session_user::text = any (v_settings.skip_roles)) then
+    if pg_catalog.current_setting('drift_guard.installing', true) = 'on' then
+      v_installing := exists (select 1 from pg_catalog.pg_namespace n
+                              where n.nspname = 'drift_guard'
+                                and n.nspowner = (select r.oid from pg_catalog.pg_roles r
+                                                  where r.rolname = coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user::pg_catalog.text)));
+    end if;
+    if not (session_user::pg_catalog.text = any (v_settings.skip_roles)) then
       v_query := pg_catalog.current_query();
       v_statement := pg_catalog.left(v_query, v_settings.statement_max_chars);
       v_length := pg_catalog.length(v_query);
@@ -378,8 +472,10 @@ begin
         where (c.schema_name is null or not (c.schema_name in ('drift_guard', 'pg_toast') or c.schema_name like 'pg\_temp%'
                                              or c.schema_name like 'pg\_toast\_temp%' or c.schema_name = any (v_settings.skip_schemas)))
           and (c.object_type <> 'schema' or not (c.object_identity = 'drift_guard' or c.object_identity = any (v_settings.skip_schemas)))
-          -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity: drift_guard's own install names its schema.
-          and (c.object_identity is not null or v_query !~* '\mdrift_guard\M');
+          -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES carry no identity. Those of drift_guard's own
+          -- install are known by the transaction-local setting every schema file sets, and only
+          -- when the role is the schema's owner (who may change it anyway); never by the text.
+          and (c.object_identity is not null or not v_installing);
       else
         insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name,
                                             jwt_sub, jwt_role, statement, statement_length, statement_hash)
@@ -425,7 +521,7 @@ create or replace function drift_guard.ledger_activate()
 returns boolean
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   drop event trigger if exists drift_guard_ledger_ddl;
@@ -463,10 +559,10 @@ $$;
 
 -- Whether the ledger is recording, and since when.
 create or replace function drift_guard.ledger_status()
-returns jsonb
+returns pg_catalog.jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select pg_catalog.jsonb_build_object(
     'active', (select pg_catalog.count(*) = 2 from pg_catalog.pg_event_trigger e
@@ -482,18 +578,18 @@ $$;
 
 -- Links untracked entries to the migration that creates their objects, as part of a repair.
 -- p_links: [{ "version": "…", "objects": [{ "kind": "table", "schema": "public", "name": "t", "table": null }] }]
-create or replace function drift_guard.ledger_link(p_audit_id uuid, p_links jsonb)
+create or replace function drift_guard.ledger_link(p_audit_id pg_catalog.uuid, p_links pg_catalog.jsonb)
 returns bigint
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_link jsonb;
-  v_object jsonb;
-  v_identity text;
-  v_pattern text;
-  v_kind text;
+  v_link pg_catalog.jsonb;
+  v_object pg_catalog.jsonb;
+  v_identity pg_catalog.text;
+  v_pattern pg_catalog.text;
+  v_kind pg_catalog.text;
   v_count bigint := 0;
   v_rows bigint;
 begin
@@ -504,7 +600,7 @@ begin
     raise exception using errcode = 'DGI01', message = 'links must be an array';
   end if;
   for v_link in select e.value from pg_catalog.jsonb_array_elements(p_links) e loop
-    for v_object in select o.value from pg_catalog.jsonb_array_elements(coalesce(v_link -> 'objects', '[]'::jsonb)) o loop
+    for v_object in select o.value from pg_catalog.jsonb_array_elements(coalesce(v_link -> 'objects', '[]'::pg_catalog.jsonb)) o loop
       v_kind := v_object ->> 'kind';
       v_identity := case
         when v_kind = 'schema' then pg_catalog.quote_ident(v_object ->> 'name')
@@ -524,9 +620,9 @@ begin
              or (v_pattern is not null and pg_catalog.left(l.object_identity, pg_catalog.length(v_pattern)) = v_pattern)
              -- entries on a table's parts (its columns, policies, triggers) follow the table
              or (v_kind = 'table' and (pg_catalog.left(l.object_identity, pg_catalog.length(v_identity) + 1) = v_identity || '.'
-                                       or l.object_identity like '% on ' || pg_catalog.replace(pg_catalog.replace(v_identity, '\', '\\'), '%', '\%')))
+                                       or l.object_identity like '% on ' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(v_identity, '\', '\\'), '%', '\%'), '_', '\_')))
             )
-        and not exists (select 1 from drift_guard.history_writes w where w.txid = l.txid and w.op <> 'delete');
+        and drift_guard.ledger_tracked_by(l.txid) is null;
       get diagnostics v_rows = row_count;
       v_count := v_count + v_rows;
     end loop;
@@ -547,15 +643,15 @@ end;
 $$;
 
 -- Marks ledger entries reviewed, with an audit-log entry of kind 'ack' (the history is unchanged).
-create or replace function drift_guard.ledger_ack(p_ids bigint[], p_reason text, p_actor jsonb)
-returns jsonb
+create or replace function drift_guard.ledger_ack(p_ids bigint[], p_reason pg_catalog.text, p_actor pg_catalog.jsonb)
+returns pg_catalog.jsonb
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_digest text;
-  v_audit_id uuid;
+  v_digest pg_catalog.text;
+  v_audit_id pg_catalog.uuid;
   v_missing bigint[];
   v_count bigint;
 begin
@@ -572,9 +668,9 @@ begin
   end if;
   v_digest := drift_guard.history_digest();
   insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
-  values ('ack', coalesce(p_actor, '{}'::jsonb), p_reason,
-          pg_catalog.jsonb_build_object('ack', pg_catalog.to_jsonb(p_ids), 'changes', '[]'::jsonb),
-          v_digest, v_digest, '[]'::jsonb, '[]'::jsonb)
+  values ('ack', coalesce(p_actor, '{}'::pg_catalog.jsonb), p_reason,
+          pg_catalog.jsonb_build_object('ack', pg_catalog.to_jsonb(p_ids), 'changes', '[]'::pg_catalog.jsonb),
+          v_digest, v_digest, '[]'::pg_catalog.jsonb, '[]'::pg_catalog.jsonb)
   returning id into v_audit_id;
   update drift_guard.ddl_ledger l set acked_audit_id = v_audit_id
   where l.id = any (p_ids) and l.acked_audit_id is null;
@@ -591,7 +687,7 @@ create or replace function drift_guard.ledger_claim_alert(p_ids bigint[], p_leas
 returns bigint[]
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   with claimed as (
     update drift_guard.ddl_ledger l
@@ -607,7 +703,7 @@ create or replace function drift_guard.ledger_release_alert(p_ids bigint[])
 returns bigint
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_count bigint;
@@ -625,14 +721,16 @@ create or replace function drift_guard.ledger_mark_alerted(p_ids bigint[])
 returns bigint
 language plpgsql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_count bigint;
 begin
+  perform pg_catalog.set_config('drift_guard.marking_alerted', 'on', true);
   update drift_guard.ddl_ledger l set alerted_at = pg_catalog.now(), alert_claimed_until = null
   where l.id = any (coalesce(p_ids, '{}'::bigint[])) and l.alerted_at is null;
   get diagnostics v_count = row_count;
+  perform pg_catalog.set_config('drift_guard.marking_alerted', '', true);
   if v_count > 0 then
     update drift_guard.ledger_health h set alerted_entries = h.alerted_entries + v_count where h.id;
   end if;
@@ -644,7 +742,7 @@ $$;
 create or replace function drift_guard.audit_log_ack_is_final()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if old.kind = 'ack' and new.undone_by is distinct from old.undone_by then
@@ -659,32 +757,5 @@ drop trigger if exists audit_log_ack_is_final on drift_guard.audit_log;
 create trigger audit_log_ack_is_final
   before update on drift_guard.audit_log
   for each row execute function drift_guard.audit_log_ack_is_final();
-
--- ---------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC, anon or authenticated; service_role reads and acknowledges.
--- ---------------------------------------------------------------------------
-
-revoke all on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health from public;
-revoke all on all sequences in schema drift_guard from public;
-revoke all on all functions in schema drift_guard from public;
-
-do $$
-declare
-  v_role text;
-begin
-  foreach v_role in array array['anon', 'authenticated'] loop
-    if exists (select 1 from pg_catalog.pg_roles where rolname = v_role) then
-      execute pg_catalog.format('revoke all on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health from %I', v_role);
-      execute pg_catalog.format('revoke all on all sequences in schema drift_guard from %I', v_role);
-      execute pg_catalog.format('revoke all on all functions in schema drift_guard from %I', v_role);
-    end if;
-  end loop;
-  if exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    grant select on drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health to service_role;
-    grant update (linked_version, linked_audit_id, acked_audit_id, alerted_at) on drift_guard.ddl_ledger to service_role;
-    grant execute on all functions in schema drift_guard to service_role;
-  end if;
-end;
-$$;
 
 insert into drift_guard.schema_version (version) values ('20251202000400') on conflict (version) do nothing;

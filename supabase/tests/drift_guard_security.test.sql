@@ -3,7 +3,7 @@
 begin;
 create extension if not exists pgtap;
 
-select plan(13);
+select plan(15);
 
 -- RLS on every table.
 select is(
@@ -55,12 +55,25 @@ select is(
   'the SECURITY DEFINER trigger functions are exactly the ledger''s two recorders'
 );
 
--- A pinned, empty search_path on every function.
+-- Every function, trigger functions included, pins search_path to the catalog with pg_temp
+-- explicitly last (an empty path searches pg_temp FIRST for relations and types), and sets
+-- nothing else but the ledger trigger's plan_cache_mode.
 select is(
-  array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'drift_guard' and not ('search_path=""' = any (coalesce(p.proconfig, '{}'))) order by 1),
+  array(select p.oid::regprocedure::text || ' ' || coalesce(p.proconfig::text, '(none)')
+        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'drift_guard'
+          and p.proconfig is distinct from
+              case when p.oid = 'drift_guard.ledger_record_ddl()'::pg_catalog.regprocedure
+                   then array['search_path=pg_catalog, pg_temp', 'plan_cache_mode=force_generic_plan']::pg_catalog.text[]
+                   else array['search_path=pg_catalog, pg_temp']::pg_catalog.text[] end
+        order by 1),
   '{}'::text[],
-  'every drift_guard function pins search_path to nothing'
+  'every drift_guard function pins search_path = pg_catalog, pg_temp and sets nothing else'
+);
+select cmp_ok(
+  (select count(*)::int from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'drift_guard'),
+  '>=', 30, 'the functions are there to check'
 );
 
 -- No direct writes to the audit log by the API roles.
@@ -79,6 +92,20 @@ select is(
         order by 1),
   '{}'::text[],
   'no write grant on any drift_guard table to PUBLIC, anon or authenticated'
+);
+
+-- service_role writes nothing in drift_guard but a manifest upload (docs/security-model.md).
+select is(
+  array(select r.rolname || ' ' || v.privilege || ' ' || c.relname
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        cross join pg_catalog.pg_roles r
+        cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) v(privilege)
+        where n.nspname = 'drift_guard' and c.relkind = 'r' and r.rolname in ('service_role', 'authenticated', 'anon')
+          and (pg_catalog.has_table_privilege(r.oid, c.oid, v.privilege)
+               or (v.privilege in ('INSERT', 'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, c.oid, v.privilege)))
+        order by 1),
+  array['service_role INSERT manifests']::text[],
+  'the API roles write no drift_guard table, but service_role uploads manifests'
 );
 
 -- The trigger holds even for the owner.
