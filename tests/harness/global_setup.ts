@@ -2,11 +2,10 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { type PgServer, startPostgres } from "./postgres.ts";
-import { markedProcesses, pidAlive, TEST_RUN_ENV } from "./process_group.ts";
+import { markedProcesses, markTestRun, pidAlive, TEST_RUN_ENV, unmarkedEnv } from "./process_group.ts";
 
 export const TEMPLATE_DB = "dg_template";
 
@@ -45,9 +44,9 @@ async function assertNoProcessLeft(runId: string): Promise<void> {
 }
 
 export default async function setup(project: TestProject) {
-  const runId = randomUUID();
-  process.env[TEST_RUN_ENV] = runId;
-  server = await startPostgres();
+  const { runId, owner } = markTestRun();
+  // The run's server is stopped by this teardown, before the check: it is not a test's leftover.
+  server = await startPostgres({ env: unmarkedEnv() });
   const admin = postgres(server.url(), { onnotice: () => {} });
   await admin.unsafe(`create database ${TEMPLATE_DB}`);
   await admin.end();
@@ -67,16 +66,21 @@ export default async function setup(project: TestProject) {
     else process.env.TMPDIR = previousTmp;
     await server?.destroy();
     try {
-      await assertNoProcessLeft(runId);
+      if (owner) await assertNoProcessLeft(runId);
     } finally {
       rmSync(tempRoot, { recursive: true, force: true });
-      delete process.env[TEST_RUN_ENV];
+      if (owner) delete process.env[TEST_RUN_ENV];
     }
   };
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
-    pg: { port: number; bin: string; dataDir: string };
+    /**
+     * The run's server. In the `hosted` project (hosted_global_setup.ts) it is the hosted-shaped
+     * cluster: `hosted` is true, `password` is postgres's (not a superuser there), `template` the
+     * database createTestDatabase clones, `adminUrl` a supabase_admin URL.
+     */
+    pg: { port: number; bin: string; dataDir: string; hosted?: boolean; password?: string; template?: string; adminUrl?: string };
   }
 }

@@ -173,3 +173,23 @@ export async function killTree(pid: number, graceMs = 5_000): Promise<void> {
   }
   await Promise.all([...groups].map((g) => killGroup(g, graceMs)));
 }
+
+/**
+ * The id marking this test run's processes: set in the environment by the first global setup that
+ * asks (owner: true, so it checks for leftovers at teardown), reused by any other (owner: false).
+ * @example const { runId, owner } = markTestRun();
+ */
+export function markTestRun(): { runId: string; owner: boolean } {
+  const existing = process.env[TEST_RUN_ENV];
+  if (existing) return { runId: existing, owner: false };
+  const runId = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  process.env[TEST_RUN_ENV] = runId;
+  return { runId, owner: true };
+}
+
+/** process.env without the run's marker: for servers a global setup owns and stops itself. */
+export function unmarkedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env[TEST_RUN_ENV];
+  return env;
+}
