@@ -143,6 +143,22 @@ describe.skipIf(!pgbouncerBinary())(pgbouncerBinary() ? TITLE : `${TITLE} (skipp
       expect(audit.body.entries.map((e: any) => e.kind)).toEqual(["undo", "repair"]);
       expect(server.output()).not.toMatch(/08P01|unsupported startup parameter/);
     }, 300_000);
+
+    it("a pooler's refusal (a session setting in SUPABASE_DB_URL) answers 503 unreachable naming the pooler, never 500 internal", async () => {
+      // postgres.js sends a URL's unknown query parameters as startup parameters, as a user's ?options= would be.
+      const refused = await startFunctionServer({ SUPABASE_DB_URL: `${pooled}&search_path=public`, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
+      try {
+        const res = await call(refused.url, "GET", "/status", read);
+        expect(res.status, res.text).toBe(503);
+        expect(res.body.error.code).toBe("unreachable");
+        expect(res.body.error.message).toMatch(/connection pooler .*refused the startup parameter "search_path"/);
+        expect(res.body.error.hint).toMatch(/5432/);
+        expect(res.text).not.toContain(SUPERUSER_PASSWORD);
+        expect(res.text).not.toMatch(/postgres(ql)?:\/\//);
+      } finally {
+        await refused.stop();
+      }
+    });
   });
 
   it("the CLI through the pooler: check, ledger, repair plan and apply, undo", async () => {
