@@ -41,13 +41,17 @@ export const HOSTED_TEMPLATE_DB = "dg_hosted_template";
  * The platform folder (supautils source, build script, settings): $DRIFT_GUARD_PLATFORM_DIR, or
  * shared/platform beside the repository (CI clones the repository next to it) or beside its parent
  * (a git worktree one level deeper).
+ * @example readFileSync(join(platformDir()!, "supautils.conf"), "utf8")
  */
 export function platformDir(): string | null {
   const candidates = [process.env.DRIFT_GUARD_PLATFORM_DIR, resolve(ROOT, "../shared/platform"), resolve(ROOT, "../../shared/platform")];
   return candidates.find((d) => d && existsSync(join(d, "supautils.conf"))) ?? null;
 }
 
-/** Why the hosted-shaped cluster cannot start here, or null when it can. */
+/**
+ * Why the hosted-shaped cluster cannot start here, or null when it can.
+ * @example describe.skipIf(hostedSkipReason() !== null)(`hosted ${hostedSkipReason() ?? ""}`, () => { … })
+ */
 export function hostedSkipReason(): string | null {
   const dir = platformDir();
   if (!dir) return "(skipped: no shared/platform folder beside the repository; set DRIFT_GUARD_PLATFORM_DIR)";
@@ -94,6 +98,9 @@ let counter = 0;
 /**
  * Starts the hosted-shaped cluster; throws (with hostedSkipReason()) when supautils is missing.
  * `env`: the server's environment (a global setup passes one without the run's marker).
+ * @example
+ *   const hosted = await startHostedPostgres();
+ *   try { const db = await hosted.database("x"); … } finally { hosted.destroy(); }
  */
 export async function startHostedPostgres(opts: { env?: NodeJS.ProcessEnv } = {}): Promise<HostedServer> {
   const reason = hostedSkipReason();

@@ -22,7 +22,10 @@ import { join } from "node:path";
 import { freePort } from "./postgres.ts";
 import { spawnGroup } from "./process_group.ts";
 
-/** The PgBouncer binary, or null when this machine has none. */
+/**
+ * The PgBouncer binary, or null when this machine has none.
+ * @example describe.skipIf(!pgbouncerBinary())("behind PgBouncer", () => { … })
+ */
 export function pgbouncerBinary(): string | null {
   const candidate = process.env.PGBOUNCER || "/usr/sbin/pgbouncer";
   return existsSync(candidate) ? candidate : null;
@@ -63,7 +66,10 @@ async function untilAccepting(port: number, exited: () => boolean, log: () => st
   }
 }
 
-/** Starts PgBouncer with pool_mode = transaction; throws when the binary is missing. */
+/**
+ * Starts PgBouncer with pool_mode = transaction; throws when the binary is missing.
+ * @example const bouncer = await startPgBouncer({ serverPort: 5432, users: { postgres: "pw" } });
+ */
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = pgbouncerBinary();
   if (!binary) throw new Error("pgbouncer not found: install Debian's pgbouncer or set PGBOUNCER");

@@ -22,7 +22,10 @@ export interface GroupProcess {
   kill(graceMs?: number): Promise<void>;
 }
 
-/** True while any process of the group is alive. */
+/**
+ * True while any process of the group is alive.
+ * @example if (groupAlive(server.pgid)) await killGroup(server.pgid)
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -32,7 +35,10 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Whether a pid is alive and not a zombie. */
+/**
+ * Whether a pid is alive and not a zombie.
+ * @example expect(pidAlive(deno)).toBe(false)
+ */
 export function pidAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -109,7 +115,10 @@ export function markedProcesses(runId: string, exclude: number[] = []): MarkedPr
   return found;
 }
 
-/** The parent pid of a process, or null when it is gone. */
+/**
+ * The parent pid of a process, or null when it is gone.
+ * @example process.kill(parentPid(deno)!, "SIGKILL")
+ */
 export function parentPid(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -145,12 +154,18 @@ export function descendants(pid: number): MarkedProcess[] {
   return found;
 }
 
-/** Resolves once `pid` is gone (or a zombie); the test's timeout is the backstop. */
+/**
+ * Resolves once `pid` is gone (or a zombie); the test's timeout is the backstop.
+ * @example await waitUntilGone(deno)
+ */
 export async function waitUntilGone(pid: number): Promise<void> {
   while (pidAlive(pid)) await sleep(50);
 }
 
-/** The process group of a process, or null when it is gone. */
+/**
+ * The process group of a process, or null when it is gone.
+ * @example groupOf(deno) === deno // Deno leads its own group under drift-guard serve
+ */
 export function groupOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -187,7 +202,10 @@ export function markTestRun(): { runId: string; owner: boolean } {
   return { runId, owner: true };
 }
 
-/** process.env without the run's marker: for servers a global setup owns and stops itself. */
+/**
+ * process.env without the run's marker: for servers a global setup owns and stops itself.
+ * @example await startPostgres({ env: unmarkedEnv() })
+ */
 export function unmarkedEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env[TEST_RUN_ENV];
