@@ -4,13 +4,13 @@
  * with its database from SUPABASE_DB_URL. No Docker, no `supabase start`.
  * Deno is an optional dependency of drift-guard; only this command needs it.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { FUNCTION_NAME } from "../shared/supabase_config.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { runChildInOwnGroup } from "./child_process_group.ts";
 
 export interface ServeOptions {
   workdir: string;
@@ -47,18 +47,13 @@ export function serveCommand(opts: ServeOptions): Promise<number> {
   }
   if (!opts.dbUrl) throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL): the database the function reads", "SUPABASE_DB_URL=postgresql://… npx drift-guard serve");
   const args = ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--no-prompt", "--config", join(fnDir, "deno.json"), join(fnDir, "serve.ts")];
-  const child = spawn(denoBinary(), args, { stdio: "inherit", env: { ...process.env, PORT: String(port), SUPABASE_DB_URL: opts.dbUrl } });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on("SIGINT", forward);
-  process.on("SIGTERM", forward);
-  return new Promise((done, fail) => {
-    child.on("error", (err) => {
-      fail(new DriftGuardError("usage", `cannot start Deno (${err.message})`, "serve needs Deno: `npm install --save-dev deno`, or set DENO_BIN"));
-    });
-    child.on("exit", (code, signal) => {
-      process.off("SIGINT", forward);
-      process.off("SIGTERM", forward);
-      done(signal ? EXIT.ok : code ?? EXIT.ok);
-    });
-  });
+  const env = { ...process.env, PORT: String(port), SUPABASE_DB_URL: opts.dbUrl };
+  // Deno runs in its own process group, so a stop signal reaches it (and whatever it started) and
+  // this process exits only once it is gone; a stop on request is a clean exit, never 1 (drift).
+  return runChildInOwnGroup(denoBinary(), args, { stdio: "inherit", env }).then(
+    ({ code, signal, stoppedBy }) => (stoppedBy || signal ? EXIT.ok : code ?? EXIT.ok),
+    (err: Error) => {
+      throw new DriftGuardError("usage", `cannot start Deno (${err.message})`, "serve needs Deno: `npm install --save-dev deno`, or set DENO_BIN");
+    },
+  );
 }

@@ -17,6 +17,33 @@ export const CONNECTION_LOST_CODES: ReadonlySet<string> = new Set([
 /** SQLSTATEs that mean an object of the drift_guard schema is missing: schema, table, function. */
 const NOT_INSTALLED_CODES: ReadonlySet<string> = new Set(["3F000", "42P01", "42883"]);
 
+/**
+ * Messages by which a connection pooler (PgBouncer, Supavisor) says why it refused: their SQLSTATE is
+ * 08P01 (PgBouncer) or XX000 (Supavisor), which alone would read as a protocol bug or an internal error.
+ */
+const POOLER_REFUSALS: ReadonlyArray<{ pattern: RegExp; cause: (m: RegExpExecArray) => string; hint: string }> = [
+  {
+    pattern: /unsupported startup parameter(?:[^a-z_]+([a-z_.]{1,63}))?/i,
+    cause: (m) => `refused the startup parameter ${m[1] ? `"${m[1]}"` : "sent by the client"} (a transaction pooler keeps no session settings)`,
+    hint: "remove session settings (?options=…) from the database URL, or connect directly or through the session pooler (port 5432)",
+  },
+  {
+    pattern: /no more connections allowed|max_client_conn|max clients reached|max client connections|too many (client )?connections|EMAXCONN/i,
+    cause: () => "has no free connections",
+    hint: "retry shortly; if it persists, raise the pooler's pool size or close idle clients",
+  },
+  {
+    pattern: /tenant or user not found|no such (user|database)|password authentication failed|SASL authentication failed|auth failed/i,
+    cause: () => "rejected the login",
+    hint: "check the user (postgres.<project-ref> for Supavisor), the password and the database name in the URL",
+  },
+  {
+    pattern: /pgbouncer|supavisor|pooler|server conn crashed|server_login_retry|query_wait_timeout|client_idle_timeout|server closed the connection unexpectedly/i,
+    cause: () => "closed or refused the connection",
+    hint: "retry shortly; if it persists, check the pooler, or connect directly (port 5432)",
+  },
+];
+
 /** The SQLSTATE (or socket code) of an error, "" when it has none. */
 export function sqlState(err: unknown): string {
   const e = err as { code?: unknown; errno?: unknown } | null;
@@ -52,6 +79,22 @@ export function databaseError(err: unknown, url?: string): DriftGuardError {
   const code = sqlState(err);
   const make = (c: ErrorCode, text: string, hint?: string) => new DriftGuardError(c, text, hint, { cause: err });
 
+  if (code === "08P01" || code === "XX000") {
+    // A connection pooler's refusal. The message matched is the pooler's, never a query's; only the
+    // parameter name (letters and underscores) is quoted from it.
+    for (const refusal of POOLER_REFUSALS) {
+      const m = refusal.pattern.exec(message);
+      if (m) return make("unreachable", `the connection pooler in front of the database${at} ${refusal.cause(m)} (SQLSTATE ${code})`, refusal.hint);
+    }
+    if (code === "08P01") {
+      return make("unreachable", `the database${at} or a connection pooler in front of it broke off the connection (protocol violation, SQLSTATE 08P01)`,
+        "if the URL points at a transaction pooler (port 6543), retry or connect directly (port 5432); re-run with DRIFT_GUARD_DEBUG=1 to see the server's message");
+    }
+  }
+  if (code === "26000" && /prepared statement/i.test(message)) {
+    return make("unreachable", `a prepared statement was lost between transactions${at} (SQLSTATE 26000): a transaction pooler is between drift-guard and the database`,
+      "retry; if it persists, connect directly or through the session pooler (port 5432)");
+  }
   switch (code) {
     // Raised by our own SQL (supabase/migrations/*drift_guard*.sql): the message is ours.
     case "DGM01":

@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { freePort } from "./harness/postgres.ts";
+import { killTree } from "./harness/process_group.ts";
 // @ts-ignore: a plain ES module without types
 import { moduleSpecifiers } from "../scripts/build.mjs";
 
@@ -78,11 +79,7 @@ describe("the packed package in a project made by `supabase init`", () => {
   }, 600_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((done) => server!.once("exit", done));
-      server.kill("SIGTERM");
-      await exited;
-    }
+    if (server?.pid) await killTree(server.pid);
     await db?.drop();
   });
 
@@ -103,7 +100,7 @@ describe("the packed package in a project made by `supabase init`", () => {
     const setUp = run("bash", ["-euo", "pipefail", "-c", fill(beforeDeploy.replace(installLines[0], ""))], project, env);
     expect(setUp.status, `${setUp.stderr}\n${setUp.stdout}`).toBe(0);
 
-    server = spawn("npx", ["drift-guard", "serve"], { cwd: project, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    server = spawn("npx", ["drift-guard", "serve"], { cwd: project, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     server.stdout!.on("data", (d) => (serverOutput += d));
     server.stderr!.on("data", (d) => (serverOutput += d));
     await new Promise<void>((ready, fail) => {

@@ -21,6 +21,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 if (!Deno.env.get("SUPABASE_DB_URL")) console.error("migration-drift: SUPABASE_DB_URL is not set; every database route will answer 503");
 
+// `npm run serve` and `drift-guard serve` run this file as a child. A parent killed without passing
+// the signal on (SIGKILL, a CI step's timeout) leaves this process with another parent: it stops then,
+// rather than serve on with nobody to stop it. Started by init (parent pid 1), it has no parent to lose.
+const parentPid = Deno.ppid;
+if (parentPid !== 1) {
+  const orphanWatch = setInterval(() => {
+    if (Deno.ppid === parentPid) return;
+    console.error("migration-drift: the process that started this server is gone; stopping");
+    Deno.exit(0);
+  }, 250);
+  Deno.unrefTimer(orphanWatch);
+}
+
 Deno.serve({
   hostname: "127.0.0.1",
   port,

@@ -10,7 +10,8 @@ export function pgPort(): number {
   return inject("pg").port;
 }
 
-export function databaseUrl(database: string, password = SUPERUSER_PASSWORD, user = "postgres"): string {
+/** On the hosted-shaped server (the `hosted` project) postgres has its own password and is no superuser. */
+export function databaseUrl(database: string, password = inject("pg").password ?? SUPERUSER_PASSWORD, user = "postgres"): string {
   return `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${pgPort()}/${database}`;
 }
 
@@ -24,7 +25,7 @@ export interface TestDatabase {
 export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
   const name = `dg_${label.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${process.pid}_${++counter}`;
   const admin = postgres(databaseUrl("postgres"), { onnotice: () => {}, max: 1 });
-  await admin.unsafe(`create database "${name}" template ${TEMPLATE_DB}`);
+  await admin.unsafe(`create database "${name}" template ${inject("pg").template ?? TEMPLATE_DB}`);
   await admin.end();
   const url = databaseUrl(name);
   const sql = postgres(url, { onnotice: () => {}, max: 4 });

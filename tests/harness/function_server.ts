@@ -1,12 +1,12 @@
 /**
  * Serves the migration-drift function for a test, exactly as `npm run serve` does
  * (the same deno command, from package.json), on a free port, with its database
- * from SUPABASE_DB_URL. Stopped by its own pid.
+ * from SUPABASE_DB_URL. It runs in its own process group, and stop() kills the group.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { freePort } from "./postgres.ts";
+import { spawnGroup } from "./process_group.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const DENO = resolve(ROOT, "node_modules/.bin/deno");
@@ -34,29 +34,32 @@ export async function startFunctionServer(env: Record<string, string | undefined
   for (const name of ["SUPABASE_DB_URL", "SUPABASE_SECRET_KEYS", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWKS", "SUPABASE_JWT_SECRET", "SUPABASE_URL"]) {
     delete childEnv[name];
   }
-  const child: ChildProcess = spawn(DENO, serveArgs(), { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const group = spawnGroup(DENO, serveArgs(), { cwd: ROOT, env: { ...childEnv, ...env } });
+  const child = group.child;
+  const output = group.output;
 
   // Until it listens or exits, however long a loaded machine takes (the hook timeout is the backstop).
-  await new Promise<void>((ready, fail) => {
-    const onData = () => {
-      if (output.includes("listening on")) ready();
-    };
-    child.stdout!.on("data", onData);
-    child.once("exit", (code) => fail(new Error(`the function exited (${code}) before listening:\n${output}`)));
-  });
+  try {
+    await new Promise<void>((ready, fail) => {
+      const onData = () => {
+        if (output().includes("listening on")) ready();
+      };
+      child.stdout!.on("data", onData);
+      child.once("exit", (code) => fail(new Error(`the function exited (${code}) before listening:\n${output()}`)));
+    });
+  } catch (err) {
+    await group.kill();
+    throw err;
+  }
 
   return {
     url: `http://127.0.0.1:${port}/functions/v1/migration-drift`,
     port,
     pid: child.pid!,
-    output: () => output,
+    output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
+      await group.kill();
+      await group.exited;
     },
   };
 }

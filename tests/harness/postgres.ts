@@ -5,7 +5,7 @@
  * run the server as the `postgres` (or `nobody`) user.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -69,7 +69,17 @@ export interface PgServer {
  * `durable`: keep Postgres's crash-safety defaults (fsync, synchronous_commit, full_page_writes), as a
  * hosted Supabase database runs; tests turn them off for speed, benchmarks of write cost need them on.
  */
-export async function startPostgres(opts: { bin?: string; durable?: boolean } = {}): Promise<PgServer> {
+export async function startPostgres(opts: {
+  bin?: string;
+  durable?: boolean;
+  /** The bootstrap superuser (default postgres); hosted_postgres.ts makes it supabase_admin. */
+  superuser?: string;
+  /** Lines appended to postgresql.conf before the first start (hosted_postgres.ts: supautils). */
+  config?: string;
+  /** The environment of the server: a server owned by a global setup is not a process a test left behind. */
+  env?: NodeJS.ProcessEnv;
+} = {}): Promise<PgServer> {
+  const superuser = opts.superuser ?? "postgres";
   const bin = opts.bin ?? findPgBin();
   const root = mkdtempSync(join(tmpdir(), "drift-guard-pg-"));
   chmodSync(root, 0o755);
@@ -83,13 +93,14 @@ export async function startPostgres(opts: { bin?: string; durable?: boolean } = 
   const run = (cmd: string, args: string[]) => {
     const full = join(bin, cmd);
     const r = user
-      ? spawnSync("runuser", ["-u", user.name, "--", full, ...args], { encoding: "utf8" })
-      : spawnSync(full, args, { encoding: "utf8" });
+      ? spawnSync("runuser", ["-u", user.name, "--", full, ...args], { encoding: "utf8", env: opts.env })
+      : spawnSync(full, args, { encoding: "utf8", env: opts.env });
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
     return r.stdout;
   };
 
-  run("initdb", ["-D", dataDir, "-U", "postgres", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+  run("initdb", ["-D", dataDir, "-U", superuser, "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+  if (opts.config) appendFileSync(join(dataDir, "postgresql.conf"), `\n${opts.config}\n`);
   const port = await freePort();
   const options = [
     `-p ${port}`,
@@ -119,7 +130,7 @@ export async function startPostgres(opts: { bin?: string; durable?: boolean } = 
     dataDir,
     bin,
     url: (database = "postgres", password = SUPERUSER_PASSWORD) =>
-      `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+      `postgresql://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     stop,
     start: () => void start(),
     destroy,
