@@ -18,3 +18,8 @@ export function gitProvenance(dir: string): GitProvenance | null {
   const ciBranch = process.env.GITHUB_HEAD_REF || process.env.GITHUB_REF_NAME || process.env.CI_COMMIT_REF_NAME || null;
   return { commit, branch: branch && branch !== "HEAD" ? branch : ciBranch };
 }
+
+/** How a printed command renames a migration file: `git mv` inside a git work tree (the rename is staged), `mv` elsewhere. */
+export function gitFileMove(dir: string): "git mv" | "mv" {
+  return git(dir, ["rev-parse", "--is-inside-work-tree"]) === "true" ? "git mv" : "mv";
+}
