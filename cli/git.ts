@@ -19,7 +19,11 @@ export function gitProvenance(dir: string): GitProvenance | null {
   return { commit, branch: branch && branch !== "HEAD" ? branch : ciBranch };
 }
 
-/** How a printed command renames a migration file: `git mv` inside a git work tree (the rename is staged), `mv` elsewhere. */
-export function gitFileMove(dir: string): "git mv" | "mv" {
-  return git(dir, ["rev-parse", "--is-inside-work-tree"]) === "true" ? "git mv" : "mv";
+/**
+ * How a printed command renames a migration file: `git mv` for a file git tracks (the rename is
+ * staged), `mv` for one it does not (a new file of an open pull request, or no git repository).
+ */
+export function gitFileMove(dir: string): (path: string) => "git mv" | "mv" {
+  const tracked = new Set((git(dir, ["ls-files", "--full-name", "-z", "--", "."]) ?? "").split("\0").filter(Boolean).map((p) => p.slice(p.lastIndexOf("/") + 1)));
+  return (path) => (tracked.has(path.slice(path.lastIndexOf("/") + 1)) ? "git mv" : "mv");
 }

@@ -47,7 +47,7 @@ export async function driftReport(
     since?: Date;
     /** Replays the repository and each suggested repair from zero (db/history_replay.ts); passed in like judgeDefinitions. */
     verifyReplay?: ReplayVerifier;
-    fileMove?: "git mv" | "mv";
+    fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
   } = {},
 ): Promise<Report> {
   const remote = await readHistory(sql, knownStatements(local));

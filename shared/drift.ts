@@ -33,7 +33,7 @@ export interface DriftInput {
    */
   historyDigest?: string;
   /** How printed commands rename a file: `git mv` (default) or `mv` when the project is no git repository. */
-  fileMove?: "git mv" | "mv";
+  fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
 }
 
 export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";

@@ -30,7 +30,7 @@ export interface HistoryMatchInput {
   /** The flag suggested commands carry for a non-default migrations directory ("" or " --migrations dir"). */
   dirFlag: string;
   /** How a file is renamed in a printed command: `git mv` in a git repository, `mv` elsewhere. */
-  fileMove?: "git mv" | "mv";
+  fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
 }
 
 export interface HistoryMatch {
@@ -154,7 +154,7 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
     let after = [newestRemote, ...input.local.map((m) => m.version)].sort(compareCodePoints).at(-1)!;
     for (const m of localOnly) {
       if (covered.has(m.version) || compareCodePoints(m.version, newestRemote) >= 0) continue;
-      if (input.evidence?.get(m.version)?.verdict !== "absent") continue;
+      if (!neverRan(input.evidence?.get(m.version))) continue;
       const own = new Set(extractCreatedObjects(m.statements).map((o) => `${o.schema}.${o.name}`));
       const code = codeOnly(m.statements.join("\n"));
       const uses = creators
@@ -167,7 +167,7 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
       taken.add(target);
       after = target;
       const dest = `${input.migrationsDir}/${target}_${m.name}.sql`;
-      const move = input.fileMove ?? "git mv";
+      const move = moveCommand(input, m.path);
       covered.add(m.version);
       findings.push({
         kind: "renumber",
@@ -203,9 +203,24 @@ function moved(row: RemoteMigration, file: LocalMigration, input: HistoryMatchIn
       `(tools such as an MCP server's apply_migration record their own timestamp${renamed ? " and name" : ""}). It is one migration, not two: do not fetch ${row.version} and ` +
       `mark ${file.version} applied, which would make every fresh build run it twice. The suggested repair rewrites the history row to the file's version ` +
       `(no committed file changes; no SQL runs). The other way, which keeps the history untouched and renames the committed file: ` +
-      `${input.fileMove ?? "git mv"} ${shellQuote(file.path)} ${shellQuote(dest)}.`,
+      `${moveCommand(input, file.path)} ${shellQuote(file.path)} ${shellQuote(dest)}.`,
     command: `drift-guard repair${input.dirFlag} --move ${row.version} --to ${file.version} --reason "<why>"`,
   };
+}
+
+/**
+ * None of what the file builds is live: absent, or unknown only because the shadow could not
+ * replay it (which a file that depends on a newer migration's objects often cannot) with every
+ * object it creates looked up and missing.
+ */
+function neverRan(e: Evidence | undefined): boolean {
+  if (!e) return false;
+  if (e.verdict === "absent") return true;
+  return e.verdict === "unknown" && e.objects.length > 0 && e.objects.every((o) => !o.present);
+}
+
+function moveCommand(input: HistoryMatchInput, path: string): "git mv" | "mv" {
+  return typeof input.fileMove === "function" ? input.fileMove(path) : input.fileMove ?? "git mv";
 }
 
 /** SQL without comments and string literals: what names an object. */

@@ -87,6 +87,13 @@ describe("renumber", () => {
     expect(report.actions.map((a) => a.kind)).toEqual(["renumber_file"]);
   });
 
+  it("evidence unknown (the shadow could not replay it) with every object missing live also counts as never ran", () => {
+    const unknown: Evidence = { verdict: "unknown", basis: "definition", reason: "the shadow cannot replay it", objects: [{ kind: "table", name: "public.invoice_lines", present: false }] };
+    expect(computeDrift({ local, remote, evidence: new Map([["20260102000000", unknown]]) }).findings.map((f) => f.kind)).toEqual(["renumber"]);
+    const half: Evidence = { ...unknown, objects: [{ kind: "table", name: "public.invoice_lines", present: true }] };
+    expect(computeDrift({ local, remote, evidence: new Map([["20260102000000", half]]) }).findings).toEqual([]);
+  });
+
   it("without evidence that it never ran, or without a dependency, no renumber", () => {
     expect(computeDrift({ local, remote }).findings).toEqual([]);
     const independent = [local[0], file("20260102000000", "notes", "create table public.notes (id int);"), local[2]];

@@ -150,8 +150,9 @@ describe("parallel pull requests", () => {
       "20260103000000_invoices.sql": "create table public.invoices (id bigint primary key, total numeric);\n",
     });
     supabasePush(db.url, project);
-    execGit(project);
+    // The other pull request, merged after the newer one was pushed: git tracks its file.
     writeFileSync(join(project, "supabase/migrations/20260102000000_invoice_lines.sql"), "create table public.invoice_lines (id bigint primary key, invoice_id bigint references public.invoices (id));\n");
+    execGit(project);
 
     const { reports } = followAdvice(project, db.url);
     expect(reports[0].findings).toEqual([expect.objectContaining({ kind: "renumber", from: ["20260102000000"], to: "20260103000001" })]);
