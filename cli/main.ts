@@ -130,10 +130,12 @@ Examples:
     .addOption(dbUrl())
     .addOption(migrations())
     .argument("[versions...]", "versions to fetch (default: every remote-only one)")
+    .option("--live-definitions <version>", "instead: write the migration that records what the live database has for this local-only version's objects (evidence `different`)")
     .addHelpText("after", `
 Examples:
   $ drift-guard fetch
-  $ drift-guard fetch 20251025212010`)
+  $ drift-guard fetch 20251025212010
+  $ drift-guard fetch --live-definitions 20240101000000`)
     .action(async (versions: string[], opts: any, cmd: Command) => {
       exitCode = await fetchCommand({ ...opts, versions }, cmd);
     });

@@ -12,6 +12,7 @@ import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
 import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
+import { liveDefinitionsMigration } from "../db/live_definitions.ts";
 import { withDatabase } from "./database.ts";
 import { warnIfInterrupted } from "./interrupt.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
@@ -65,11 +66,21 @@ export interface FetchOptions {
   dbUrl?: string;
   migrations: string;
   versions: string[];
+  /** Write the migration that records the live definitions of this `different` version. */
+  liveDefinitions?: string;
 }
 
 export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
   const parsed = await readMigrationsDir(opts.migrations);
+  if (opts.liveDefinitions !== undefined) {
+    const live = await withDatabase(url, (sql) => liveDefinitionsMigration(sql, parsed.migrations, opts.liveDefinitions!, opts.migrations));
+    const path = join(opts.migrations, live.fileName);
+    const refused = writeNewFile(path, live.sql);
+    if (refused) throw new DriftGuardError("bad_input", `cannot write the live definitions: ${refused}`);
+    process.stdout.write(visible(`wrote ${path}. Review it, then: drift-guard check (it suggests marking ${opts.liveDefinitions} and ${live.version} applied)`) + "\n");
+    return EXIT.ok;
+  }
   const remote = await withDatabase(url, (sql) => readHistory(sql, knownStatements(parsed.migrations)));
   const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
   const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));

@@ -177,8 +177,12 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
   const verdict = (m: MigrationEntry) => m.evidence?.verdict;
   // A pending file whose objects are already live (a saved schema-diff suggestion) fails `db push`:
   // its advice is the out-of-order one, so that the table's verdict and the next step agree.
-  const pendingLive = of("pending").filter((m) => m.evidence !== undefined && verdict(m) !== "absent");
-  const outOfOrder = [...of("out_of_order"), ...pendingLive];
+  // The file `drift-guard fetch --live-definitions V` wrote for a `different` V: marked applied together with V.
+  const companionOf = new Map(migrations.filter((m) => m.local && /^record_live_definitions_[0-9]+$/.test(m.name) && !m.remote)
+    .map((m) => [m.name.slice("record_live_definitions_".length), m]));
+  const companions = new Set([...companionOf.entries()].filter(([v]) => migrations.some((m) => m.version === v && verdict(m) === "different")).map(([, m]) => m));
+  const pendingLive = of("pending").filter((m) => m.evidence !== undefined && verdict(m) !== "absent" && !companions.has(m));
+  const outOfOrder = [...of("out_of_order").filter((m) => !companions.has(m)), ...pendingLive];
   const identical = outOfOrder.filter((m) => verdict(m) === "identical");
   const looksUnapplied = outOfOrder.filter((m) => verdict(m) === "absent");
   const different = outOfOrder.filter((m) => verdict(m) === "different");
@@ -204,18 +208,25 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
     const shown = (e.differences ?? []).slice(0, 5);
     const more = (e.differences?.length ?? 0) - shown.length;
     const live = e.live_migration;
+    const saved = companionOf.get(m.version);
     actions.push({
       kind: "record_live_definition",
       versions: [m.version],
       explain:
         `${m.version}'s objects exist, but not as the file builds them (${shown.join("; ")}${more > 0 ? `; ${more} more` : ""}). ` +
         `Marking it applied alone would record SQL that never ran this way and hide the difference. Two steps: ` +
-        (live
-          ? `1. save the SQL that records what the live database has (printed under Evidence; --format json: evidence.live_migration.sql) as ${live.file}, and review it; ` +
-            `2. mark both applied (no SQL runs; the live database already has both): `
-          : `1. write a new migration that records what the live database has (drift-guard schema-diff suggests the SQL); 2. mark the file and that migration applied: `) +
+        (saved
+          ? `1. ${saved.local!.path} records what the live database has (review it); 2. mark both applied (no SQL runs; the live database already has both): `
+          : live
+          ? `1. save the SQL that records what the live database has (printed under Evidence) as ${live.file}: the command below writes it; review it; ` +
+            `2. mark both applied (check again: it then prints that command; no SQL runs, the live database already has both). `
+          : `1. write a new migration that records what the live database has (drift-guard schema-diff suggests the SQL); 2. mark the file and that migration applied. `) +
         `--force-different confirms that you recorded the live definitions.`,
-      command: `drift-guard repair${dirFlag} --mark-applied ${m.version}${live ? ` ${live.version}` : " <new version>"} --force-different --reason "<why>"`,
+      command: saved
+        ? `drift-guard repair${dirFlag} --mark-applied ${m.version} ${saved.version} --force-different --reason "<why>"`
+        : live
+        ? `drift-guard fetch${dirFlag} --live-definitions ${m.version}`
+        : `drift-guard schema-diff${dirFlag}`,
     });
   }
   if (byNameOnly.length) {
@@ -252,7 +263,7 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
     });
   }
 
-  const pending = of("pending").filter((m) => !pendingLive.includes(m));
+  const pending = of("pending").filter((m) => !pendingLive.includes(m) && !companions.has(m));
   if (pending.length) {
     actions.push({
       kind: "push",

@@ -179,6 +179,23 @@ describe("a saved schema-diff suggestion", () => {
   });
 });
 
+describe("objects live with other definitions", () => {
+  it("fetch --live-definitions writes the file, the next check marks both applied; following it converges", async () => {
+    const db = await installed("live_defs");
+    const project = makeProject({ "20260101000000_init.sql": INIT, "20260103000000_tags.sql": TAGS });
+    supabasePush(db.url, project);
+    // Someone ran the file's function by hand, then changed it in the dashboard.
+    const fn = "create function public.project_count() returns bigint language sql stable as $$ select count(*) from public.projects $$;\n";
+    await db.sql.unsafe(fn.replace("count(*)", "count(*) + 0"));
+    writeFileSync(join(project, "supabase/migrations/20260102000000_project_count.sql"), fn);
+
+    const { reports, steps } = followAdvice(project, db.url);
+    expect(reports[0].actions.map((a) => a.command)).toContain("drift-guard fetch --live-definitions 20260102000000");
+    expect(steps.some((s) => /^drift-guard repair --mark-applied 20260102000000 \d{14} --force-different/.test(s.command))).toBe(true);
+    await assertConverged(project, db);
+  });
+});
+
 function execGit(dir: string) {
   for (const args of [["init", "-q"], ["add", "-A"], ["-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-qm", "init"]]) {
     const r = spawnSyncGit(dir, args);
