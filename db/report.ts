@@ -12,12 +12,13 @@
  */
 import { computeDrift } from "../shared/drift.ts";
 import type { Evidence, LocalMigration, Problem, Report } from "../shared/types.ts";
+import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { untrackedChanges } from "./ledger.ts";
 import type { ReplayVerifier } from "./history_replay.ts";
-import { withVerification } from "../shared/history_verification.ts";
+import { withoutReplay, withVerification } from "../shared/history_verification.ts";
 
 export type EvidenceDepth = "definitions" | "names" | false;
 
@@ -78,6 +79,12 @@ export async function driftReport(
     : undefined;
   const report = computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest, fileMove: options.fileMove });
   if (!options.verifyReplay || !remote || local.some((m) => m.statementsHash !== undefined)) return report;
-  const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings });
-  return withVerification(report, verified.findings, verified.replay);
+  try {
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings });
+    return withVerification(report, verified.findings, verified.replay);
+  } catch (err) {
+    // No replay, no proof: the findings' repairs are withheld rather than printed unverified.
+    if (err instanceof DriftGuardError && err.code !== "internal") throw err;
+    return withoutReplay(report, `the repository could not be replayed from zero in the embedded shadow (${(err as Error).message})`);
+  }
 }

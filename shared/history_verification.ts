@@ -78,3 +78,16 @@ export function withVerification(report: Report, findings: readonly HistoryFindi
   const others = report.actions.filter((a) => !findingKinds.has(a.kind));
   return { ...report, findings: verified, actions: [...findingActions(verified), ...others], replay };
 }
+
+/**
+ * When the replay could not run (the shadow did not start): no proof, so every finding's repair is
+ * withheld, with why, and the report carries the reason as a warning.
+ *
+ * @example withoutReplay(report, "PGlite could not start").replay?.status // "skipped"
+ */
+export function withoutReplay(report: Report, why: string): Report {
+  const skipped: ReplayStatus = { status: "skipped", migrations: 0, summary: `not checked: ${why}` };
+  const withheld = report.findings.map((f) => (f.command === null ? f : { ...f, verification: { ...skipped, status: "failed" as const } }));
+  const out = withVerification(report, withheld, skipped);
+  return { ...out, problems: [...out.problems, { level: "warning", file: "", message: why }] };
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { computeDrift } from "../shared/drift.ts";
 import { historyAfter, planHistoryRepair } from "../shared/history_repair.ts";
 import { historyRepairFlags, historyRepairRequest } from "../shared/history_repair_options.ts";
-import { scenario, simulate, withVerification } from "../shared/history_verification.ts";
+import { scenario, simulate, withoutReplay, withVerification } from "../shared/history_verification.ts";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
@@ -75,6 +75,14 @@ describe("verification", () => {
     expect(out.findings[0].explain).toContain("table public.todos");
     expect(out.actions.map((a) => a.kind)).not.toContain("move_history");
     expect(out.replay?.summary).toBe("ok (2 migrations, equals live)");
+  });
+
+  it("without a replay (the shadow did not start) no repair is printed unverified, and the report says why", () => {
+    const out = withoutReplay(computeDrift({ local, remote }), "PGlite could not start");
+    expect(out.findings[0].command).toBeNull();
+    expect(out.actions.map((a) => a.kind)).not.toContain("move_history");
+    expect(out.replay).toMatchObject({ status: "skipped" });
+    expect(out.problems.map((p) => p.message)).toContain("PGlite could not start");
   });
 
   it("a verified suggestion keeps its command", () => {
