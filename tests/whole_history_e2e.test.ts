@@ -78,6 +78,11 @@ describe("an agent re-versioned a migration", () => {
     expect(first.replay).toMatchObject({ status: "differs" });
     expect(first.replay?.summary).toMatch(/public\.todos/);
     await assertConverged(project, db);
+    // Converged: the one line of an in-sync check says the repository replays to what is live.
+    const text = driftGuard(["check"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+    expect(text.status).toBe(0);
+    expect(text.stdout.trim().split("\n")).toHaveLength(1);
+    expect(text.stdout).toMatch(/^in sync: 2 migration\(s\) match the history \(sha256:[0-9a-f]+…\); replay: ok \(2 migrations, equals live\)$/m);
   });
 
   it("the agent also renamed it", async () => {

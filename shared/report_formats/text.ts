@@ -33,7 +33,8 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
   const warnings = report.problems.length ? `, ${report.problems.length} problem(s)` : "";
   const untracked = report.untracked_changes ?? [];
   if (report.status === "in_sync" && report.problems.length === 0) {
-    return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)\n${report.replay ? `${replayLine(report)}\n` : ""}`;
+    // One line when in sync (scripts read it): the replay verdict goes on it.
+    return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)${report.replay ? `; ${replayLine(report)}` : ""}\n`;
   }
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
   const lines: string[] = [];
