@@ -6,9 +6,10 @@ import type { Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
+import { verifyHistoryReplay } from "../db/history_replay.ts";
 import { withDatabase } from "./database.ts";
 import { callFunction, requireFunctionTarget } from "./function_client.ts";
-import { gitProvenance } from "./git.ts";
+import { gitFileMove, gitProvenance } from "./git.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { printReport, reportExitCode } from "./output.ts";
 
@@ -53,7 +54,7 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
       const connected = sql`select 1`.catch(() => {});
       const parsed = await readMigrationsDir(opts.migrations);
       await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions: collectDefinitionEvidence, migrationsDir: opts.migrations, since });
+      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions: collectDefinitionEvidence, migrationsDir: opts.migrations, since, ...(opts.evidence ? { verifyReplay: verifyHistoryReplay, fileMove: gitFileMove(opts.migrations) } : {}) });
     });
   }
   printReport((format, style) => renderReport(report, format, style), opts.format, opts.output);

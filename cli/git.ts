@@ -18,3 +18,12 @@ export function gitProvenance(dir: string): GitProvenance | null {
   const ciBranch = process.env.GITHUB_HEAD_REF || process.env.GITHUB_REF_NAME || process.env.CI_COMMIT_REF_NAME || null;
   return { commit, branch: branch && branch !== "HEAD" ? branch : ciBranch };
 }
+
+/**
+ * How a printed command renames a migration file: `git mv` for a file git tracks (the rename is
+ * staged), `mv` for one it does not (a new file of an open pull request, or no git repository).
+ */
+export function gitFileMove(dir: string): (path: string) => "git mv" | "mv" {
+  const tracked = new Set((git(dir, ["ls-files", "--full-name", "-z", "--", "."]) ?? "").split("\0").filter(Boolean).map((p) => p.slice(p.lastIndexOf("/") + 1)));
+  return (path) => (tracked.has(path.slice(path.lastIndexOf("/") + 1)) ? "git mv" : "mv");
+}

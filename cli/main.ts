@@ -130,10 +130,12 @@ Examples:
     .addOption(dbUrl())
     .addOption(migrations())
     .argument("[versions...]", "versions to fetch (default: every remote-only one)")
+    .option("--live-definitions <version>", "instead: write the migration that records what the live database has for this local-only version's objects (evidence `different`)")
     .addHelpText("after", `
 Examples:
   $ drift-guard fetch
-  $ drift-guard fetch 20251025212010`)
+  $ drift-guard fetch 20251025212010
+  $ drift-guard fetch --live-definitions 20240101000000`)
     .action(async (versions: string[], opts: any, cmd: Command) => {
       exitCode = await fetchCommand({ ...opts, versions }, cmd);
     });
@@ -145,6 +147,10 @@ Examples:
     .addOption(migrations())
     .option("--mark-applied <versions...>", "record versions as applied, as `supabase migration repair --status applied` does")
     .option("--mark-reverted <versions...>", "delete history rows, as `supabase migration repair --status reverted` does")
+    .option("--move <version>", "rewrite this history row's version to --to's (one migration recorded under another version; docs/whole-history.md)")
+    .option("--to <version>", "with --move: the local file's version")
+    .option("--squash <versions...>", "delete these history rows, folded into the file --into names, and record that file")
+    .option("--into <version>", "with --squash: the squash file's version")
     .option("--reason <text>", "why: kept in the audit log (required)")
     .option("--apply", "write the plan; requires --expect-digest with the dry run's plan digest")
     .option("--expect-digest <digest>", "the plan_digest of the dry run you reviewed: it pins the history and every change's content")

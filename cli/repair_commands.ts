@@ -5,12 +5,14 @@ import { join } from "node:path";
 import process from "node:process";
 import { computeDrift } from "../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../shared/migration_files.ts";
+import { historyRepairFlags, historyRepairRequest } from "../shared/history_repair_options.ts";
 import { repairJson, validateAuditId, validateReason, validateRepairRequest } from "../shared/repair_plan.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { knownStatements, readHistory } from "../db/history.ts";
 import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { type Actor, repairHistory, undoRepair } from "../db/repair.ts";
+import { liveDefinitionsMigration } from "../db/live_definitions.ts";
 import { withDatabase } from "./database.ts";
 import { warnIfInterrupted } from "./interrupt.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
@@ -64,11 +66,21 @@ export interface FetchOptions {
   dbUrl?: string;
   migrations: string;
   versions: string[];
+  /** Write the migration that records the live definitions of this `different` version. */
+  liveDefinitions?: string;
 }
 
 export async function fetchCommand(opts: FetchOptions, _cmd?: unknown): Promise<number> {
   const url = requireDbUrl(opts.dbUrl);
   const parsed = await readMigrationsDir(opts.migrations);
+  if (opts.liveDefinitions !== undefined) {
+    const live = await withDatabase(url, (sql) => liveDefinitionsMigration(sql, parsed.migrations, opts.liveDefinitions!, opts.migrations));
+    const path = join(opts.migrations, live.fileName);
+    const refused = writeNewFile(path, live.sql);
+    if (refused) throw new DriftGuardError("bad_input", `cannot write the live definitions: ${refused}`);
+    process.stdout.write(visible(`wrote ${path}. Review it, then: drift-guard check (it suggests marking ${opts.liveDefinitions} and ${live.version} applied)`) + "\n");
+    return EXIT.ok;
+  }
   const remote = await withDatabase(url, (sql) => readHistory(sql, knownStatements(parsed.migrations)));
   const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
   const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
@@ -119,6 +131,10 @@ export interface RepairOptions {
   migrations: string;
   markApplied?: string[];
   markReverted?: string[];
+  move?: string;
+  to?: string;
+  squash?: string[];
+  into?: string;
   reason?: string;
   apply?: boolean;
   expectDigest?: string;
@@ -135,7 +151,7 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
   for (const [flag, value] of [["--expect-digest", opts.expectDigest], ["--expect-plan-digest", opts.expectPlanDigest]]) {
     if (value !== undefined && !/^sha256:[0-9a-f]{64}$/.test(value)) throw new DriftGuardError("usage", `${flag} must look like sha256:<64 hex digits>`);
   }
-  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true };
+  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true, ...historyRepairRequest(opts) };
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations);
   const plan = () => withDatabase(url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor(), {
@@ -166,9 +182,10 @@ export async function repairCommand(opts: RepairOptions): Promise<number> {
       "  2. plan again, marking that migration applied too, with --force-different.",
     );
   } else if (result.dry_run && result.changes.length) {
-    const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : `--mark-reverted ${opts.markReverted!.join(" ")}`;
+    const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : historyRepairFlags(opts) ?? `--mark-reverted ${opts.markReverted!.join(" ")}`;
+    const dir = opts.migrations === "supabase/migrations" ? "" : ` --migrations ${shellArg(opts.migrations)}`;
     const force = result.force_different && result.different?.length ? " --force-different" : "";
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair ${flag}${force} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
+    lines.push("", "To apply exactly this plan:", `  drift-guard repair${dir} ${flag}${force} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
     if (result.ledger_linked) lines.push(`Linked ${result.ledger_linked} untracked ledger entr${result.ledger_linked === 1 ? "y" : "ies"} to the versions marked applied (drift-guard ledger shows them)`);

@@ -1,5 +1,6 @@
 /** Calls the guarded SQL functions of the drift_guard schema. */
 import { historyDigest } from "../shared/checksum.ts";
+import { planHistoryRepair } from "../shared/history_repair.ts";
 import { planRepair, refuseDifferent, type RepairRequest, validateAuditId, validateRepairRequest } from "../shared/repair_plan.ts";
 import type { LocalMigration, RepairPlan } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
@@ -86,10 +87,14 @@ export async function repairHistory(
   const marked = new Set(request.markApplied ?? []);
   const toInsert = local.filter((m) => marked.has(m.version) && !remoteVersions.has(m.version));
   const evidence = toInsert.length && options.judgeDefinitions ? await options.judgeDefinitions(sql, local, toInsert, remoteVersions, {}) : undefined;
-  if (expect === undefined) return planRepair(request, local, remote, evidence);
+  const makePlan = () =>
+    request.move || request.squash
+      ? planHistoryRepair({ move: request.move, squash: request.squash, reason: validateRepairRequest(request).reason }, local, remote)
+      : planRepair(request, local, remote, evidence);
+  if (expect === undefined) return makePlan();
   let plan: RepairPlan;
   try {
-    plan = planRepair(request, local, remote, evidence);
+    plan = makePlan();
   } catch (err) {
     // The reviewed plan was valid when it was made; one that no longer plans means the history or the files moved since.
     if (!(err instanceof DriftGuardError)) throw err;

@@ -12,10 +12,13 @@
  */
 import { computeDrift } from "../shared/drift.ts";
 import type { Evidence, LocalMigration, Problem, Report } from "../shared/types.ts";
+import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { untrackedChanges } from "./ledger.ts";
+import type { ReplayVerifier } from "./history_replay.ts";
+import { withoutReplay, withVerification } from "../shared/history_verification.ts";
 
 export type EvidenceDepth = "definitions" | "names" | false;
 
@@ -37,7 +40,16 @@ export async function driftReport(
   sql: Sql,
   local: readonly LocalMigration[],
   problems: readonly Problem[],
-  options: { evidence?: EvidenceDepth; migrationsDir?: string; judgeDefinitions?: DefinitionJudge; timings?: Record<string, number>; since?: Date } = {},
+  options: {
+    evidence?: EvidenceDepth;
+    migrationsDir?: string;
+    judgeDefinitions?: DefinitionJudge;
+    timings?: Record<string, number>;
+    since?: Date;
+    /** Replays the repository and each suggested repair from zero (db/history_replay.ts); passed in like judgeDefinitions. */
+    verifyReplay?: ReplayVerifier;
+    fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
+  } = {},
 ): Promise<Report> {
   const remote = await readHistory(sql, knownStatements(local));
   const remoteVersions = new Set((remote ?? []).map((r) => r.version));
@@ -65,5 +77,14 @@ export async function driftReport(
   const historyDigest = remote && local.some((m) => m.statementsHash !== undefined)
     ? (await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`)[0].digest
     : undefined;
-  return computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest });
+  const report = computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest, fileMove: options.fileMove });
+  if (!options.verifyReplay || !remote || local.some((m) => m.statementsHash !== undefined)) return report;
+  try {
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings });
+    return withVerification(report, verified.findings, verified.replay);
+  } catch (err) {
+    // No replay, no proof: the findings' repairs are withheld rather than printed unverified.
+    if (err instanceof DriftGuardError && err.code !== "internal") throw err;
+    return withoutReplay(report, `the repository could not be replayed from zero in the embedded shadow (${(err as Error).message})`);
+  }
 }

@@ -4,6 +4,7 @@ import type {
   Action,
   DriftState,
   Evidence,
+  HistoryFinding,
   LocalMigration,
   MigrationEntry,
   Problem,
@@ -13,6 +14,7 @@ import type {
   UntrackedChange,
 } from "./types.ts";
 import { DRIFT_STATES } from "./types.ts";
+import { matchHistory } from "./history_matching.ts";
 
 export interface DriftInput {
   local: readonly LocalMigration[];
@@ -30,6 +32,8 @@ export interface DriftInput {
    * when local migrations carry statementsHash: the matching rows' statements were never read.
    */
   historyDigest?: string;
+  /** How printed commands rename a file: `git mv` (default) or `mv` when the project is no git repository. */
+  fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
 }
 
 export const DEFAULT_MIGRATIONS_DIR = "supabase/migrations";
@@ -99,7 +103,12 @@ export function computeDrift(input: DriftInput): Report {
   });
 
   const untracked = [...(input.untracked ?? [])];
-  const actions = suggestActions(migrations, input.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  const migrationsDir = input.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+  // Whole-history findings first: the versions they cover get no per-version advice, which would contradict them.
+  const match = input.remote
+    ? matchHistory({ local: input.local, remote: remoteRows, evidence: input.evidence, migrationsDir, dirFlag: dirFlagFor(migrationsDir), fileMove: input.fileMove })
+    : { findings: [], covered: new Set<string>() };
+  const actions = [...findingActions(match.findings), ...suggestActions(migrations.filter((m) => !match.covered.has(m.version)), migrationsDir)];
   if (untracked.length) actions.push(reviewUntracked(untracked));
   return {
     status: migrations.every((m) => m.state === "in_sync") && untracked.length === 0 ? "in_sync" : "drift",
@@ -109,7 +118,22 @@ export function computeDrift(input: DriftInput): Report {
     actions,
     problems,
     untracked_changes: untracked,
+    findings: match.findings,
   };
+}
+
+/** The action kind each repairable finding is listed under in `actions`. */
+const FINDING_ACTION = { moved: "move_history", squashed: "record_squash", renumber: "renumber_file" } as const;
+
+/** Findings that carry a repair, as actions (the same explain and command). */
+export function findingActions(findings: readonly HistoryFinding[]): Action[] {
+  return findings.flatMap((f) =>
+    f.command !== null && f.kind !== "ambiguous" ? [{ kind: FINDING_ACTION[f.kind], versions: [...f.versions], explain: f.explain, command: f.command }] : []
+  );
+}
+
+function dirFlagFor(migrationsDir: string): string {
+  return migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellQuote(migrationsDir)}`;
 }
 
 /** Untracked DDL: put it in a migration (or find the one that made it) and acknowledge it. */
@@ -131,7 +155,7 @@ function shellQuote(s: string): string {
 
 /** The fix for each kind of drift, with the exact command. Never suggests deleting history blindly. */
 export function suggestActions(migrations: readonly MigrationEntry[], migrationsDir: string): Action[] {
-  const dirFlag = migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellQuote(migrationsDir)}`;
+  const dirFlag = dirFlagFor(migrationsDir);
   const of = (state: DriftState) => migrations.filter((m) => m.state === state);
   const list = (ms: readonly MigrationEntry[]) => ms.map((m) => m.version);
   const actions: Action[] = [];
@@ -150,8 +174,15 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
     });
   }
 
-  const outOfOrder = of("out_of_order");
   const verdict = (m: MigrationEntry) => m.evidence?.verdict;
+  // A pending file whose objects are already live (a saved schema-diff suggestion) fails `db push`:
+  // its advice is the out-of-order one, so that the table's verdict and the next step agree.
+  // The file `drift-guard fetch --live-definitions V` wrote for a `different` V: marked applied together with V.
+  const companionOf = new Map(migrations.filter((m) => m.local && /^record_live_definitions_[0-9]+$/.test(m.name) && !m.remote)
+    .map((m) => [m.name.slice("record_live_definitions_".length), m]));
+  const companions = new Set([...companionOf.entries()].filter(([v]) => migrations.some((m) => m.version === v && verdict(m) === "different")).map(([, m]) => m));
+  const pendingLive = of("pending").filter((m) => m.evidence !== undefined && verdict(m) !== "absent" && !companions.has(m));
+  const outOfOrder = [...of("out_of_order").filter((m) => !companions.has(m)), ...pendingLive];
   const identical = outOfOrder.filter((m) => verdict(m) === "identical");
   const looksUnapplied = outOfOrder.filter((m) => verdict(m) === "absent");
   const different = outOfOrder.filter((m) => verdict(m) === "different");
@@ -177,18 +208,25 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
     const shown = (e.differences ?? []).slice(0, 5);
     const more = (e.differences?.length ?? 0) - shown.length;
     const live = e.live_migration;
+    const saved = companionOf.get(m.version);
     actions.push({
       kind: "record_live_definition",
       versions: [m.version],
       explain:
         `${m.version}'s objects exist, but not as the file builds them (${shown.join("; ")}${more > 0 ? `; ${more} more` : ""}). ` +
         `Marking it applied alone would record SQL that never ran this way and hide the difference. Two steps: ` +
-        (live
-          ? `1. save the SQL that records what the live database has (printed under Evidence; --format json: evidence.live_migration.sql) as ${live.file}, and review it; ` +
-            `2. mark both applied (no SQL runs; the live database already has both): `
-          : `1. write a new migration that records what the live database has (drift-guard schema-diff suggests the SQL); 2. mark the file and that migration applied: `) +
+        (saved
+          ? `1. ${saved.local!.path} records what the live database has (review it); 2. mark both applied (no SQL runs; the live database already has both): `
+          : live
+          ? `1. save the SQL that records what the live database has (printed under Evidence) as ${live.file}: the command below writes it; review it; ` +
+            `2. mark both applied (check again: it then prints that command; no SQL runs, the live database already has both). `
+          : `1. write a new migration that records what the live database has (drift-guard schema-diff suggests the SQL); 2. mark the file and that migration applied. `) +
         `--force-different confirms that you recorded the live definitions.`,
-      command: `drift-guard repair${dirFlag} --mark-applied ${m.version}${live ? ` ${live.version}` : " <new version>"} --force-different --reason "<why>"`,
+      command: saved
+        ? `drift-guard repair${dirFlag} --mark-applied ${m.version} ${saved.version} --force-different --reason "<why>"`
+        : live
+        ? `drift-guard fetch${dirFlag} --live-definitions ${m.version}`
+        : `drift-guard schema-diff${dirFlag}`,
     });
   }
   if (byNameOnly.length) {
@@ -225,7 +263,7 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
     });
   }
 
-  const pending = of("pending");
+  const pending = of("pending").filter((m) => !pendingLive.includes(m) && !companions.has(m));
   if (pending.length) {
     actions.push({
       kind: "push",

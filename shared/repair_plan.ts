@@ -19,6 +19,10 @@ export interface RepairRequest {
    * (evidence `different`): the user recorded the live definitions in a new migration.
    */
   forceDifferent?: boolean;
+  /** Rewrite one history row's version to its file's (shared/history_repair.ts). */
+  move?: { from: string; to: string };
+  /** Delete rows folded into one file and record that file (shared/history_repair.ts). */
+  squash?: { rows: readonly string[]; into: string };
 }
 
 const sameStatements = (a: readonly string[] | null, b: readonly string[]) =>
@@ -54,11 +58,19 @@ export function validateRepairRequest(request: RepairRequest): { applied: string
   if (applied.length && reverted.length) {
     throw new DriftGuardError("usage", "give --mark-applied or --mark-reverted, not both", "run two repairs, each with its own reason");
   }
-  if (!applied.length && !reverted.length) {
-    throw new DriftGuardError("usage", "nothing to repair: give --mark-applied V… or --mark-reverted V…");
+  const history = request.move !== undefined || request.squash !== undefined;
+  if (history && (applied.length || reverted.length)) {
+    throw new DriftGuardError("usage", "give --move or --squash alone, without --mark-applied or --mark-reverted", "run two repairs, each with its own reason");
+  }
+  if (!applied.length && !reverted.length && !history) {
+    throw new DriftGuardError("usage", "nothing to repair: give --mark-applied V… or --mark-reverted V… (or --move V --to W, --squash V… --into S)");
   }
   const reason = validateReason(request.reason);
-  for (const v of [...applied, ...reverted]) {
+  const historyVersions = [
+    ...(request.move ? [request.move.from, request.move.to] : []),
+    ...(request.squash ? [...request.squash.rows, request.squash.into] : []),
+  ];
+  for (const v of [...applied, ...reverted, ...historyVersions]) {
     if (!/^[0-9]+$/.test(v)) throw new DriftGuardError("unknown_version", `"${v}" is not a migration version (digits, as in <version>_<name>.sql)`);
   }
   return { applied, reverted, reason };

@@ -81,6 +81,44 @@ export interface Action {
 
 export type Summary = Record<DriftState, number>;
 
+/**
+ * A whole-history finding (shared/history_matching.ts): several versions that are one story.
+ * moved: `from` is the history row's version, `to` the file's. squashed: `from` the rows folded
+ * into the file `to`. renumber: `from` the file's version, `to` the version to give it.
+ * ambiguous: no repair (`command` null).
+ */
+export interface HistoryFinding {
+  kind: "moved" | "squashed" | "renumber" | "ambiguous";
+  versions: string[];
+  from: string[];
+  to: string | null;
+  files: string[];
+  explain: string;
+  /** Literally runnable after filling the reason; null when no repair is offered. */
+  command: string | null;
+  /** File renames the repair makes (renumber), to simulate the repaired repository. */
+  file_ops?: Array<{ from: string; to: string }>;
+  /** The replay of the repaired project (db/history_replay.ts); absent when it was not run. */
+  verification?: ReplayStatus;
+}
+
+/**
+ * Whether a repository replays from zero (as db reset and preview branches build it) to what is live.
+ * ok: every migration replayed and the applied ones build exactly the live catalog.
+ */
+export interface ReplayStatus {
+  status: "ok" | "failed" | "differs" | "skipped";
+  /** Migrations replayed. */
+  migrations: number;
+  /** One line: "ok (12 migrations, equals live)", the first failure with file:line, or the differences. */
+  summary: string;
+  /** failed: where. */
+  file?: string;
+  line?: number | null;
+  /** differs: one line per difference, live first. */
+  differences?: string[];
+}
+
 /** One DDL command the ledger saw that no migration recorded (see shared/ledger.ts). */
 export interface UntrackedCommand {
   id: string;
@@ -121,6 +159,10 @@ export interface Report {
   problems: Problem[];
   /** DDL the ledger saw that no migration recorded, not yet acknowledged; [] without the ledger. */
   untracked_changes: UntrackedChange[];
+  /** Whole-history findings (docs/whole-history.md): moved, squashed, renumber, ambiguous. */
+  findings: HistoryFinding[];
+  /** Whether the repository replays from zero to what is live; absent when not checked (no shadow, --no-evidence). */
+  replay?: ReplayStatus;
 }
 
 export interface RepairChange {

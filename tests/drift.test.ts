@@ -101,7 +101,21 @@ describe("actions say what the CLI's repair statuses really do", () => {
     expect(actions[0].explain).toContain("function public.f(): body differs");
     expect(actions[0].explain).toContain("1. save the SQL");
     expect(actions[0].explain).toContain("2. mark both applied");
-    expect(actions[0].command).toBe('drift-guard repair --mark-applied 1 20990101000000 --force-different --reason "<why>"');
+    // The live definitions file does not exist yet: the command writes it (a repair naming it could not run).
+    expect(actions[0].command).toBe("drift-guard fetch --live-definitions 1");
+  });
+  it("different, with the live definitions saved: mark both applied with --force-different, and the saved file gets no advice of its own", () => {
+    const evidence = new Map([["1", {
+      verdict: "different" as const,
+      basis: "definition" as const,
+      objects: [{ kind: "function", name: "public.f", present: true, state: "different" as const, differences: ["function public.f(): body differs"] }],
+      differences: ["function public.f(): body differs"],
+    }], ["20990101000000", { verdict: "identical" as const, basis: "definition" as const, objects: [] }]]);
+    const files = [local("1", "a", "create function f() returns int language sql as $$ select 2 $$;"), local("20990101000000", "record_live_definitions_1", "create or replace function f() returns int language sql as $$ select 1 $$;")];
+    const report = computeDrift({ local: files, remote: [remote("2", "b", [])], evidence });
+    expect(report.actions.map((a) => a.kind)).toEqual(["fetch", "record_live_definition"]);
+    expect(report.actions[1].explain).toContain("2. mark both applied");
+    expect(report.actions[1].command).toBe('drift-guard repair --mark-applied 1 20990101000000 --force-different --reason "<why>"');
   });
   it.each(["partial", "unknown"] as const)("%s: review by hand, no ready-made mark-applied", (verdict) => {
     const evidence = new Map([["1", { verdict, basis: "definition" as const, reason: "statement 1 (do …) not understood", objects: [] }]]);

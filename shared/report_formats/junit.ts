@@ -13,6 +13,7 @@ import type { Report } from "../types.ts";
 import { actionsByVersion, migrationDetail } from "./detail.ts";
 import { escapeXml, xmlAttr } from "./xml_escape.ts";
 import { untrackedJunit } from "./ledger.ts";
+import { findingsPlain } from "./history_sections.ts";
 
 export function formatJunit(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -55,6 +56,7 @@ export function formatJunit(report: Report): string {
     `    <properties>`,
     `      <property name="status" value="${xmlAttr(report.status)}"/>`,
     `      <property name="history_digest" value="${xmlAttr(report.history_digest)}"/>`,
+    ...findingsPlain(report).map(([name, value]) => `      <property name="${name}" value="${xmlAttr(value)}"/>`),
     `    </properties>`,
     ...cases,
     `  </testsuite>`,

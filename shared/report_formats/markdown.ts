@@ -10,6 +10,7 @@ import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
 import { codeBlock, codeSpan, prose, tableCell } from "./markdown_escape.ts";
 import { untrackedMarkdown } from "./ledger.ts";
+import { findingsMarkdown } from "./history_sections.ts";
 
 export function formatMarkdown(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
@@ -60,6 +61,7 @@ export function formatMarkdown(report: Report): string {
     }
   }
 
+  out.push(...findingsMarkdown(report));
   out.push(...untrackedMarkdown(untracked));
 
   if (report.problems.length) {

@@ -4,6 +4,7 @@ import { DRIFT_STATES } from "../types.ts";
 import { migrationDetail } from "./detail.ts";
 import { visible as visibleLine, visibleDeep } from "./text_escape.ts";
 import { untrackedText } from "./ledger.ts";
+import { findingsText, replayLine } from "./history_sections.ts";
 
 export interface TextStyle {
   bold(s: string): string;
@@ -32,7 +33,8 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
   const warnings = report.problems.length ? `, ${report.problems.length} problem(s)` : "";
   const untracked = report.untracked_changes ?? [];
   if (report.status === "in_sync" && report.problems.length === 0) {
-    return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)\n`;
+    // One line when in sync (scripts read it): the replay verdict goes on it.
+    return `${style.green("in sync")}: ${total} migration(s) match the history (${report.history_digest.slice(0, 19)}…)${report.replay ? `; ${replayLine(report)}` : ""}\n`;
   }
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
   const lines: string[] = [];
@@ -42,6 +44,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
       : `${style.green("in sync")}: ${total} migration(s) match the history${warnings}`,
   );
   lines.push(DRIFT_STATES.map((s) => `${s} ${report.summary[s]}`).join(" · "));
+  if (report.replay) lines.push(replayLine(report));
   if (drifted.length) {
     lines.push("");
     const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => [m.version, m.state, m.name, migrationDetail(m)])];
@@ -59,6 +62,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
     for (const m of withEvidence.slice(0, 20)) lines.push(...evidenceLines(m.version, m.evidence!, style, liveSql.get(m)));
     if (withEvidence.length > 20) lines.push(`  … ${withEvidence.length - 20} more (--format json lists all)`);
   }
+  lines.push(...findingsText(report));
   lines.push(...untrackedText(untracked, style));
   if (report.problems.length) {
     lines.push("", "Problems:");
