@@ -1,6 +1,8 @@
 /** Git provenance for the manifest: the commit and branch the migrations came from, when there is a repository. */
 import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
 import type { GitProvenance } from "../shared/manifest.ts";
+import type { CliDeps } from "./deps.ts";
 
 function git(dir: string, args: string[]): string | null {
   try {
@@ -10,11 +12,16 @@ function git(dir: string, args: string[]): string | null {
   }
 }
 
-export function gitProvenance(dir: string): GitProvenance | null {
-  const commit = git(dir, ["rev-parse", "HEAD"]);
+/**
+ * The commit and branch of the repository holding `dir` (relative to `deps.cwd`), or null outside one.
+ * @example gitProvenance("supabase/migrations", deps) // { commit: "3f2c…", branch: "main" }
+ */
+export function gitProvenance(dir: string, deps: Pick<CliDeps, "env" | "cwd">): GitProvenance | null {
+  const abs = resolve(deps.cwd, dir);
+  const commit = git(abs, ["rev-parse", "HEAD"]);
   if (!commit) return null;
-  const branch = git(dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
+  const branch = git(abs, ["rev-parse", "--abbrev-ref", "HEAD"]);
   // Detached checkouts (CI) report HEAD; CI usually says which branch it built.
-  const ciBranch = process.env.GITHUB_HEAD_REF || process.env.GITHUB_REF_NAME || process.env.CI_COMMIT_REF_NAME || null;
+  const ciBranch = deps.env.GITHUB_HEAD_REF || deps.env.GITHUB_REF_NAME || deps.env.CI_COMMIT_REF_NAME || null;
   return { commit, branch: branch && branch !== "HEAD" ? branch : ciBranch };
 }
