@@ -83,7 +83,7 @@ function register(program: Command, mod: CommandModule, deps: CliDeps, state: Ru
   for (const option of def.options?.() ?? []) cmd.addOption(option as Option);
   if (def.argument) cmd.argument(def.argument.spec, def.argument.description);
   if (def.positionalOptions) cmd.enablePositionalOptions();
-  cmd.addHelpText("after", `${def.help ? `\n${def.help}\n` : ""}${exitCodesHelp(def)}\n${examplesHelp(def.examples)}`);
+  cmd.addHelpText("after", `${def.help ? `\n${def.help}\n` : ""}${exitCodesHelp(def)}\n${examplesHelp(def.examples)}\n`);
   cmd.action(async (...args: unknown[]) => {
     const command = args.at(-1) as Command;
     const opts: Record<string, unknown> = { ...command.opts() };
@@ -120,7 +120,7 @@ async function buildProgram(argv: readonly string[], deps: CliDeps, state: RunSt
     // Needed by `ledger` (whose flags would otherwise swallow `ledger ack`'s); the program has no options of its own to lose.
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", `\nExit codes: ${summary}.\n${examplesHelp(PROGRAM_EXAMPLES)}`);
+    .addHelpText("after", `\nExit codes: ${summary}.\n${examplesHelp(PROGRAM_EXAMPLES)}\n`);
   const names = wanted(argv);
   const modules = await Promise.all(names.map((n) => COMMANDS[n]()));
   for (const mod of modules) register(program, mod, deps, state);

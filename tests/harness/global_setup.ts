@@ -11,6 +11,10 @@ export const TEMPLATE_DB = "dg_template";
 let server: PgServer | undefined;
 
 export default async function setup(project: TestProject) {
+  // Suites run the CLI in-process from the sources, but init copies the built function (dist/): build it once, here.
+  const buildScript = new URL("../../scripts/build.mjs", import.meta.url).href;
+  const { buildAll, isStale } = (await import(buildScript)) as { buildAll(): Promise<void>; isStale(): boolean };
+  if (isStale()) await buildAll();
   server = await startPostgres();
   const admin = postgres(server.url(), { onnotice: () => {} });
   await admin.unsafe(`create database ${TEMPLATE_DB}`);
