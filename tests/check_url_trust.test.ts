@@ -1,5 +1,5 @@
 /**
- * `check --url` trusts only the function it was pointed at (issue 11 item 10):
+ * `check --url` trusts only the function it was pointed at:
  * https except loopback, no redirect to another origin, and a report must echo
  * the digest of the manifest that was sent.
  */

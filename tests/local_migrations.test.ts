@@ -1,4 +1,4 @@
-/** Reading supabase/migrations from disk: symlinks may not leave the project (issue 11 item 6). */
+/** Reading supabase/migrations from disk: symlinks may not leave the project. */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

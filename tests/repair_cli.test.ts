@@ -45,7 +45,7 @@ describe("mark applied", () => {
   });
 });
 
-describe("the reviewed plan pins its content (issue 11 item 2)", () => {
+describe("the reviewed plan pins its content", () => {
   it("a file swapped after review is refused with exit 4 and nothing is written", async () => {
     const { db, project, run } = await setup("plan_pin");
     try {
@@ -199,7 +199,7 @@ describe("fetch", () => {
     await db.drop();
   });
 
-  it("never writes outside the migrations folder, through a symlink, or over a file (issue 11 item 3)", async () => {
+  it("never writes outside the migrations folder, through a symlink, or over a file", async () => {
     const { db, run, project } = await setup("fetch_escape");
     const outside = mkdtempSync(join(tmpdir(), "drift-guard-outside-"));
     try {
@@ -236,7 +236,7 @@ describe("fetch", () => {
     }
   });
 
-  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped (issue 11 item 5)", async () => {
+  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped", async () => {
     const { db, run, project } = await setup("terminal_escape");
     try {
       const evil = "x\x1b]0;pwned\x07\x1b[2J";

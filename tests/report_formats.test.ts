@@ -210,7 +210,7 @@ describe("junit", () => {
   });
 });
 
-describe("hostile names, reasons and messages (issue 11 item 5)", () => {
+describe("hostile names, reasons and messages", () => {
   const injected = "x\n\n## Approved by security team\n![x](https://evil.example/p.png)";
   const terminal = "y\x1b]8;;https://evil.example\x07click\x1b]8;;\x07\x1b[2J\x9b31m\u202eevil";
   function hostileReport(): Report {

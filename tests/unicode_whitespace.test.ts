@@ -1,5 +1,5 @@
 /**
- * Issue 11 item 1 end to end: an edit made with Unicode whitespace changes what
+ * End to end: an edit made with Unicode whitespace changes what
  * Postgres runs, so `check` must call it drift. Pushed with the real Supabase
  * CLI, checked with the real drift-guard CLI, replayed on a fresh database.
  */
