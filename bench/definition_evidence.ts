@@ -26,6 +26,7 @@ import type { LocalMigration } from "../shared/types.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 // @ts-ignore: the demo is plain JavaScript
 import { HAND_CHANGED_MIGRATION, HAND_CHANGES, LEGACY_MIGRATIONS, migrationFileText, REMOTE_MIGRATIONS } from "../bin/drift-guard-demo.js";
+import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -54,8 +55,7 @@ try {
   const live = postgres(server.url("bench_live"), { onnotice: () => {}, max: 4 });
   await live.unsafe(readFileSync(join(root, "tests/harness/supabase_roles.sql"), "utf8"));
   for (const m of [...LEGACY_MIGRATIONS, HAND_CHANGED_MIGRATION] as Seed[]) await live.unsafe(migrationFileText(m.statements));
-  await live.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`);
+  await live.unsafe(SCHEMA_MIGRATIONS_DDL);
   for (const m of REMOTE_MIGRATIONS as Seed[]) {
     await live.begin(async (tx) => {
       for (const s of m.statements) await tx.unsafe(s);

@@ -9,6 +9,7 @@ import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/da
 import { freePort } from "./harness/postgres.ts";
 import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe("check", () => {
 
   it("a history table from an old CLI (version column only) is read, with a warning per unchecked row", async () => {
     const old = await createTestDatabase("legacy_table");
-    await old.sql.unsafe(`create schema supabase_migrations; create table supabase_migrations.schema_migrations (version text not null primary key);
+    await old.sql.unsafe(`${LEGACY_SCHEMA_MIGRATIONS_DDL}
       insert into supabase_migrations.schema_migrations values ('1'), ('3');`);
     const r = await runCli(["check", "--db-url", old.url, "--format", "json"], { cwd: makeProject({ "1_a.sql": "select 1;", "2_b.sql": "select 2;" }) });
     expect(r.status).toBe(1);

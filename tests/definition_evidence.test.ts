@@ -19,11 +19,11 @@ import type { Evidence, Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject } from "./harness/supabase_cli.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 /** A history whose newest row is newer than every file below: the files are out_of_order. */
 const HISTORY = `
-create schema if not exists supabase_migrations;
-create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text);
+${SCHEMA_MIGRATIONS_DDL}
 insert into supabase_migrations.schema_migrations (version, name, statements) values ('20250101000000', 'baseline', '{}');`;
 
 interface Scenario {
