@@ -2,7 +2,7 @@
  * Benchmark: evidence by definition for the seed incident. Prints numbers, asserts nothing.
  *
  * "Production" is a throwaway PostgreSQL 15 seeded with the demo's incident data
- * (bin/drift-guard-demo.js): the 11 legacy files' SQL run by hand (plus the one changed
+ * (demo/incident.js, which the demo replays): the 11 legacy files' SQL run by hand (plus the one changed
  * by hand later), then the 78 migrations recorded as `supabase db push` records them.
  * Measured, in-process (db/report.ts driftReport, as `drift-guard check --db-url` runs it):
  *  - the 11 legacy files (and 014) as the only local files: the seed's first `check`;
@@ -25,7 +25,7 @@ import { statementsChecksum } from "../shared/checksum.ts";
 import type { LocalMigration } from "../shared/types.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 // @ts-ignore: the demo is plain JavaScript
-import { HAND_CHANGED_MIGRATION, HAND_CHANGES, LEGACY_MIGRATIONS, migrationFileText, REMOTE_MIGRATIONS } from "../bin/drift-guard-demo.js";
+import { HAND_CHANGED_MIGRATION, HAND_CHANGES, LEGACY_MIGRATIONS, migrationFileText, REMOTE_MIGRATIONS } from "../demo/incident.js";
 import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 
 const root = new URL("..", import.meta.url).pathname;
