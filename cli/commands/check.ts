@@ -5,8 +5,7 @@ import { buildManifest, manifestDigest } from "../../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../../shared/report_formats/index.ts";
 import type { Report } from "../../shared/types.ts";
 import { DRIFT_STATES, DriftGuardError } from "../../shared/types.ts";
-import { collectDefinitionEvidence } from "../../db/definition_evidence.ts";
-import { driftReport } from "../../db/report.ts";
+import { type DefinitionJudge, driftReport } from "../../db/report.ts";
 import type { CommandDefinition } from "../command.ts";
 import { withDatabase } from "../database.ts";
 import type { CliDeps } from "../deps.ts";
@@ -28,6 +27,13 @@ export interface CheckOptions {
   failOn?: string[];
   since?: string;
 }
+
+/**
+ * Evidence by definition replays migrations in the embedded shadow (PGlite and the
+ * schema-diff engine): loaded only when some migration is local-only, so an in-sync
+ * check never loads them.
+ */
+const judgeDefinitions: DefinitionJudge = async (...args) => (await import("../../db/definition_evidence.ts")).collectDefinitionEvidence(...args);
 
 /** What --fail-on can name: the drift states, and `untracked` for DDL the ledger saw outside any migration. */
 const DRIFT_FAIL_STATES = [...DRIFT_STATES.filter((s) => s !== "in_sync"), "untracked"];
@@ -99,7 +105,7 @@ export async function run(deps: CliDeps, opts: CheckOptions): Promise<number> {
       const connected = sql`select 1`.catch(() => {});
       const parsed = await readMigrationsDir(opts.migrations, deps);
       await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions: collectDefinitionEvidence, migrationsDir: opts.migrations, since });
+      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions, migrationsDir: opts.migrations, since });
     });
   }
   await printReport(deps, (format, style) => renderReport(report, format, style), opts.format, opts.output);
