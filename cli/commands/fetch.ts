@@ -1,5 +1,4 @@
 /** `drift-guard fetch`: write remote-only migrations out as local files from their stored statements. */
-import { constants } from "node:fs";
 import { join, resolve } from "node:path";
 import { computeDrift } from "../../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../../shared/migration_files.ts";
@@ -38,7 +37,8 @@ export interface FetchOptions {
  */
 async function writeNewFile(fs: CliFs, absPath: string, path: string, text: string): Promise<string | null> {
   try {
-    await fs.writeFile(absPath, text, { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode: 0o644 });
+    // "wx" is O_CREAT | O_EXCL: POSIX fails it on any existing path and never follows a final symlink.
+    await fs.writeFile(absPath, text, { flag: "wx", mode: 0o644 });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EEXIST" || code === "ELOOP") return `${path} already exists (a file or a symlink); fetch never overwrites`;
