@@ -2,7 +2,7 @@
  * Benchmark: evidence by definition for the seed incident. Prints numbers, asserts nothing.
  *
  * "Production" is a throwaway PostgreSQL 15 seeded with the demo's incident data
- * (bin/drift-guard-demo.js): the 11 legacy files' SQL run by hand (plus the one changed
+ * (demo/incident.js, which the demo replays): the 11 legacy files' SQL run by hand (plus the one changed
  * by hand later), then the 78 migrations recorded as `supabase db push` records them.
  * Measured, in-process (db/report.ts driftReport, as `drift-guard check --db-url` runs it):
  *  - the 11 legacy files (and 014) as the only local files: the seed's first `check`;
@@ -25,7 +25,8 @@ import { statementsChecksum } from "../shared/checksum.ts";
 import type { LocalMigration } from "../shared/types.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 // @ts-ignore: the demo is plain JavaScript
-import { HAND_CHANGED_MIGRATION, HAND_CHANGES, LEGACY_MIGRATIONS, migrationFileText, REMOTE_MIGRATIONS } from "../bin/drift-guard-demo.js";
+import { HAND_CHANGED_MIGRATION, HAND_CHANGES, LEGACY_MIGRATIONS, migrationFileText, REMOTE_MIGRATIONS } from "../demo/incident.js";
+import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -54,8 +55,7 @@ try {
   const live = postgres(server.url("bench_live"), { onnotice: () => {}, max: 4 });
   await live.unsafe(readFileSync(join(root, "tests/harness/supabase_roles.sql"), "utf8"));
   for (const m of [...LEGACY_MIGRATIONS, HAND_CHANGED_MIGRATION] as Seed[]) await live.unsafe(migrationFileText(m.statements));
-  await live.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`);
+  await live.unsafe(SCHEMA_MIGRATIONS_DDL);
   for (const m of REMOTE_MIGRATIONS as Seed[]) {
     await live.begin(async (tx) => {
       for (const s of m.statements) await tx.unsafe(s);

@@ -20,6 +20,7 @@ import postgres from "postgres";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 import { median } from "./stats.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = process.env;
@@ -119,8 +120,7 @@ try {
   // Apply as `supabase db push` does: statements one by one, one transaction per migration, history rows.
   const live = postgres(server.url("bench_live"), { onnotice: () => {}, max: 1 });
   const t0 = performance.now();
-  await live.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`);
+  await live.unsafe(SCHEMA_MIGRATIONS_DDL);
   for (let i = 0; i < bodies.length; i++) {
     const statements = splitStatements(bodies[i]);
     await live.begin(async (tx) => {

@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { splitStatements } from "../shared/sql_statements.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 
 const corpusDir = new URL("../tests/fixtures/corpus/", import.meta.url).pathname;
 const corpus = readdirSync(corpusDir).map((f) => readFileSync(join(corpusDir, f), "utf8")).filter((t) => t.length > 0);
@@ -21,8 +22,7 @@ export const version = (i: number): string => String(20200101000000 + i * 100);
  * @example await writeSyntheticHistory(sql, project, 10_000)
  */
 export async function writeSyntheticHistory(sql: postgres.Sql, project: string, count: number): Promise<void> {
-  await sql.unsafe(`create schema supabase_migrations;
-    create table supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
+  await sql.unsafe(SCHEMA_MIGRATIONS_DDL);
   const dir = join(project, "supabase", "migrations");
   mkdirSync(dir, { recursive: true });
   const rows = [];

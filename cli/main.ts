@@ -1,378 +1,217 @@
 /**
- * drift-guard: argument parsing and dispatch. Every command ends in one exit
- * code from the contract; every error names what to do next.
+ * drift-guard: the table of commands, the deps built from the process once, and
+ * the one function that turns an error into output and an exit code.
+ *
+ * A command is one module under cli/commands/ (its definition and `run`); adding
+ * one is that file plus one line in COMMANDS. Only the module a command line
+ * names is loaded, so `check` never loads PGlite or another command's code.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { readFileSync } from "node:fs";
-import process from "node:process";
-import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { Command, CommanderError, type Option } from "commander";
+import { inspect } from "node:util";
 import { databaseError, sqlState } from "../db/database_error.ts";
-import { checkCommand } from "./check.ts";
-import { manifestBuildCommand, manifestUploadCommand } from "./manifest_commands.ts";
-import { DRIFT_STATES } from "../shared/types.ts";
-import { chooseTarget, dbUrlOption, exitCodesHelp, functionUrlOption, migrationsOption, TARGET_RULE_HELP, tokenOption } from "./options.ts";
-import { initCommand } from "./init_command.ts";
-import { serveCommand } from "./serve_command.ts";
-import { installCommand, auditCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from "./admin_commands.ts";
-import { fetchCommand, repairCommand, undoCommand } from "./repair_commands.ts";
-import { registerSchemaDiff } from "./schema_diff_command.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
-import { ledgerAckCommand, ledgerCommand } from "./ledger_commands.ts";
-import { LEDGER_FILTERS } from "../shared/ledger.ts";
+import { DriftGuardError, EXIT, EXIT_MEANINGS, OUTCOMES } from "../shared/types.ts";
+import { type CommandModule, examplesHelp, exitCodesHelp } from "./command.ts";
+import type { CliDeps } from "./deps.ts";
+import { Interrupted } from "./interrupt.ts";
+import { chooseTarget, ENV_FALLBACKS } from "./options.ts";
+import { VERSION } from "./version.ts";
 
-const env = process.env;
-/** What --fail-on can name: the drift states, and `untracked` for DDL the ledger saw outside any migration. */
-const DRIFT_FAIL_STATES = [...DRIFT_STATES.filter((s) => s !== "in_sync"), "untracked"];
-
-/** `--fail-on a,b`: drift states only; anything else is a usage error (exit 2). */
-function parseFailOn(value: string): string[] {
-  const states = value.split(",").map((s) => s.trim()).filter(Boolean);
-  const unknown = states.filter((s) => !(DRIFT_FAIL_STATES as readonly string[]).includes(s));
-  if (states.length === 0 || unknown.length > 0) {
-    throw new InvalidArgumentError(`expected drift states from ${DRIFT_FAIL_STATES.join(", ")}${unknown.length ? `, not ${unknown.map((u) => JSON.stringify(u)).join(", ")}` : ""}`);
-  }
-  return states;
-}
-const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
-
-const dbUrl = dbUrlOption;
-const migrations = migrationsOption;
-const fnUrl = functionUrlOption;
-const fnToken = tokenOption;
-
-let exitCode: number = EXIT.ok;
-let jsonErrors = false;
-const run = (fn: (opts: any, cmd: Command) => number | Promise<number>) => async (opts: any, cmd: Command) => {
-  jsonErrors = opts.format === "json";
-  exitCode = await fn(opts, cmd);
+/** Every command, by the words that name it. */
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  "check": () => import("./commands/check.ts"),
+  "manifest build": () => import("./commands/manifest_build.ts"),
+  "manifest upload": () => import("./commands/manifest_upload.ts"),
+  "install": () => import("./commands/install.ts"),
+  "fetch": () => import("./commands/fetch.ts"),
+  "repair": () => import("./commands/repair.ts"),
+  "undo": () => import("./commands/undo.ts"),
+  "audit": () => import("./commands/audit.ts"),
+  "token create": () => import("./commands/token_create.ts"),
+  "token list": () => import("./commands/token_list.ts"),
+  "token revoke": () => import("./commands/token_revoke.ts"),
+  "init": () => import("./commands/init.ts"),
+  "serve": () => import("./commands/serve.ts"),
+  "ledger": () => import("./commands/ledger.ts"),
+  "ledger ack": () => import("./commands/ledger_ack.ts"),
+  "schema-diff": () => import("./commands/schema_diff.ts"),
 };
 
-export function buildProgram(): Command {
+/** Words that only group subcommands. */
+const GROUPS: Record<string, { description: string; examples: string[] }> = {
+  manifest: {
+    description: "build or upload the manifest of expected migrations",
+    examples: ["drift-guard manifest build --out manifest.json", 'drift-guard manifest upload --url "$DRIFT_GUARD_URL" --token "$DRIFT_GUARD_DEPLOY_TOKEN"'],
+  },
+  token: {
+    description: "manage API tokens for the function",
+    examples: ["drift-guard token create --scope read --label github-pr", "drift-guard token list", "drift-guard token revoke github-pr"],
+  },
+};
+
+const PROGRAM_EXAMPLES = ['drift-guard check --db-url "$SUPABASE_DB_URL"', "drift-guard check --format json > report.json", "drift-guard manifest build --out manifest.json"];
+
+/** The commands a command line needs: the one it names (with its subcommands), or all of them for the top-level help. */
+function wanted(argv: readonly string[]): string[] {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  const [first, second] = words;
+  const names = Object.keys(COMMANDS);
+  if (first === undefined || !names.some((n) => n === first || n.startsWith(`${first} `))) return names;
+  if (second !== undefined && COMMANDS[`${first} ${second}`]) return names.filter((n) => n === first || n === `${first} ${second}`);
+  return names.filter((n) => n === first || n.startsWith(`${first} `));
+}
+
+/** What one run of the CLI decided: the exit code, and whether errors print as JSON. */
+interface RunState {
+  exitCode: number;
+  jsonErrors: boolean;
+  /** The loaded command ends itself on a signal (serve). */
+  ownsSignals: boolean;
+}
+
+function register(program: Command, mod: CommandModule, deps: CliDeps, state: RunState): void {
+  const def = mod.definition;
+  const words = def.name.split(" ");
+  let parent = program;
+  for (const word of words.slice(0, -1)) {
+    parent = parent.commands.find((c) => c.name() === word) ?? group(parent, word);
+  }
+  const leafName = words.at(-1)!;
+  // A command that is also a group (ledger, with ledger ack) may exist already, made as a group.
+  const cmd = parent.commands.find((c) => c.name() === leafName) ?? parent.command(leafName);
+  cmd.description(def.description);
+  for (const option of def.options?.() ?? []) cmd.addOption(option as Option);
+  if (def.argument) cmd.argument(def.argument.spec, def.argument.description);
+  if (def.positionalOptions) cmd.enablePositionalOptions();
+  cmd.addHelpText("after", `${def.help ? `\n${def.help}\n` : ""}${exitCodesHelp(def)}\n${examplesHelp(def.examples)}\n`);
+  cmd.action(async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const opts: Record<string, unknown> = { ...command.opts() };
+    if (def.argument) opts[def.argument.key] = args[0];
+    const typed = new Set<string>();
+    for (const key of Object.keys(opts)) if (command.getOptionValueSource(key) === "cli") typed.add(key);
+    for (const [key, variable] of Object.entries(ENV_FALLBACKS)) {
+      const declared = command.options.some((o) => o.attributeName() === key);
+      if (declared && !typed.has(key) && deps.env[variable] !== undefined) opts[key] = deps.env[variable];
+    }
+    const chosen = def.target ? chooseTarget(opts as { dbUrl?: string; url?: string }, (key) => typed.has(key)) : opts;
+    state.jsonErrors = opts.format === "json";
+    state.ownsSignals = def.ownsSignals === true;
+    state.exitCode = await mod.run(deps, chosen);
+  });
+}
+
+function group(parent: Command, word: string): Command {
+  const meta = GROUPS[word];
+  const cmd = parent.command(word);
+  if (meta) cmd.description(meta.description).addHelpText("after", `${examplesHelp(meta.examples)}\n`);
+  return cmd;
+}
+
+/**
+ * The commander program for `argv`, with the commands it names registered.
+ * @example (await buildProgram(["check", "--help"], deps, state)).parseAsync(["check", "--help"], { from: "user" })
+ */
+async function buildProgram(argv: readonly string[], deps: CliDeps, state: RunState): Promise<Command> {
+  const summary = Object.entries(EXIT_MEANINGS).map(([code, meaning]) => `${code} ${meaning}`).join(", ");
   const program = new Command("drift-guard")
     .description("Detect and safely repair Supabase migration-history drift.")
     .version(VERSION, "-V, --version")
-    .exitOverride()
     // Needed by `ledger` (whose flags would otherwise swallow `ledger ack`'s); the program has no options of its own to lose.
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
-    .addHelpText("after", `
-Exit codes: 0 ok/in sync, 1 drift, 2 usage or bad input, 3 cannot reach or authenticate, 4 conflict.
-
-Examples:
-  $ drift-guard check --db-url "$SUPABASE_DB_URL"
-  $ drift-guard check --format json > report.json
-  $ drift-guard manifest build --out manifest.json`);
-
-  program
-    .command("check")
-    .description("compare supabase/migrations with the database's migration history (read-only); exits 0 in sync, 1 on drift")
-    .addOption(dbUrl())
-    .addOption(fnUrl())
-    .addOption(fnToken())
-    .addOption(migrations())
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
-    .option("--output <file>", "also write --format to FILE; the terminal gets text")
-    .option("--no-evidence", "skip the evidence: replaying local-only migrations in the embedded shadow and comparing what they build with the live catalog")
-    .addOption(new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${DRIFT_FAIL_STATES.join(",")})`)
-      .argParser(parseFailOn))
-    .option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed")
-    .addHelpText("after", `
-${TARGET_RULE_HELP}
-
---fail-on decides what fails CI. A pull request's own new migrations are pending until the deploy
-applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed,untracked.
-${exitCodesHelp([0, 1, 2, 3], "in sync (or drift only in states --fail-on leaves out)")}
-
-Examples:
-  $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
-  $ drift-guard check --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
-  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output report.md`)
-    .action(run((opts, cmd) => checkCommand(chooseTarget(opts, cmd))));
-
-  const manifest = program.command("manifest").description("build or upload the manifest of expected migrations")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard manifest build --out manifest.json
-  $ drift-guard manifest upload --url "$DRIFT_GUARD_URL" --token "$DRIFT_GUARD_DEPLOY_TOKEN"`);
-  manifest
-    .command("build")
-    .description("print (or write) the manifest: versions, names, checksums, statements, git commit and branch")
-    .addOption(migrations())
-    .option("--out <file>", "write to FILE instead of stdout")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard manifest build --out manifest.json
-  $ drift-guard manifest build --migrations db/migrations > manifest.json`)
-    .action(run(manifestBuildCommand));
-  manifest
-    .command("upload")
-    .description("PUT the manifest to the function (deploy scope)")
-    .addOption(fnUrl())
-    .addOption(fnToken())
-    .addOption(migrations())
-    .addHelpText("after", `
-Examples:
-  $ drift-guard manifest upload --url "$DRIFT_GUARD_URL" --token "$DRIFT_GUARD_DEPLOY_TOKEN"`)
-    .action(run(manifestUploadCommand));
-
-  program
-    .command("install")
-    .description("create or upgrade the drift_guard schema (idempotent)")
-    .addOption(dbUrl())
-    .addHelpText("after", `
-Examples:
-  $ drift-guard install --db-url "$SUPABASE_DB_URL"`)
-    .action(run(installCommand));
-
-  program
-    .command("fetch")
-    .description("write remote-only migrations out as local files from their stored statements")
-    .addOption(dbUrl())
-    .addOption(migrations())
-    .argument("[versions...]", "versions to fetch (default: every remote-only one)")
-    .option("--live-definitions <version>", "instead: write the migration that records what the live database has for this local-only version's objects (evidence `different`)")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard fetch
-  $ drift-guard fetch 20251025212010
-  $ drift-guard fetch --live-definitions 20240101000000`)
-    .action(async (versions: string[], opts: any, cmd: Command) => {
-      exitCode = await fetchCommand({ ...opts, versions }, cmd);
+    .addHelpText("after", `\nExit codes: ${summary}.\n${examplesHelp(PROGRAM_EXAMPLES)}\n`);
+  const names = wanted(argv);
+  const modules = await Promise.all(names.map((n) => COMMANDS[n]()));
+  for (const mod of modules) register(program, mod, deps, state);
+  for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => deps.stdout.write(s),
+      writeErr: (s) => deps.stderr.write(s.replace(/^error: /, "drift-guard: ")),
     });
-
-  program
-    .command("repair")
-    .description("plan (default) or apply a guarded history repair")
-    .addOption(dbUrl())
-    .addOption(migrations())
-    .option("--mark-applied <versions...>", "record versions as applied, as `supabase migration repair --status applied` does")
-    .option("--mark-reverted <versions...>", "delete history rows, as `supabase migration repair --status reverted` does")
-    .option("--move <version>", "rewrite this history row's version to --to's (one migration recorded under another version; docs/whole-history.md)")
-    .option("--to <version>", "with --move: the local file's version")
-    .option("--squash <versions...>", "delete these history rows, folded into the file --into names, and record that file")
-    .option("--into <version>", "with --squash: the squash file's version")
-    .option("--reason <text>", "why: kept in the audit log (required)")
-    .option("--apply", "write the plan; requires --expect-digest with the dry run's plan digest")
-    .option("--expect-digest <digest>", "the plan_digest of the dry run you reviewed: it pins the history and every change's content")
-    .option("--expect-plan-digest <digest>", "the plan_digest, when --expect-digest gives the history_digest")
-    .option("--force-different", "mark applied even migrations whose objects exist live with other definitions (after recording the live definitions in a new migration)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .addHelpText("after", `
-Before --mark-applied records a local-only migration, what it builds (replayed in the embedded shadow)
-is compared with the live database. A migration whose objects exist with other definitions is
-"different": the plan lists each difference, and applying it needs --force-different, once a new
-migration records the live definitions (drift-guard check prints that SQL).
-
-Examples:
-  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024"
-  $ drift-guard repair --mark-applied 004 008 --reason "ran by hand in 2024" --apply --expect-digest sha256:…   # the dry run's plan_digest`)
-    .action(run(repairCommand));
-
-  program
-    .command("undo")
-    .description("restore the history rows a repair changed (audited too)")
-    .addOption(dbUrl())
-    .requiredOption("--audit-id <id>", "the audit_id of the repair to undo")
-    .option("--reason <text>", "why (required)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .addHelpText("after", `
-Examples:
-  $ drift-guard undo --audit-id 7f50813c-009a-41e3-9616-ec72f847c37a --reason "the SQL never ran after all"`)
-    .action(run(undoCommand));
-
-  program
-    .command("audit")
-    .description("the audit log, newest first")
-    .addOption(dbUrl())
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .addHelpText("after", `
-Examples:
-  $ drift-guard audit
-  $ drift-guard audit --format json`)
-    .action(run(auditCommand));
-
-  const token = program.command("token").description("manage API tokens for the function")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard token create --scope read --label github-pr
-  $ drift-guard token list
-  $ drift-guard token revoke github-pr`);
-  token
-    .command("create")
-    .description("print a new token once, on the last line of stdout; only its hash is stored")
-    .addOption(dbUrl())
-    .addOption(new Option("--scope <scope>", "read < deploy < repair").choices(["read", "deploy", "repair"]).makeOptionMandatory())
-    .requiredOption("--label <name>", "who or what uses it, e.g. github-ci")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard token create --scope read --label github-pr
-  $ drift-guard token create --scope deploy --label github-deploy`)
-    .action(run(tokenCreateCommand));
-  token
-    .command("list")
-    .description("list tokens (never their secrets)")
-    .addOption(dbUrl())
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .addHelpText("after", `
-Examples:
-  $ drift-guard token list
-  $ drift-guard token list --format json`)
-    .action(run(tokenListCommand));
-  token
-    .command("revoke")
-    .description("revoke a token, named by --id or --label")
-    .addOption(dbUrl())
-    .option("--id <id>", "the token's id (uuid) or public id (the 12 hex digits after dg_)")
-    .option("--label <label>", "the token's label")
-    .argument("[label-or-id]", "accepted only when it names exactly one token; prefer --id or --label")
-    .addHelpText("after", `
-Examples:
-  $ drift-guard token revoke --label github-pr
-  $ drift-guard token revoke --id 3f2c…`)
-    .action(async (which: string | undefined, opts: any, cmd: Command) => {
-      exitCode = await tokenRevokeCommand({ ...opts, which }, cmd);
-    });
-
-  program
-    .command("init")
-    .description("set drift-guard up in a project made by `supabase init`: the function, its config.toml entry, the schema migration, a GitHub workflow")
-    .option("--workdir <dir>", "the project directory (the one holding supabase/)", ".")
-    .option("--dry-run", "list what would be written; write nothing")
-    .option("--force", "also overwrite files someone edited since init wrote them")
-    .addHelpText("after", `
-Writes supabase/functions/migration-drift/ (self-contained: no import leaves the folder), adds
-[functions.migration-drift] with verify_jwt = false to supabase/config.toml (every other line stays),
-adds the drift_guard schema as a new migration in supabase/migrations, and writes
-.github/workflows/migration-drift.yml. Run it again after upgrading drift-guard: it refreshes the
-function and adds a migration only when the schema changed.
-
-Examples:
-  $ npx drift-guard init
-  $ npx drift-guard init --dry-run`)
-    .action(run((opts) => initCommand({ workdir: opts.workdir, dryRun: opts.dryRun, force: opts.force })));
-
-  program
-    .command("serve")
-    .description("serve the project's supabase/functions/migration-drift locally with Deno (no Docker)")
-    .addOption(dbUrl())
-    .option("--workdir <dir>", "the project directory (the one holding supabase/)", ".")
-    .addOption(new Option("--port <port>", "port on 127.0.0.1").env("PORT").default("54321"))
-    .addHelpText("after", `
-Serves http://127.0.0.1:PORT/functions/v1/migration-drift/<route>, the same routes as the deployed
-function, reading the database at --db-url. Needs Deno (an optional dependency of drift-guard).
-
-Examples:
-  $ SUPABASE_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres npx drift-guard serve
-  $ curl http://127.0.0.1:54321/functions/v1/migration-drift/health`)
-    .action(run((opts) => serveCommand(opts)));
-  const ledger = program
-    .command("ledger")
-    .description("the DDL ledger: every schema change, who made it, when, from where, and whether a migration recorded it")
-    // `ledger ack --db-url … --format json`: flags after `ack` are ack's, not the listing's.
-    .enablePositionalOptions()
-    .addOption(dbUrl())
-    .option("--since <when>", "entries since this ISO time or duration (7d, 24h, 90m)")
-    .option("--until <when>", "entries before this ISO time or duration")
-    .option("--object <text>", "entries whose object identity contains TEXT, e.g. automation_rules")
-    .addOption(new Option("--status <status>", "which entries").choices([...LEDGER_FILTERS]).default("all"))
-    .option("--limit <n>", "at most N entries (the newest)", "1000")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
-    .addHelpText("after", `
-Examples:
-  $ drift-guard ledger --status untracked --since 7d
-  $ drift-guard ledger --object automation_rules --format json
-  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
-    .action(run(ledgerCommand));
-  ledger
-    .command("ack")
-    .description("acknowledge untracked entries as reviewed (audited like a repair)")
-    .addOption(dbUrl())
-    .option("--id <ids...>", "ledger entry ids (drift-guard ledger lists them)")
-    .option("--reason <text>", "why: kept in the audit log (required)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
-    .addHelpText("after", `
-Examples:
-  $ drift-guard ledger ack --id 41 42 --reason "hotfix, now in 20251020000000_hotfix.sql"`)
-    .action(run(ledgerAckCommand));
-
-  registerSchemaDiff(program, run);
-  const exitCodes: Record<string, Array<0 | 1 | 2 | 3 | 4>> = {
-    "manifest build": [0, 2],
-    "manifest upload": [0, 2, 3],
-    install: [0, 2, 3],
-    fetch: [0, 2, 3],
-    repair: [0, 2, 3, 4],
-    undo: [0, 2, 3, 4],
-    audit: [0, 2, 3],
-    "token create": [0, 2, 3],
-    "token list": [0, 2, 3],
-    "token revoke": [0, 2, 3],
-    init: [0, 2],
-    serve: [0, 2, 3],
-    ledger: [0, 2, 3],
-    "ledger ack": [0, 2, 3],
-  };
-  for (const cmd of program.commands.flatMap((c) => [c, ...c.commands])) {
-    const name = cmd.parent && cmd.parent !== program ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
-    const codes = exitCodes[name] ?? (cmd.commands.length > 0 ? null : undefined);
-    if (codes) cmd.addHelpText("after", exitCodesHelp(codes));
   }
   return program;
 }
 
-function report(err: DriftGuardError): void {
-  if (jsonErrors) {
-    process.stdout.write(JSON.stringify(err.toJSON(), null, 2) + "\n");
+/**
+ * The one place an error becomes output and an exit code: a DriftGuardError as
+ * its message and hint (and JSON on stdout under --format json), a signal as
+ * OUTCOMES.interrupted, anything else as `internal`.
+ *
+ * @example reportError(new DriftGuardError("usage", "missing --reason"), deps, false) // 2
+ */
+export function reportError(err: unknown, deps: Pick<CliDeps, "stdout" | "stderr" | "env">, jsonErrors: boolean): number {
+  if (err instanceof CommanderError) {
+    return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
+  if (err instanceof Interrupted) return OUTCOMES.interrupted.exit;
+  if (deps.env.DRIFT_GUARD_DEBUG && !(err instanceof DriftGuardError)) deps.stderr.write(inspect(err) + "\n");
+  const error = err instanceof DriftGuardError
+    ? err
+    : sqlState(err)
+    ? databaseError(err)
+    : new DriftGuardError("internal", `unexpected error: ${(err as Error)?.message ?? err}`, "please report this with DRIFT_GUARD_DEBUG=1 output");
+  if (jsonErrors) deps.stdout.write(JSON.stringify(error.toJSON(), null, 2) + "\n");
   // Messages can quote input and database strings (versions, names, labels): escaped for the terminal.
-  process.stderr.write(`drift-guard: ${visible(err.message)}\n${err.hint ? `hint: ${visible(err.hint)}\n` : ""}`);
+  deps.stderr.write(`drift-guard: ${visible(error.message)}\n${error.hint ? `hint: ${visible(error.hint)}\n` : ""}`);
+  return error.exitCode;
 }
 
 /**
- * No path ends in Node's default exit 1 (the contract's "drift") with a stack.
+ * Parses `argv`, runs the command it names with `deps`, and returns the exit code.
+ * Touches nothing outside `deps`: tests call it in-process.
+ *
+ * @example await runCli(["check", "--format", "json"], deps) // 0 in sync, 1 drift
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps, onStart?: (state: Readonly<RunState>) => void): Promise<number> {
+  const state: RunState = { exitCode: EXIT.ok, jsonErrors: false, ownsSignals: false };
+  try {
+    const program = await buildProgram(argv, deps, state);
+    onStart?.(state);
+    await program.parseAsync([...argv], { from: "user" });
+    return state.exitCode;
+  } catch (err) {
+    return reportError(err, deps, state.jsonErrors);
+  }
+}
+
+/**
+ * The process's CLI: deps from the process, signals into `deps.signal`, and no
+ * path that ends in Node's default exit 1 (the contract's "drift") with a stack.
+ *
+ * @example process.exit(await main(process.argv.slice(2)))
+ */
+export async function main(argv: string[]): Promise<number> {
+  const { nodeDeps } = await import("./node_deps.ts");
+  const controller = new AbortController();
+  const deps = nodeDeps(controller.signal);
+  let state: Readonly<RunState> = { exitCode: EXIT.ok, jsonErrors: false, ownsSignals: false };
+  for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(name, () => {
+      // Listeners (a repair's "may have committed" warning, serve's forwarding) run inside abort().
+      controller.abort(name);
+      if (!state.ownsSignals) process.exit(OUTCOMES.interrupted.exit);
+    });
+  }
+  guardProcess(deps, () => state.jsonErrors);
+  return await runCli(argv, deps, (s) => (state = s));
+}
+
+/**
  * postgres.js fetches array types when it connects without awaiting them: when
  * that query fails (a statement_timeout of 1 ms), the same error also fails the
  * query that opened the connection, which reports it; the copy nobody awaits is
  * dropped here. Anything else unexpected is reported and exits 3.
  */
-function guardProcess(): void {
-  const fatal = (err: unknown) => {
-    if (env.DRIFT_GUARD_DEBUG) console.error(err);
-    const error = err instanceof DriftGuardError || sqlState(err) ? databaseError(err) : new DriftGuardError("internal", `unexpected error: ${(err as Error)?.message ?? err}`, "please report this with DRIFT_GUARD_DEBUG=1 output");
-    report(error);
-    process.exit(error.exitCode);
-  };
+function guardProcess(deps: CliDeps, jsonErrors: () => boolean): void {
+  const fatal = (err: unknown) => process.exit(reportError(err, deps, jsonErrors()));
   process.on("unhandledRejection", (err) => {
     if (sqlState(err) && !(err instanceof DriftGuardError)) {
-      if (env.DRIFT_GUARD_DEBUG) console.error("drift-guard: (debug) a database error nobody awaited:", err);
+      if (deps.env.DRIFT_GUARD_DEBUG) deps.stderr.write(`drift-guard: (debug) a database error nobody awaited: ${inspect(err)}\n`);
       return;
     }
     fatal(err);
   });
   process.on("uncaughtException", fatal);
-}
-
-export async function main(argv: string[]): Promise<number> {
-  guardProcess();
-  const program = buildProgram();
-  for (const cmd of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
-    cmd.exitOverride();
-    cmd.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, "drift-guard: ")) });
-  }
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return exitCode;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (err instanceof DriftGuardError) {
-      report(err);
-      return err.exitCode;
-    }
-    const wrapped = new DriftGuardError("internal", `unexpected error: ${(err as Error)?.message ?? err}`, "please report this with DRIFT_GUARD_DEBUG=1 output");
-    if (env.DRIFT_GUARD_DEBUG) console.error(err);
-    report(wrapped);
-    return wrapped.exitCode;
-  }
 }

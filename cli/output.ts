@@ -1,41 +1,49 @@
 /** How every report leaves the CLI: the chosen format, `--output FILE`, and the exit code. */
-import { writeFileSync } from "node:fs";
-import process from "node:process";
+import { resolve } from "node:path";
 import type { TextStyle } from "../shared/report_formats/text.ts";
-import { EXIT } from "../shared/types.ts";
+import { EXIT, OUTCOMES } from "../shared/types.ts";
+import type { CliDeps } from "./deps.ts";
 import { terminalStyle } from "./terminal.ts";
 
 /**
  * Prints `format` to stdout; with `output`, writes `format` to that file and
  * gives the terminal text instead.
+ *
+ * @example await printReport(deps, (format, style) => renderReport(report, format, style), "json")
  */
-export function printReport<F extends string>(render: (format: F | "text", style?: TextStyle) => string, format: F, output?: string): void {
+export async function printReport<F extends string>(
+  deps: Pick<CliDeps, "fs" | "stdout" | "env" | "cwd">,
+  render: (format: F | "text", style?: TextStyle) => string,
+  format: F,
+  output?: string,
+): Promise<void> {
   if (output) {
-    writeFileSync(output, render(format));
-    process.stdout.write(render("text", terminalStyle()));
+    await deps.fs.writeFile(resolve(deps.cwd, output), render(format));
+    deps.stdout.write(render("text", terminalStyle(deps.stdout, deps.env)));
   } else {
-    process.stdout.write(render(format, format === "text" ? terminalStyle() : undefined));
+    deps.stdout.write(render(format, format === "text" ? terminalStyle(deps.stdout, deps.env) : undefined));
   }
 }
 
 /**
- * 2 when the inputs had errors, else 0 in sync and 1 on drift. With `failOn`,
- * only drift in those states exits 1 (`check --fail-on`); other drift exits 0,
- * with a note on stderr saying so.
+ * 2 when the inputs had errors, else 0 in sync and 1 on drift (shared/types.ts's
+ * OUTCOMES). With `failOn`, only drift in those states exits 1 (`check --fail-on`);
+ * other drift exits 0, with a note on `stderr` saying so.
  *
  * @example
- * reportExitCode(reportWithOnlyPending, ["remote_only", "out_of_order", "edited", "renamed"]) // => 0
+ * reportExitCode(reportWithOnlyPending, ["remote_only", "out_of_order", "edited", "renamed"], deps.stderr) // => 0
  */
 export function reportExitCode(
   report: { status: string; problems: ReadonlyArray<{ level: string }>; migrations?: ReadonlyArray<{ state: string }>; untracked_changes?: ReadonlyArray<unknown> },
-  failOn?: readonly string[],
+  failOn: readonly string[] | undefined,
+  stderr: CliDeps["stderr"],
 ): number {
   if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
-  if (report.status === "in_sync") return EXIT.ok;
-  if (!failOn) return EXIT.drift;
+  if (report.status === "in_sync") return OUTCOMES.in_sync.exit;
+  if (!failOn) return OUTCOMES.drift.exit;
   const drifted = new Set((report.migrations ?? []).map((m) => m.state).filter((s) => s !== "in_sync"));
   if (report.untracked_changes?.length) drifted.add("untracked");
-  if ([...drifted].some((s) => failOn.includes(s))) return EXIT.drift;
-  process.stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
-  return EXIT.ok;
+  if ([...drifted].some((s) => failOn.includes(s))) return OUTCOMES.drift.exit;
+  stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
+  return OUTCOMES.in_sync.exit;
 }

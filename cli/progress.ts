@@ -2,8 +2,6 @@
  * Progress for long work (thousands of files, fetch), on stderr and only on a
  * terminal, so pipes, CI logs and --format json stay clean.
  */
-import process from "node:process";
-
 export interface Progress {
   tick(done: number): void;
   done(): void;
@@ -11,7 +9,11 @@ export interface Progress {
 
 const SILENT: Progress = { tick() {}, done() {} };
 
-export function progress(label: string, total: number, stream: { isTTY?: boolean; write(s: string): unknown } = process.stderr): Progress {
+/**
+ * A progress line on `stream` (deps.stderr) for `total` items, silent off a terminal or under 500 items.
+ * @example const bar = progress("fetching", 900, deps.stderr); bar.tick(10); bar.done();
+ */
+export function progress(label: string, total: number, stream: { isTTY?: boolean; write(s: string): unknown }): Progress {
   if (!stream.isTTY || total < 500) return SILENT;
   let last = -1;
   return {

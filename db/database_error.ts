@@ -136,7 +136,7 @@ export function databaseError(err: unknown, url?: string): DriftGuardError {
       return make("bad_input", `the database rejected the change: ${message}`);
   }
   if (NOT_INSTALLED_CODES.has(code)) {
-    return make("not_installed", "drift_guard is not installed in this database: run drift-guard install", "drift-guard install --db-url …");
+    return notInstalled("drift_guard", err);
   }
   if (CONNECTION_LOST_CODES.has(code)) {
     return make("unreachable", `cannot reach the database${at} (${code.toLowerCase().replace(/_/g, " ")})`,
@@ -162,4 +162,14 @@ export function databaseError(err: unknown, url?: string): DriftGuardError {
 function privilegeDetail(message: string): string {
   const m = /permission denied for [^\n]*/.exec(message);
   return m ? m[0] : "insufficient privilege";
+}
+
+/**
+ * The one "not installed" error: `part` (the drift_guard schema, or the DDL ledger) is
+ * missing from this database, and `drift-guard install` adds it.
+ *
+ * @example throw notInstalled("the DDL ledger") // "the DDL ledger is not installed in this database: run drift-guard install"
+ */
+export function notInstalled(part: "drift_guard" | "the DDL ledger", cause?: unknown): DriftGuardError {
+  return new DriftGuardError("not_installed", `${part} is not installed in this database: run drift-guard install`, "drift-guard install --db-url …", { cause });
 }

@@ -19,7 +19,13 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_OUT = join(ROOT, "dist", "cli.js");
 export const FUNCTION_OUT = join(ROOT, "dist", "function", "migration-drift");
 const FUNCTION_SRC = join(ROOT, "functions", "migration-drift");
+/** Walked recursively: a module in a subfolder (cli/commands/, shared/report_formats/) is a source too. */
 const SOURCE_DIRS = ["cli", "db", "shared", "functions/migration-drift"];
+/**
+ * Written last by every build: bin/drift-guard.js in a checkout stats only this file
+ * (missing: build first), so start-up never walks the sources.
+ */
+export const STAMP = join(ROOT, "dist", ".build-stamp");
 /** The function's entrypoints: index.ts is what Supabase deploys, serve.ts what `drift-guard serve` runs. */
 const FUNCTION_ENTRIES = ["index.ts", "serve.ts"];
 /**
@@ -33,14 +39,14 @@ const FUNCTION_PREFIXES = ["@electric-sql/pglite"];
 function sourceFiles() {
   const files = [join(ROOT, "package.json"), fileURLToPath(import.meta.url)];
   for (const dir of SOURCE_DIRS) {
-    for (const name of readdirSync(join(ROOT, dir))) if (name.endsWith(".ts") || name.endsWith(".json")) files.push(join(ROOT, dir, name));
+    for (const name of readdirSync(join(ROOT, dir), { recursive: true })) if (name.endsWith(".ts") || name.endsWith(".json")) files.push(join(ROOT, dir, name));
   }
   return files;
 }
 
 /** True when an output is missing or older than some source. */
 export function isStale() {
-  const outputs = [CLI_OUT, join(FUNCTION_OUT, "deno.json")];
+  const outputs = [CLI_OUT, join(FUNCTION_OUT, "deno.json"), STAMP];
   if (!outputs.every(existsSync)) return true;
   const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
   return sourceFiles().some((f) => statSync(f).mtimeMs > built);
@@ -54,11 +60,17 @@ function writeAtomic(file, text) {
   renameSync(tmp, file);
 }
 
+/**
+ * dist/cli.js and its chunks (dist/cli-*.js): each command module is a chunk
+ * that cli/main.ts imports only when its command runs. Chunks sit beside cli.js, so
+ * cli/package_root.ts's "one level up" holds in every one of them.
+ */
 export async function buildCli() {
   const { build } = await import("esbuild");
   const result = await build({
-    entryPoints: [join(ROOT, "cli", "main.ts")],
+    entryPoints: { cli: join(ROOT, "cli", "main.ts") },
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     target: "node20",
@@ -66,9 +78,17 @@ export async function buildCli() {
     write: false,
     logLevel: "silent",
     legalComments: "none",
-    outfile: CLI_OUT,
+    outdir: join(ROOT, "dist"),
+    chunkNames: "cli-[name]-[hash]",
   });
-  writeAtomic(CLI_OUT, result.outputFiles[0].text);
+  const written = new Set(result.outputFiles.map((f) => f.path));
+  // Chunks first (content-hashed names: a running CLI keeps finding its own), the entry last.
+  for (const f of result.outputFiles) if (f.path !== CLI_OUT) writeAtomic(f.path, f.text);
+  writeAtomic(CLI_OUT, result.outputFiles.find((f) => f.path === CLI_OUT).text);
+  const dist = join(ROOT, "dist");
+  for (const name of readdirSync(dist)) {
+    if (/^cli-.*\.js$/.test(name) && !written.has(join(dist, name))) rmSync(join(dist, name), { force: true });
+  }
 }
 
 /**
@@ -144,6 +164,7 @@ export function buildFunction() {
 export async function buildAll() {
   await buildCli();
   buildFunction();
+  writeAtomic(STAMP, `${new Date().toISOString()}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

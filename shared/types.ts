@@ -195,6 +195,29 @@ export interface RepairPlan {
 /** Exit codes every command shares (contract: "Exit codes"). */
 export const EXIT = { ok: 0, drift: 1, usage: 2, unreachable: 3, conflict: 4 } as const;
 
+/** What each exit code means, as every command's --help and docs/failures-and-load.md say it. */
+export const EXIT_MEANINGS: Record<(typeof EXIT)[keyof typeof EXIT], string> = {
+  [EXIT.ok]: "success",
+  [EXIT.drift]: "drift found",
+  [EXIT.usage]: "usage or bad input",
+  [EXIT.unreachable]: "cannot reach or authenticate to the database or the function",
+  [EXIT.conflict]: "conflict: the history changed since the plan, or another repair holds the lock",
+};
+
+/**
+ * The outcomes that are not errors, with their exit code and HTTP status: a report
+ * in sync or in drift, and a command ended by a signal. Only `drift` exits 1.
+ */
+export const OUTCOMES = {
+  in_sync: { exit: EXIT.ok, http: 200 },
+  /** Drift is a result, not a failure: the report comes with it (409, the conflict status, as the contract says). */
+  drift: { exit: EXIT.drift, http: 409 },
+  /** SIGINT, SIGTERM or SIGHUP ended the command; a write in flight may still have committed. */
+  interrupted: { exit: EXIT.unreachable, http: 503 },
+} as const satisfies Record<string, { exit: number; http: number }>;
+
+export type Outcome = keyof typeof OUTCOMES;
+
 /**
  * Every error code, with the exit code the CLI ends with and the HTTP status the
  * function answers with. The one table both adapters read; for a status without
@@ -223,6 +246,8 @@ export const ERROR_CODES = {
   not_installed: { exit: EXIT.usage, http: 503 },
   insufficient_privilege: { exit: EXIT.unreachable, http: 503 },
   internal: { exit: EXIT.unreachable, http: 500 },
+  /** The Deno process `drift-guard serve` runs exited with an error of its own. */
+  function_exited: { exit: EXIT.unreachable, http: 500 },
 } as const satisfies Record<string, { exit: number; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

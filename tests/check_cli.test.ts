@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseManifest } from "../shared/manifest.ts";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { freePort } from "./harness/postgres.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -17,9 +18,9 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 describe("check", () => {
-  it("a database without the history table: everything local is pending", () => {
+  it("a database without the history table: everything local is pending", async () => {
     const project = makeProject({ "1_a.sql": "select 1;", "2_b.sql": "select 2;" });
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+    const r = await runCli(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.migrations.map((m: { state: string }) => m.state)).toEqual(["pending", "pending"]);
@@ -28,9 +29,9 @@ describe("check", () => {
 
   it("a history table from an old CLI (version column only) is read, with a warning per unchecked row", async () => {
     const old = await createTestDatabase("legacy_table");
-    await old.sql.unsafe(`create schema supabase_migrations; create table supabase_migrations.schema_migrations (version text not null primary key);
+    await old.sql.unsafe(`${LEGACY_SCHEMA_MIGRATIONS_DDL}
       insert into supabase_migrations.schema_migrations values ('1'), ('3');`);
-    const r = driftGuard(["check", "--db-url", old.url, "--format", "json"], { cwd: makeProject({ "1_a.sql": "select 1;", "2_b.sql": "select 2;" }) });
+    const r = await runCli(["check", "--db-url", old.url, "--format", "json"], { cwd: makeProject({ "1_a.sql": "select 1;", "2_b.sql": "select 2;" }) });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.migrations.map((m: { version: string; state: string }) => [m.version, m.state])).toEqual([["1", "in_sync"], ["2", "out_of_order"], ["3", "remote_only"]]);
@@ -42,7 +43,7 @@ describe("check", () => {
     const fresh = await createTestDatabase("insync");
     const project = makeProject({ "20240101000000_a.sql": "create table a(id int);" });
     supabasePush(fresh.url, project);
-    const r = driftGuard(["check"], { cwd: project, env: { SUPABASE_DB_URL: fresh.url } });
+    const r = await runCli(["check"], { cwd: project, env: { SUPABASE_DB_URL: fresh.url } });
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
     expect(r.stdout).toMatch(/^in sync: 1 migration\(s\) match the history/);
@@ -55,7 +56,7 @@ describe("check", () => {
     supabasePush(fresh.url, project);
     writeFileSync(join(project, "supabase/migrations/20240101000000_a.sql"), "create table a(id bigint);");
     writeFileSync(join(project, "supabase/migrations/20240103000000_c.sql"), "create table c(id int);");
-    const r = driftGuard(["check", "--db-url", fresh.url], { cwd: project });
+    const r = await runCli(["check", "--db-url", fresh.url], { cwd: project });
     expect(r.status).toBe(1);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe("drift: 2 of 3 migration(s) differ from the history");
@@ -69,15 +70,15 @@ describe("check", () => {
     await fresh.drop();
   });
 
-  it("a missing directory is bad input: exit 2", () => {
-    const r = driftGuard(["check", "--db-url", db.url, "--migrations", "/nonexistent/dir"]);
+  it("a missing directory is bad input: exit 2", async () => {
+    const r = await runCli(["check", "--db-url", db.url, "--migrations", "/nonexistent/dir"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/migrations directory \/nonexistent\/dir does not exist/);
   });
 
-  it("duplicate versions are errors and a non-UTF-8 file a warning: report printed, exit 2", () => {
+  it("duplicate versions are errors and a non-UTF-8 file a warning: report printed, exit 2", async () => {
     const project = makeProject({ "1_a.sql": new Uint8Array([0x73, 0xff, 0x3b]), "2_b.sql": "select 2;", "2_c.sql": "select 3;", "notes.txt": "x" });
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+    const r = await runCli(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
     expect(r.status).toBe(2);
     const problems = JSON.parse(r.stdout).problems as Array<{ level: string; file: string; message: string }>;
     expect(problems).toEqual(expect.arrayContaining([
@@ -89,58 +90,58 @@ describe("check", () => {
 
   it("an unreachable database: exit 3, the host shown", async () => {
     const port = await freePort();
-    const r = driftGuard(["check", "--db-url", `postgresql://postgres:hunter2secret@127.0.0.1:${port}/postgres`], { cwd: makeProject({}) });
+    const r = await runCli(["check", "--db-url", `postgresql://postgres:hunter2secret@127.0.0.1:${port}/postgres`], { cwd: makeProject({}) });
     expect(r.status).toBe(3);
     expect(r.stderr).toContain(`127.0.0.1:${port}`);
     expect(r.stderr + r.stdout).not.toContain("hunter2secret");
   });
 
-  it("a wrong password: exit 3, never the password", () => {
+  it("a wrong password: exit 3, never the password", async () => {
     const url = databaseUrl(db.name, "wrong-password-xyz");
-    const r = driftGuard(["check", "--db-url", url, "--format", "json"], { cwd: makeProject({}) });
+    const r = await runCli(["check", "--db-url", url, "--format", "json"], { cwd: makeProject({}) });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/password authentication failed/);
     expect(r.stderr + r.stdout).not.toContain("wrong-password-xyz");
     expect(JSON.parse(r.stdout).error.code).toBe("unreachable");
   });
 
-  it("usage errors exit 2", () => {
-    expect(driftGuard(["check", "--no-such-flag"]).status).toBe(2);
-    expect(driftGuard(["check", "--format", "yaml", "--db-url", db.url]).status).toBe(2);
-    const r = driftGuard(["check"], { cwd: makeProject({}) });
+  it("usage errors exit 2", async () => {
+    expect((await runCli(["check", "--no-such-flag"])).status).toBe(2);
+    expect((await runCli(["check", "--format", "yaml", "--db-url", db.url])).status).toBe(2);
+    const r = await runCli(["check"], { cwd: makeProject({}) });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/missing --db-url/);
-    expect(driftGuard(["no-such-command"]).status).toBe(2);
+    expect((await runCli(["no-such-command"])).status).toBe(2);
   });
 
-  it("--help exits 0 and shows examples", () => {
-    const r = driftGuard(["check", "--help"]);
+  it("--help exits 0 and shows examples", async () => {
+    const r = await runCli(["check", "--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Examples:/);
   });
 });
 
 describe("manifest build", () => {
-  it("lists versions, names, checksums, statements and git provenance", () => {
+  it("lists versions, names, checksums, statements and git provenance", async () => {
     const project = makeProject({ "1_a.sql": "select 1; select 2;", "2_b.sql": "-- c\n" });
     execFileSync("git", ["init", "-q", "-b", "main"], { cwd: project });
     execFileSync("git", ["-c", "user.email=t@e", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"], { cwd: project });
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: project, encoding: "utf8" }).trim();
     const out = join(mkdtempSync(join(tmpdir(), "dg-")), "manifest.json");
-    const r = driftGuard(["manifest", "build", "--out", out], { cwd: project });
+    const r = await runCli(["manifest", "build", "--out", out], { cwd: project });
     expect(r.status).toBe(0);
     const manifest = parseManifest(JSON.parse(readFileSync(out, "utf8")));
     expect(manifest.git).toEqual({ commit, branch: "main" });
     expect(manifest.migrations.map((m) => [m.version, m.name, m.statements])).toEqual([["1", "a", ["select 1", "select 2"]], ["2", "b", ["-- c"]]]);
   });
 
-  it("outside a repository, git is null; to stdout by default", () => {
-    const r = driftGuard(["manifest", "build"], { cwd: makeProject({ "1_a.sql": "select 1;" }) });
+  it("outside a repository, git is null; to stdout by default", async () => {
+    const r = await runCli(["manifest", "build"], { cwd: makeProject({ "1_a.sql": "select 1;" }) });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).git).toBeNull();
   });
 
-  it("a malformed manifest gets one message per defect", () => {
+  it("a malformed manifest gets one message per defect", async () => {
     expect(() => parseManifest({ format: "nope", migrations: [{ version: "x", checksum: "md5" }] })).toThrowError(
       /format: [\s\S]*generated_at: [\s\S]*migrations\[0\]\.version: [\s\S]*migrations\[0\]\.checksum/,
     );

@@ -1,5 +1,5 @@
 /**
- * `check --url` trusts only the function it was pointed at (issue 11 item 10):
+ * `check --url` trusts only the function it was pointed at:
  * https except loopback, no redirect to another origin, and a report must echo
  * the digest of the manifest that was sent.
  */
@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject } from "./harness/supabase_cli.ts";
 
 const TOKEN = "dg_0123456789ab_check-url-trust-token";
@@ -67,7 +67,7 @@ describe("check --url", () => {
     for (const f of [impostor, elsewhere, redirector, sameOrigin]) await new Promise((r) => f?.server.close(r));
     rmSync(project, { recursive: true, force: true });
   });
-  const check = (url: string) => driftGuardAsync(["check", "--url", url, "--token", TOKEN, "--format", "json"], { cwd: project });
+  const check = (url: string) => runCli(["check", "--url", url, "--token", TOKEN, "--format", "json"], { cwd: project });
 
   it("a fake in_sync report that does not echo the sent manifest's digest is an error (exit 3), not a pass", async () => {
     const r = await check(impostor.url);
@@ -97,7 +97,7 @@ describe("check --url", () => {
       expect(r.status, url).toBe(2);
       expect(r.stderr).toMatch(/must be https:\/\//);
     }
-    const upload = await driftGuardAsync(["manifest", "upload", "--url", "http://example.com", "--token", TOKEN], { cwd: project });
+    const upload = await runCli(["manifest", "upload", "--url", "http://example.com", "--token", TOKEN], { cwd: project });
     expect(upload.status).toBe(2);
   });
 });

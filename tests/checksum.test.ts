@@ -132,7 +132,7 @@ describe("utf8Length", () => {
   });
 });
 
-// ---- issue 11: only what Postgres lexes as whitespace may vanish -------------------
+// ---- only what Postgres lexes as whitespace may vanish ----------------------------
 
 /** Every character JavaScript's \s matches that Postgres 15 does not treat as whitespace, plus look-alikes. */
 const NOT_POSTGRES_SPACE = [
@@ -140,7 +140,7 @@ const NOT_POSTGRES_SPACE = [
   "\u2009", "\u200A", "\u2028", "\u2029", "\u202F", "\u205F", "\u3000", "\uFEFF", "\u200B", "\u180E",
 ];
 
-describe("Unicode whitespace (issue 11 item 1)", () => {
+describe("Unicode whitespace", () => {
   const pushed = "create table public.secrets (id int, v text); alter table if exists public.secrets enable row level security;";
 
   it("a U+FEFF before `enable` is a semantic edit, not a cosmetic one", () => {

@@ -7,6 +7,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INSTALL_LOCK_KEY } from "../db/install.ts";
+import { EXIT, OUTCOMES } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { driftGuard, driftGuardAsync, startDriftGuard } from "./harness/drift_guard_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -164,6 +165,23 @@ describe("statement timeouts and bad input through the real CLI", () => {
       expect(r.status, r.stderr).toBe(3);
       expect(r.stderr).toMatch(/interrupted .*undo may have committed/);
       expect(r.stderr).toContain("drift-guard audit");
+    } finally {
+      await reserved.unsafe("rollback").catch(() => {});
+      reserved.release();
+    }
+  });
+
+  it.each(["SIGHUP", "SIGTERM"] as const)("%s during a read (audit): exit 3, the table's interrupted outcome, never a death by signal", async (signal) => {
+    const reserved = await holder.reserve();
+    try {
+      await reserved.unsafe("begin");
+      await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
+      const cli = startDriftGuard(["audit", "--db-url", db.url], { cwd: project });
+      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      cli.kill(signal);
+      const r = await cli.result;
+      expect(r.status, r.stderr).toBe(OUTCOMES.interrupted.exit);
+      expect(r.status).not.toBe(EXIT.drift);
     } finally {
       await reserved.unsafe("rollback").catch(() => {});
       reserved.release();

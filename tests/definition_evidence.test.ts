@@ -17,13 +17,13 @@ import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
 import type { Evidence, Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject } from "./harness/supabase_cli.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 /** A history whose newest row is newer than every file below: the files are out_of_order. */
 const HISTORY = `
-create schema if not exists supabase_migrations;
-create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text);
+${SCHEMA_MIGRATIONS_DDL}
 insert into supabase_migrations.schema_migrations (version, name, statements) values ('20250101000000', 'baseline', '{}');`;
 
 interface Scenario {
@@ -80,7 +80,7 @@ describe("the issue's reproduction", () => {
   });
   afterAll(() => dispose(s));
 
-  it("says different, names each difference, and never suggests marking them applied as they are", () => {
+  it("says different, names each difference, and never suggests marking them applied as they are", async () => {
     const a = s.evidence("20240101000000");
     expect(a.verdict).toBe("different");
     expect(a.differences).toEqual(["function public.f(): body differs"]);
@@ -99,7 +99,7 @@ describe("the issue's reproduction", () => {
     }
   });
 
-  it("the recorded SQL is the live definition (schema-diff's suggested SQL for those objects)", () => {
+  it("the recorded SQL is the live definition (schema-diff's suggested SQL for those objects)", async () => {
     const sqlA = s.evidence("20240101000000").live_migration!.sql;
     expect(sqlA).toMatch(/CREATE OR REPLACE FUNCTION public\.f\(\)[\s\S]*select 1/);
     const sqlB = s.evidence("20240102000000").live_migration!.sql;
@@ -108,17 +108,17 @@ describe("the issue's reproduction", () => {
   });
 
   it("repair: marking a different migration applied lists the differences and needs --force-different; the two steps then apply", async () => {
-    const cli = (...args: string[]) => driftGuard(args, { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
-    expect(cli("install").status).toBe(0);
+    const cli = (...args: string[]) => runCli(args, { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
+    expect((await cli("install")).status).toBe(0);
     const rows = async () => (await s.db.sql`select version from supabase_migrations.schema_migrations order by version`).map((r) => r.version);
     const before = await rows();
 
-    const plan = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--format", "json");
+    const plan = await cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--format", "json");
     expect(plan.status, plan.stderr).toBe(0);
     const p = JSON.parse(plan.stdout);
     expect(p.different).toEqual([{ version: "20240101000000", differences: ["function public.f(): body differs"] }]);
     expect(p.force_different).toBe(false);
-    const refused = cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--apply", "--expect-digest", p.plan_digest);
+    const refused = await cli("repair", "--mark-applied", "20240101000000", "--reason", "ran by hand", "--apply", "--expect-digest", p.plan_digest);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("function public.f(): body differs");
     expect(refused.stderr).toContain("--force-different");
@@ -127,20 +127,20 @@ describe("the issue's reproduction", () => {
     // Step 1: the live definition as a new migration; step 2: mark both applied.
     const live = s.evidence("20240101000000").live_migration!;
     writeFileSync(join(s.project, live.file), live.sql);
-    const forced = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--format", "json");
+    const forced = await cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--format", "json");
     expect(forced.status, forced.stderr).toBe(0);
     const f = JSON.parse(forced.stdout);
     expect(f.force_different).toBe(true);
     expect(f.explain.join("\n")).toContain(`${live.version}: what it builds is identical to the live database`);
-    const applied = cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--apply", "--expect-digest", f.plan_digest);
+    const applied = await cli("repair", "--mark-applied", "20240101000000", live.version, "--force-different", "--reason", "ran by hand; live body recorded", "--apply", "--expect-digest", f.plan_digest);
     expect(applied.status, applied.stderr).toBe(0);
     expect(await rows()).toEqual([...before, "20240101000000", live.version].sort());
-    const after = JSON.parse(cli("check", "--format", "json").stdout) as Report;
+    const after = JSON.parse((await cli("check", "--format", "json")).stdout) as Report;
     expect(after.migrations.filter((m) => m.state === "in_sync").map((m) => m.version)).toEqual(["20240101000000", live.version]);
   }, 300_000); // six CLI runs, four of them replaying into the embedded shadow
 
-  it("check --format text shows the verdict, the differences and the two steps", () => {
-    const r = driftGuard(["check", "--format", "text"], { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
+  it("check --format text shows the verdict, the differences and the two steps", async () => {
+    const r = await runCli(["check", "--format", "text"], { cwd: s.project, env: { SUPABASE_DB_URL: s.db.url } });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain("20240102000000: different");
     expect(r.stdout).toContain("- column public.orders.total: text live, numeric in the file");
@@ -266,7 +266,7 @@ describe("one variant per object kind, on real Postgres 15", () => {
     expect(e.verdict).toBe("identical");
   });
 
-  it("only the identical ones are suggested for --mark-applied", () => {
+  it("only the identical ones are suggested for --mark-applied", async () => {
     expect(different.report.actions.find((a) => a.kind === "mark_applied")).toBeUndefined();
     expect(identical.report.actions.find((a) => a.kind === "mark_applied")?.versions).toEqual(IDENTICAL.map((_, i) => version(i)));
   });

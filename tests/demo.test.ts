@@ -30,7 +30,8 @@ interface DemoModule {
   HAND_CHANGES: string[];
   migrationFileText(statements: string[]): string;
 }
-const demo = (await import(pathToFileURL(DEMO).href)) as DemoModule;
+/** The incident's data, as the demo and the evidence bench read it. */
+const demo = (await import(pathToFileURL(resolve(ROOT, "demo/incident.js")).href)) as DemoModule;
 
 function npmRunDemo(args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {

@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitStatements } from "../shared/sql_statements.ts";
 import type { Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabaseList, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
 
 const CORPUS = new URL("./fixtures/corpus/", import.meta.url).pathname;
 
-function check(db: TestDatabase, project: string): { status: number; report: Report } {
-  const r = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+async function check(db: TestDatabase, project: string): Promise<{ status: number; report: Report }> {
+  const r = await runCli(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
   if (r.status > 1) throw new Error(`check failed (${r.status}): ${r.stderr}`);
   return { status: r.status, report: JSON.parse(r.stdout) };
 }
@@ -53,8 +53,8 @@ describe("against the Supabase CLI", () => {
     }
   });
 
-  it("every file the CLI pushed unchanged checks in_sync", () => {
-    const { status, report } = check(db, project);
+  it("every file the CLI pushed unchanged checks in_sync", async () => {
+    const { status, report } = await check(db, project);
     expect(report.problems).toEqual([]);
     expect(report.migrations.every((m) => m.state === "in_sync")).toBe(true);
     expect(report.status).toBe("in_sync");
@@ -81,7 +81,7 @@ describe("against the Supabase CLI", () => {
     writeFileSync(join(dir(), "20240201000000_forgotten.sql"), "create table public.forgotten(id int);");
     writeFileSync(join(dir(), "20240401000000_new_feature.sql"), "create table public.new_feature(id int);");
 
-    const { status, report } = check(db, project);
+    const { status, report } = await check(db, project);
     expect(status).toBe(1);
     const state = Object.fromEntries(report.migrations.map((m) => [m.version, m.state]));
     expect(state).toMatchObject({
@@ -101,7 +101,7 @@ describe("against the Supabase CLI", () => {
 
   it("a row written by `supabase migration repair --status applied` checks in_sync against its file", async () => {
     supabaseRepair(db.url, project, "applied", ["20240201000000"]);
-    const { report } = check(db, project);
+    const { report } = await check(db, project);
     expect(report.migrations.find((m) => m.version === "20240201000000")?.state).toBe("in_sync");
     expect(ourSets(report)).toEqual(supabaseList(db.url, project));
   });

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type postgres from "postgres";
+import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const CLI = join(ROOT, "bin", "drift-guard.js");
@@ -61,8 +62,7 @@ export async function installDirect(sql: postgres.Sql): Promise<void> {
 /** The Supabase CLI's history table. */
 export async function createHistoryTable(sql: postgres.Sql): Promise<void> {
   await sql.unsafe(`
-    create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text not null primary key);
+    ${LEGACY_SCHEMA_MIGRATIONS_DDL}
     alter table supabase_migrations.schema_migrations add column if not exists statements text[];
     alter table supabase_migrations.schema_migrations add column if not exists name text;`);
 }

@@ -166,7 +166,7 @@ describe("the function over HTTP", () => {
     expect(JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout).map((e: any) => e.id)).toEqual(audit.body.entries.map((e: any) => e.id));
   }, 300_000); // two repairs replay into the embedded shadow
 
-  it("a manifest swapped with a deploy token after review cannot ride on the reviewed plan (issue 11 item 2)", async () => {
+  it("a manifest swapped with a deploy token after review cannot ride on the reviewed plan", async () => {
     const migrations = join(project, "supabase/migrations");
     const upload = () => expect(driftGuard(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations]).status).toBe(0);
     const bFile = join(migrations, `${B}_b.sql`);

@@ -12,6 +12,7 @@ import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { driftGuard } from "./harness/drift_guard_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 const SECRET_KEY = "sb_secret_function_load_0123456789";
 const version = (i: number) => String(20200101000000 + i);
@@ -28,8 +29,7 @@ function manifestOf(n: number): Manifest {
 
 /** The history as `db push` leaves it for these migrations. */
 async function recordHistory(sql: postgres.Sql, manifest: Manifest): Promise<void> {
-  await sql.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
+  await sql.unsafe(SCHEMA_MIGRATIONS_DDL);
   const rows = manifest.migrations.map((m) => ({ version: m.version, name: m.name, statements: m.statements }));
   for (let i = 0; i < rows.length; i += 1000) await sql`insert into supabase_migrations.schema_migrations ${sql(rows.slice(i, i + 1000))}`;
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { historyDigest, sha256Hex } from "../shared/checksum.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { createHistoryTable, dbDigest, type HistoryRow, insertRows, installDirect, readRows } from "./drift_guard_schema_helpers.ts";
+import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 const EMPTY = `sha256:${sha256Hex("")}`;
 
@@ -92,8 +93,7 @@ describe("drift_guard.history_digest()", () => {
   });
 
   it("an old-CLI table with only a version column reads as null name and statements", async () => {
-    await db.sql.unsafe(`create schema supabase_migrations;
-      create table supabase_migrations.schema_migrations (version text not null primary key);
+    await db.sql.unsafe(`${LEGACY_SCHEMA_MIGRATIONS_DDL}
       insert into supabase_migrations.schema_migrations values ('002'), ('001');`);
     expect(await dbDigest(db.sql)).toBe(historyDigest([
       { version: "001", name: null, statements: null },

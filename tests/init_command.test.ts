@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { supabase } from "./harness/supabase_cli.ts";
 
 const dirs: string[] = [];
@@ -32,14 +32,14 @@ function project(config: string | null = CONFIG, migrations: Record<string, stri
   return dir;
 }
 
-const init = (dir: string, ...args: string[]) => driftGuard(["init", "--workdir", dir, ...args]);
+const init = (dir: string, ...args: string[]) => runCli(["init", "--workdir", dir, ...args]);
 const migrationsOf = (dir: string) => readdirSync(join(dir, "supabase", "migrations")).sort();
 const fnFile = (dir: string, name: string) => join(dir, "supabase", "functions", "migration-drift", name);
 
 describe("drift-guard init", () => {
-  it("outside a Supabase project: exit 2, names `supabase init`, writes nothing", () => {
+  it("outside a Supabase project: exit 2, names `supabase init`, writes nothing", async () => {
     const dir = project(null);
-    const r = init(dir);
+    const r = await init(dir);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no supabase\/config\.toml/);
     expect(r.stderr).toMatch(/supabase init/);
@@ -47,10 +47,10 @@ describe("drift-guard init", () => {
     expect(migrationsOf(dir)).toEqual([]);
   });
 
-  it("an unparsable config.toml: exit 2 with its line, and the file stays untouched", () => {
+  it("an unparsable config.toml: exit 2 with its line, and the file stays untouched", async () => {
     const broken = `${CONFIG}\n[functions\nverify_jwt = false\n`;
     const dir = project(broken);
-    const r = init(dir);
+    const r = await init(dir);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/not valid TOML at line 7/);
     expect(readFileSync(join(dir, "supabase", "config.toml"), "utf8")).toBe(broken);
@@ -58,9 +58,9 @@ describe("drift-guard init", () => {
     expect(migrationsOf(dir)).toEqual([]);
   });
 
-  it("--dry-run lists what it would write and writes nothing", () => {
+  it("--dry-run lists what it would write and writes nothing", async () => {
     const dir = project();
-    const r = init(dir, "--dry-run");
+    const r = await init(dir, "--dry-run");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/would write/);
     expect(r.stdout).toMatch(/create +supabase\/functions\/migration-drift\/ \(\d+ files\)/);
@@ -73,64 +73,64 @@ describe("drift-guard init", () => {
     expect(migrationsOf(dir)).toEqual([]);
   });
 
-  it("keeps every other line of config.toml, comments included, and appends the function's table", () => {
+  it("keeps every other line of config.toml, comments included, and appends the function's table", async () => {
     const dir = project();
-    expect(init(dir).status).toBe(0);
+    expect((await init(dir)).status).toBe(0);
     const config = readFileSync(join(dir, "supabase", "config.toml"), "utf8");
     expect(config.startsWith(CONFIG)).toBe(true);
     expect(config.slice(CONFIG.length)).toMatch(/^\n\[functions\.migration-drift\]\nenabled = true\n[\s\S]*verify_jwt = false\n/);
   });
 
-  it("a second run changes nothing; an edited file is kept, and --force overwrites it", () => {
+  it("a second run changes nothing; an edited file is kept, and --force overwrites it", async () => {
     const dir = project();
-    expect(init(dir).status).toBe(0);
-    const again = init(dir);
+    expect((await init(dir)).status).toBe(0);
+    const again = await init(dir);
     expect(again.stdout).toMatch(/Nothing to change/);
 
     const routes = fnFile(dir, "routes.ts");
     const edited = readFileSync(routes, "utf8") + "\n// my change\n";
     writeFileSync(routes, edited);
-    const kept = init(dir);
+    const kept = await init(dir);
     expect(kept.status).toBe(0);
     expect(kept.stdout).toMatch(/kept \(edited\) +supabase\/functions\/migration-drift\/routes\.ts +\(edited since drift-guard wrote it; --force overwrites it\)/);
     expect(readFileSync(routes, "utf8")).toBe(edited);
 
-    const forced = init(dir, "--force");
+    const forced = await init(dir, "--force");
     expect(forced.stdout).toMatch(/update +supabase\/functions\/migration-drift\/routes\.ts/);
     expect(readFileSync(routes, "utf8")).not.toContain("// my change");
-    expect(init(dir).stdout).toMatch(/Nothing to change/);
+    expect((await init(dir)).stdout).toMatch(/Nothing to change/);
   });
 
-  it("an existing [functions.migration-drift] with verify_jwt on: warns and keeps it; --force sets only that line", () => {
+  it("an existing [functions.migration-drift] with verify_jwt on: warns and keeps it; --force sets only that line", async () => {
     const config = `${CONFIG}\n[functions.migration-drift]\nenabled = true\nverify_jwt = true # mine\n\n[db]\nport = 54322\n`;
     const dir = project(config);
-    const r = init(dir);
+    const r = await init(dir);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/verify_jwt on: set verify_jwt = false/);
     expect(readFileSync(join(dir, "supabase", "config.toml"), "utf8")).toBe(config);
-    expect(init(dir, "--force").status).toBe(0);
+    expect((await init(dir, "--force")).status).toBe(0);
     expect(readFileSync(join(dir, "supabase", "config.toml"), "utf8")).toBe(config.replace("verify_jwt = true # mine", "verify_jwt = false"));
   });
 
-  it("the schema migration is newer than every existing migration, and is added again only when the schema changed", () => {
+  it("the schema migration is newer than every existing migration, and is added again only when the schema changed", async () => {
     const dir = project(CONFIG, { "29990101000000_future.sql": "select 1;" });
-    expect(init(dir).status).toBe(0);
+    expect((await init(dir)).status).toBe(0);
     const added = migrationsOf(dir).filter((n) => n.includes("drift_guard"));
     expect(added).toEqual(["29990101000001_drift_guard.sql"]);
 
     // An older release's schema: a drift_guard migration whose schema hash differs.
     const path = join(dir, "supabase", "migrations", added[0]);
     writeFileSync(path, readFileSync(path, "utf8").replace(/schema sha256:[0-9a-f]{64}/, `schema sha256:${"0".repeat(64)}`));
-    const upgraded = init(dir);
+    const upgraded = await init(dir);
     expect(upgraded.stdout).toMatch(/create +supabase\/migrations\/29990101000002_drift_guard\.sql/);
-    expect(init(dir).stdout).toMatch(/Nothing to change/);
+    expect((await init(dir)).stdout).toMatch(/Nothing to change/);
   });
 
-  it("a write that fails halfway leaves no file behind", () => {
+  it("a write that fails halfway leaves no file behind", async () => {
     const dir = project();
     // The workflow's path is taken by a directory: init must fail before renaming anything into place.
     mkdirSync(join(dir, ".github", "workflows", "migration-drift.yml"), { recursive: true });
-    const r = init(dir);
+    const r = await init(dir);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/migration-drift\.yml is a directory/);
     expect(existsSync(join(dir, "supabase", "functions"))).toBe(false);
@@ -142,11 +142,11 @@ describe("drift-guard init", () => {
 });
 
 describe("init when a write fails after others were staged", () => {
-  it("removes what it staged: no function folder, no migration, config.toml untouched", () => {
+  it("removes what it staged: no function folder, no migration, config.toml untouched", async () => {
     const dir = project();
     // .github is a file: the function's files are staged first, then the workflow's directory cannot be made.
     writeFileSync(join(dir, ".github"), "not a directory");
-    const r = init(dir);
+    const r = await init(dir);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/nothing was written/);
     expect(existsSync(join(dir, "supabase", "functions"))).toBe(false);
@@ -164,12 +164,12 @@ describe("init's migration and drift-guard install on one database", () => {
 
   it("install first, then db push of init's migration, then install again: all succeed", async () => {
     db = await createTestDatabase("init_install");
-    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
     const dir = project();
-    expect(init(dir).status).toBe(0);
+    expect((await init(dir)).status).toBe(0);
     const push = supabase(["db", "push", "--db-url", db.url], dir);
     expect(push.status, push.stderr).toBe(0);
-    const again = driftGuard(["install", "--db-url", db.url]);
+    const again = await runCli(["install", "--db-url", db.url]);
     expect(again.status, again.stderr).toBe(0);
     // The migration recorded each file's checksum as install does: nothing to run again.
     expect(again.stdout).toContain("already up to date");

@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimAlert, ledgerFingerprint, markAlerted, releaseAlert } from "../db/ledger.ts";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
 
 const V1 = "20250901000000";
@@ -65,7 +65,7 @@ describe("the DDL ledger", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ledger");
-    const r = driftGuard(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     project = makeProject({ [`${V1}_create_accounts.sql`]: "create table public.accounts (id bigint primary key, name text);\n" });
   });
@@ -218,7 +218,7 @@ describe("the DDL ledger", () => {
 
   it("check reports untracked changes grouped by object, with who and from where: exit 1, json/markdown/text", async () => {
     writeFileSync(join(migrations(), `${V2}_automation_rules.sql`), "create table public.automation_rules (id bigint primary key);\n");
-    const json = driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]);
+    const json = await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]);
     expect(json.status, json.stderr).toBe(1);
     const report = JSON.parse(json.stdout);
     const rules = report.untracked_changes.find((g: any) => g.object === "table public.automation_rules");
@@ -229,17 +229,17 @@ describe("the DDL ledger", () => {
     expect(report.untracked_changes.find((g: any) => g.object_identity === "public.accounts")).toBeUndefined();
     expect(report.actions.find((a: any) => a.kind === "ledger_ack").command).toMatch(/^drift-guard ledger ack --id [0-9 ]+/);
 
-    const md = driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "markdown"]);
+    const md = await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "markdown"]);
     expect(md.stdout).toContain("### Untracked schema changes");
     expect(md.stdout).toContain("`table public.automation_rules`");
-    const text = driftGuard(["check", "--db-url", db.url, "--migrations", migrations()]);
+    const text = await runCli(["check", "--db-url", db.url, "--migrations", migrations()]);
     expect(text.stdout).toMatch(/Untracked schema changes/);
     expect(text.stdout).toMatch(/table public\.automation_rules: 1 change\(s\) .* by postgres via ops-laptop-psql/);
 
     // --since after everything: nothing untracked, only the out-of-order file remains.
-    const later = driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json", "--since", "2999-01-01"]);
+    const later = await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json", "--since", "2999-01-01"]);
     expect(JSON.parse(later.stdout).untracked_changes).toEqual([]);
-    expect(driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--since", "yesterday"]).status).toBe(2);
+    expect((await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--since", "yesterday"])).status).toBe(2);
   });
 
   it("supabase migration repair --status applied does not make earlier DDL tracked; drift-guard's repair links it", async () => {
@@ -250,10 +250,10 @@ describe("the DDL ledger", () => {
 
     // Undo the CLI's repair, then repair with drift-guard.
     supabaseRepair(db.url, project, "reverted", [V2]);
-    const plan = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop", "--format", "json"]);
+    const plan = await runCli(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop", "--format", "json"]);
     expect(plan.status, plan.stderr).toBe(0);
     const digest = JSON.parse(plan.stdout).plan_digest;
-    const applied = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop",
+    const applied = await runCli(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "ran by hand from a laptop",
       "--apply", "--expect-digest", digest, "--format", "json"]);
     expect(applied.status, applied.stderr).toBe(0);
     const result = JSON.parse(applied.stdout);
@@ -261,62 +261,62 @@ describe("the DDL ledger", () => {
     row = (await ledgerRows(db.sql)).find((r) => r.object_identity === "public.automation_rules")!;
     expect(row).toMatchObject({ linked_version: V2, linked_audit_id: result.audit_id, tracked_by: [] });
 
-    const ledger = driftGuard(["ledger", "--db-url", db.url, "--object", "automation_rules", "--format", "json"]);
+    const ledger = await runCli(["ledger", "--db-url", db.url, "--object", "automation_rules", "--format", "json"]);
     expect(ledger.status, ledger.stderr).toBe(0);
     expect(JSON.parse(ledger.stdout).entries.map((e: any) => [e.object_identity, e.status, e.linked_version, e.linked_audit_id])).toEqual([
       ["public.automation_rules", "linked", V2, result.audit_id],
       ["public.automation_rules_pkey", "linked", V2, result.audit_id],
     ]);
-    const check = JSON.parse(driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]).stdout);
+    const check = JSON.parse((await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"])).stdout);
     expect(check.untracked_changes.find((g: any) => g.object_identity === "public.automation_rules")).toBeUndefined();
 
     // Undoing the repair undoes the link; repairing again links again.
-    expect(driftGuard(["undo", "--db-url", db.url, "--audit-id", result.audit_id, "--reason", "not yet"]).status).toBe(0);
-    const unlinked = JSON.parse(driftGuard(["ledger", "--db-url", db.url, "--object", "automation_rules", "--format", "json"]).stdout).entries;
+    expect((await runCli(["undo", "--db-url", db.url, "--audit-id", result.audit_id, "--reason", "not yet"])).status).toBe(0);
+    const unlinked = JSON.parse((await runCli(["ledger", "--db-url", db.url, "--object", "automation_rules", "--format", "json"])).stdout).entries;
     expect(unlinked.map((e: any) => e.status)).toEqual(["untracked", "untracked"]);
-    const replan = JSON.parse(driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again", "--format", "json"]).stdout);
-    const again = driftGuard(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again",
+    const replan = JSON.parse((await runCli(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again", "--format", "json"])).stdout);
+    const again = await runCli(["repair", "--db-url", db.url, "--migrations", migrations(), "--mark-applied", V2, "--reason", "again",
       "--apply", "--expect-digest", replan.plan_digest, "--format", "json"]);
     expect(JSON.parse(again.stdout).ledger_linked).toBe(2);
   });
 
   it("ledger filters by status, object and time, in text, json and markdown", async () => {
-    const tracked = JSON.parse(driftGuard(["ledger", "--db-url", db.url, "--status", "tracked", "--format", "json"]).stdout).entries;
+    const tracked = JSON.parse((await runCli(["ledger", "--db-url", db.url, "--status", "tracked", "--format", "json"])).stdout).entries;
     expect(tracked.length).toBeGreaterThan(0);
     expect(tracked.every((e: any) => e.status === "tracked" && e.tracked_by.includes(V1))).toBe(true);
-    const untracked = JSON.parse(driftGuard(["ledger", "--db-url", db.url, "--status", "untracked", "--format", "json"]).stdout).entries;
+    const untracked = JSON.parse((await runCli(["ledger", "--db-url", db.url, "--status", "untracked", "--format", "json"])).stdout).entries;
     expect(untracked.map((e: any) => e.object_identity)).toContain("public.huge");
     expect(untracked.every((e: any) => e.status === "untracked")).toBe(true);
-    expect(JSON.parse(driftGuard(["ledger", "--db-url", db.url, "--until", "2000-01-01", "--format", "json"]).stdout).entries).toEqual([]);
-    const text = driftGuard(["ledger", "--db-url", db.url, "--object", "huge"]);
+    expect(JSON.parse((await runCli(["ledger", "--db-url", db.url, "--until", "2000-01-01", "--format", "json"])).stdout).entries).toEqual([]);
+    const text = await runCli(["ledger", "--db-url", db.url, "--object", "huge"]);
     expect(text.stdout).toMatch(/untracked\s+CREATE TABLE\s+public\.huge\s+postgres/);
-    const md = driftGuard(["ledger", "--db-url", db.url, "--object", "huge", "--format", "markdown"]);
+    const md = await runCli(["ledger", "--db-url", db.url, "--object", "huge", "--format", "markdown"]);
     expect(md.stdout).toMatch(/^\| id \| when \(UTC\) \|/);
-    expect(driftGuard(["ledger", "--db-url", db.url, "--status", "nope"]).status).toBe(2);
+    expect((await runCli(["ledger", "--db-url", db.url, "--status", "nope"])).status).toBe(2);
   });
 
   it("ledger ack marks entries reviewed, audited like a repair; then check is clean of them; bad ids change nothing", async () => {
-    const bad = driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "999999", "--reason", "x"]);
+    const bad = await runCli(["ledger", "ack", "--db-url", db.url, "--id", "999999", "--reason", "x"]);
     expect(bad.status, bad.stderr).toBe(2);
     expect(bad.stderr).toMatch(/no ledger entry has id 999999/);
-    expect(driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "1;drop", "--reason", "x"]).status).toBe(2);
-    expect(driftGuard(["ledger", "ack", "--db-url", db.url, "--id", "1"]).status).toBe(2);
+    expect((await runCli(["ledger", "ack", "--db-url", db.url, "--id", "1;drop", "--reason", "x"])).status).toBe(2);
+    expect((await runCli(["ledger", "ack", "--db-url", db.url, "--id", "1"])).status).toBe(2);
 
-    const before = JSON.parse(driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]).stdout);
+    const before = JSON.parse((await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"])).stdout);
     const ids = before.untracked_changes.flatMap((g: any) => g.changes.map((c: any) => c.id));
     expect(ids.length).toBeGreaterThan(0);
-    const ack = driftGuard(["ledger", "ack", "--db-url", db.url, "--id", ...ids, "--reason", "reviewed: test fixtures", "--format", "json"]);
+    const ack = await runCli(["ledger", "ack", "--db-url", db.url, "--id", ...ids, "--reason", "reviewed: test fixtures", "--format", "json"]);
     expect(ack.status, ack.stderr).toBe(0);
     const { audit_id, acknowledged } = JSON.parse(ack.stdout);
     expect(acknowledged).toBe(ids.length);
 
-    const audit = JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout);
+    const audit = JSON.parse((await runCli(["audit", "--db-url", db.url, "--format", "json"])).stdout);
     expect(audit[0]).toMatchObject({ id: audit_id, kind: "ack", reason: "reviewed: test fixtures" });
-    const undo = driftGuard(["undo", "--db-url", db.url, "--audit-id", audit_id, "--reason", "try"]);
+    const undo = await runCli(["undo", "--db-url", db.url, "--audit-id", audit_id, "--reason", "try"]);
     expect(undo.status).toBe(2);
 
     // Only the migration history is left to judge: the repair made it in sync.
-    const after = driftGuard(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]);
+    const after = await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json"]);
     expect(JSON.parse(after.stdout).untracked_changes).toEqual([]);
     expect(after.status, after.stdout).toBe(0);
   });
@@ -346,7 +346,7 @@ describe("alert claims and the /status cache key, on a long ledger", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("ledger_alerts");
-    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
     await db.sql.unsafe(`insert into drift_guard.ddl_ledger (event, command_tag, object_type, object_identity, schema_name)
       select 'ddl_command_end', 'CREATE TABLE', 'table', 'public.t' || i, 'public' from generate_series(1, 20000) i`);
     await db.sql.unsafe("analyze drift_guard.ddl_ledger");
@@ -440,13 +440,13 @@ describe("installed by a role without superuser (plain Postgres: no event trigge
 
   it("installs everything else, says the ledger is inactive, and a superuser activates it later", async () => {
     const ownerUrl = databaseUrl(db.name, "owner-pw", role);
-    const r = driftGuard(["install", "--db-url", ownerUrl]);
+    const r = await runCli(["install", "--db-url", ownerUrl]);
     expect(r.status, r.stderr).toBe(0);
     const [{ s, superuser }] = await db.sql`select drift_guard.ledger_status() as s,
       (select rolsuper from pg_roles where rolname = ${role}) as superuser`;
     expect(superuser).toBe(false);
     expect(s).toMatchObject({ active: false });
-    const listing = driftGuard(["ledger", "--db-url", ownerUrl]);
+    const listing = await runCli(["ledger", "--db-url", ownerUrl]);
     expect(listing.status, listing.stderr).toBe(0);
     expect(listing.stderr).toMatch(/event triggers are not installed or disabled/);
 

@@ -11,6 +11,7 @@ import { buildManifest, manifestMigrations, parseStoredManifest } from "../share
 import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 const files: Record<string, string> = {
   "20240101000000_in_sync.sql": "create table public.a (id int);\ncomment on table public.a is 'ünïcode; and a '';'' in a literal';",
@@ -53,8 +54,7 @@ describe("a stored manifest read by the database", () => {
 
   it("gives the same report as the whole manifest, in every state, with statements only for what the history lacks", async () => {
     const history = (name: string) => splitStatements(files[Object.keys(files).find((f) => f.includes(name))!]);
-    await db.sql.unsafe(`create schema if not exists supabase_migrations;
-      create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
+    await db.sql.unsafe(SCHEMA_MIGRATIONS_DDL);
     const rows = [
       { version: "20240101000000", name: "in_sync", statements: history("in_sync") },
       { version: "20240102000000", name: "edited", statements: ["create table public.b (id bigint, note text)"] },

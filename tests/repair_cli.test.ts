@@ -6,7 +6,7 @@ import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { canonicalChecksum } from "../shared/checksum.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush, supabaseRepair } from "./harness/supabase_cli.ts";
 
 const FILES = {
@@ -19,8 +19,8 @@ async function setup(label: string, install = true) {
   const db = await createTestDatabase(label);
   const project = makeProject(FILES);
   supabasePush(db.url, project);
-  if (install) expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
-  const run = (...args: string[]) => driftGuard(args, { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+  if (install) expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
+  const run = (...args: string[]) => runCli(args, { cwd: project, env: { SUPABASE_DB_URL: db.url } });
   return { db, project, run };
 }
 
@@ -36,8 +36,8 @@ describe("mark applied", () => {
     const file = "20240103000000_handmade.sql";
     const text = "/* ran by hand */\ncreate function public.f() returns int language sql begin atomic select 1; end;\nselect 'x;y';\r\n";
     for (const p of [ours.project, theirs.project]) writeFileSync(join(p, "supabase/migrations", file), text);
-    const plan = ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
-    expect(ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan)).status).toBe(0);
+    const plan = await ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
+    expect((await ours.run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan))).status).toBe(0);
     supabaseRepair(theirs.db.url, theirs.project, "applied", ["20240103000000"]);
     expect(await rows(ours.db)).toEqual(await rows(theirs.db));
     await ours.db.drop();
@@ -45,34 +45,34 @@ describe("mark applied", () => {
   });
 });
 
-describe("the reviewed plan pins its content (issue 11 item 2)", () => {
+describe("the reviewed plan pins its content", () => {
   it("a file swapped after review is refused with exit 4 and nothing is written", async () => {
     const { db, project, run } = await setup("plan_pin");
     try {
       const file = join(project, "supabase/migrations", "20240103000000_handmade.sql");
       writeFileSync(file, "create table public.handmade (id int);\n");
-      const plan = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
+      const plan = await run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--format", "json");
       const planned = JSON.parse(plan.stdout);
       expect(planned.plan_digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(planned.changes).toEqual([{ op: "insert", version: "20240103000000", name: "handmade", statements_checksum: canonicalChecksum("create table public.handmade (id int);") }]);
-      const text = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run");
+      const text = await run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run");
       expect(text.stdout).toContain(`Plan digest ${planned.plan_digest}`);
       expect(text.stdout).toContain(`statements ${planned.changes[0].statements_checksum}`);
       expect(text.stdout).toContain(`--apply --expect-digest ${planned.plan_digest}`);
 
       const before = await rows(db);
       writeFileSync(file, "grant all on all tables in schema public to anon;\n");
-      const swapped = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan));
+      const swapped = await run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", ...applyFlags(plan));
       expect(swapped.status, swapped.stderr).toBe(4);
       expect(swapped.stderr).toMatch(/plan changed since it was reviewed/);
       expect(await rows(db)).toEqual(before);
       // The history digest alone is no longer enough to apply.
-      const historyOnly = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan));
+      const historyOnly = await run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan));
       expect(historyOnly.status).toBe(2);
       expect(historyOnly.stderr).toMatch(/history digest, which does not pin what the repair writes/);
       expect(await rows(db)).toEqual(before);
       // Both digests, each in its own flag, pin the same: the swapped file is still refused.
-      const both = run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan), "--expect-plan-digest", planned.plan_digest);
+      const both = await run("repair", "--mark-applied", "20240103000000", "--reason", "hand-run", "--apply", "--expect-digest", digestOf(plan), "--expect-plan-digest", planned.plan_digest);
       expect(both.status).toBe(4);
       expect(await rows(db)).toEqual(before);
     } finally {
@@ -87,16 +87,16 @@ describe("mark reverted", () => {
     const ours = await setup("revert_ours");
     const theirs = await setup("revert_theirs", false);
     const original = await rows(ours.db);
-    const plan = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--format", "json");
+    const plan = await ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", "--format", "json");
     expect(JSON.parse(plan.stdout).changes).toEqual([{ op: "delete", version: "20240102000000", name: "more", statements_checksum: null }]);
-    const applied = ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", ...applyFlags(plan), "--format", "json");
+    const applied = await ours.run("repair", "--mark-reverted", "20240102000000", "--reason", "never ran here", ...applyFlags(plan), "--format", "json");
     expect(applied.status).toBe(0);
     supabaseRepair(theirs.db.url, theirs.project, "reverted", ["20240102000000"]);
     expect(await rows(ours.db)).toEqual(await rows(theirs.db));
 
     const [audit] = await ours.db.sql`select rows_before from drift_guard.audit_log where id = ${JSON.parse(applied.stdout).audit_id}`;
     expect(JSON.stringify(audit.rows_before)).toContain("insert into public.more values (1)");
-    expect(ours.run("undo", "--audit-id", JSON.parse(applied.stdout).audit_id, "--reason", "it did run").status).toBe(0);
+    expect((await ours.run("undo", "--audit-id", JSON.parse(applied.stdout).audit_id, "--reason", "it did run")).status).toBe(0);
     expect(await rows(ours.db)).toEqual(original);
     await ours.db.drop();
     await theirs.db.drop();
@@ -122,7 +122,7 @@ describe("guards", () => {
       [["undo", "--audit-id", "00000000-0000-0000-0000-000000000000", "--reason", "x"], 2, /audit/],
     ];
     for (const [args, code, message] of cases) {
-      const r = run(...args);
+      const r = await run(...args);
       expect(r.status, args.join(" ")).toBe(code);
       expect(r.stderr, args.join(" ")).toMatch(message);
     }
@@ -134,9 +134,9 @@ describe("guards", () => {
 
   it("a database without our schema: apply says to run drift-guard install", async () => {
     const { db, run } = await setup("no_schema", false);
-    const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
+    const plan = await run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
     expect(plan.status).toBe(0);
-    const r = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan));
+    const r = await run("repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/run drift-guard install/);
     expect(await rows(db)).toHaveLength(2);
@@ -147,7 +147,7 @@ describe("guards", () => {
     const { db, project } = await setup("rights");
     await db.sql.unsafe(`drop role if exists dg_limited; create role dg_limited login password 'limited-pw'; grant connect on database "${db.name}" to dg_limited`);
     const url = db.url.replace(/postgres:[^@]+@/, "dg_limited:limited-pw@");
-    const r = driftGuard(["check", "--db-url", url], { cwd: project });
+    const r = await runCli(["check", "--db-url", url], { cwd: project });
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/permission denied for schema supabase_migrations/);
     expect(r.stderr).not.toContain("limited-pw");
@@ -157,10 +157,10 @@ describe("guards", () => {
   it("another repair holding the lock: exit 4, naming its application_name and start time", async () => {
     const { db, run } = await setup("lock");
     const holder = postgres(db.url, { max: 1, connection: { application_name: "colleague-laptop-repair" }, onnotice: () => {} });
-    const plan = run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
+    const plan = await run("repair", "--mark-reverted", "20240101000000", "--reason", "x", "--format", "json");
     await holder.begin(async (tx) => {
       await tx.unsafe(`select pg_advisory_xact_lock(${REPAIR_LOCK_KEY})`);
-      const r = await driftGuardAsync(["repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan)], { env: { SUPABASE_DB_URL: db.url }, cwd: undefined });
+      const r = await runCli(["repair", "--mark-reverted", "20240101000000", "--reason", "x", ...applyFlags(plan)], { env: { SUPABASE_DB_URL: db.url }, cwd: undefined });
       expect(r.status).toBe(4);
       expect(r.stderr).toMatch(/colleague-laptop-repair/);
       expect(r.stderr).toMatch(/20\d\d-\d\d-\d\d/);
@@ -173,9 +173,9 @@ describe("guards", () => {
   it("two concurrent applies of one plan: exactly one wins, the other exits 4", async () => {
     const { db, project } = await setup("concurrent");
     const env = { SUPABASE_DB_URL: db.url };
-    const plan = driftGuard(["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--format", "json"], { cwd: project, env });
+    const plan = await runCli(["repair", "--mark-reverted", "20240101000000", "--reason", "race", "--format", "json"], { cwd: project, env });
     const args = ["repair", "--mark-reverted", "20240101000000", "--reason", "race", ...applyFlags(plan)];
-    const results = await Promise.all([driftGuardAsync(args, { cwd: project, env }), driftGuardAsync(args, { cwd: project, env })]);
+    const results = await Promise.all([runCli(args, { cwd: project, env }), runCli(args, { cwd: project, env })]);
     expect(results.map((r) => r.status).sort()).toEqual([0, 4]);
     const [{ n }] = await db.sql`select count(*)::int as n from drift_guard.audit_log`;
     expect(n).toBe(1);
@@ -188,18 +188,18 @@ describe("fetch", () => {
     const { db, run, project } = await setup("fetch");
     await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
       values ('20240301000000', 'dash', array['create table public.d(id int) -- trailing comment', 'select $$a;b$$'])`;
-    const r = run("fetch");
+    const r = await run("fetch");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/wrote supabase\/migrations\/20240301000000_dash\.sql/);
     expect(r.stdout).not.toMatch(/warning/);
-    expect(run("check").status).toBe(0);
-    expect(run("fetch", "20240101000000").status).toBe(2);
-    expect(run("fetch", "123").status).toBe(2);
+    expect((await run("check")).status).toBe(0);
+    expect((await run("fetch", "20240101000000")).status).toBe(2);
+    expect((await run("fetch", "123")).status).toBe(2);
     expect(project).toBeTruthy();
     await db.drop();
   });
 
-  it("never writes outside the migrations folder, through a symlink, or over a file (issue 11 item 3)", async () => {
+  it("never writes outside the migrations folder, through a symlink, or over a file", async () => {
     const { db, run, project } = await setup("fetch_escape");
     const outside = mkdtempSync(join(tmpdir(), "drift-guard-outside-"));
     try {
@@ -216,7 +216,7 @@ describe("fetch", () => {
       await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements)
         values ('20240402000000', ${"n".repeat(300)}, array['select 2']), ('20240403000000', 'fine', array['select 3'])`;
 
-      const r = run("fetch");
+      const r = await run("fetch");
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/skipped \.\.\/\.\.\/\.\.\/escaped: its version is not digits/);
       expect(r.stderr).toMatch(/skipped 20240401000000: .*already exists \(a file or a symlink\)/);
@@ -236,16 +236,16 @@ describe("fetch", () => {
     }
   });
 
-  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped (issue 11 item 5)", async () => {
+  it("check, fetch, repair and audit show ESC/OSC sequences from names and reasons escaped", async () => {
     const { db, run, project } = await setup("terminal_escape");
     try {
       const evil = "x\x1b]0;pwned\x07\x1b[2J";
       await db.sql`insert into supabase_migrations.schema_migrations(version, name, statements) values ('20240501000000', ${evil}, array['select 5'])`;
-      const outputs = [run("check"), run("fetch")];
-      const plan = run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, "--format", "json");
-      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`));
-      outputs.push(run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, ...applyFlags(plan)));
-      outputs.push(run("audit"));
+      const outputs = [await run("check"), await run("fetch")];
+      const plan = await run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, "--format", "json");
+      outputs.push(await run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`));
+      outputs.push(await run("repair", "--mark-reverted", "20240501000000", "--reason", `because\x1b[31m red`, ...applyFlags(plan)));
+      outputs.push(await run("audit"));
       for (const r of outputs) {
         expect(r.stdout + r.stderr).not.toMatch(/[\x07\x1b]/);
       }

@@ -16,7 +16,7 @@ import { formatMarkdown } from "../shared/report_formats/markdown.ts";
 import { codeSpan, prose } from "../shared/report_formats/markdown_escape.ts";
 import type { Evidence, RemoteMigration, Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const enc = new TextEncoder();
@@ -82,7 +82,7 @@ interface JunitSuite {
 const parseJunit = (text: string) => xml.parse(text).testsuites as { tests: string; failures: string; errors: string; testsuite: JunitSuite[] };
 
 describe("the fixed report", () => {
-  it("has every drift state, so the snapshots cover them all", () => {
+  it("has every drift state, so the snapshots cover them all", async () => {
     expect(report.summary).toEqual({ in_sync: 1, edited: 1, renamed: 1, pending: 1, out_of_order: 2, remote_only: 1 });
     expect(report.problems).toEqual([expect.objectContaining({ level: "warning", file: "supabase/migrations/notes.txt" })]);
   });
@@ -95,7 +95,7 @@ describe("markdown", () => {
     await expect(md).toMatchFileSnapshot("__snapshots__/report_formats.drift.md");
   });
 
-  it("has one table row per drifted migration, and no name adds a column or markup", () => {
+  it("has one table row per drifted migration, and no name adds a column or markup", async () => {
     const rows = md.split("\n").filter((l) => /^\| `/.test(l));
     expect(rows).toHaveLength(drifted.length);
     for (const row of rows) {
@@ -108,7 +108,7 @@ describe("markdown", () => {
     expect(outsideCode.replace(/<\/?sub>/g, "")).not.toMatch(/<[a-z/]/i);
   });
 
-  it("shows the evidence and each fix with its command", () => {
+  it("shows the evidence and each fix with its command", async () => {
     expect(md).toContain("- `004`: **identical** ✓ table `public.automation_rules`, ✓ index `automation_rules_event_idx on public.automation_rules`");
     for (const a of report.actions) expect(md).toContain(`   ${a.command}`);
   });
@@ -122,12 +122,12 @@ describe("markdown", () => {
     expect(formatMarkdown(inSync)).toMatch(/^## ✅ Migrations in sync: 1 migration\(s\) match the history\n/);
   });
 
-  it("an error in the files is called out even when the history is in sync", () => {
+  it("an error in the files is called out even when the history is in sync", async () => {
     const bad = computeDrift({ local: [], remote: [], problems: [{ level: "error", file: "supabase/migrations/2_b.sql", message: "duplicate version 2" }] });
     expect(formatMarkdown(bad)).toMatch(/^## ⚠️ Migrations in sync, but 1 file error\(s\) must be fixed/);
   });
 
-  it("code spans hold any backticks; prose escapes tags outside code", () => {
+  it("code spans hold any backticks; prose escapes tags outside code", async () => {
     expect(codeSpan("a`b")).toBe("``a`b``");
     expect(codeSpan("`x`")).toBe("`` `x` ``");
     expect(prose("run `a <b>` not <script>")).toBe("run `a <b>` not &lt;script>");
@@ -142,11 +142,11 @@ describe("junit", () => {
     await expect(text).toMatchFileSnapshot("__snapshots__/report_formats.drift.junit.xml");
   });
 
-  it("is well-formed XML", () => {
+  it("is well-formed XML", async () => {
     expect(XMLValidator.validate(text)).toBe(true);
   });
 
-  it("one testcase per migration; a failure with an explanation for each drifted one", () => {
+  it("one testcase per migration; a failure with an explanation for each drifted one", async () => {
     const root = parseJunit(text);
     const history = root.testsuite.find((s) => s.name === "migration history")!;
     const cases = history.testcase!;
@@ -177,20 +177,20 @@ describe("junit", () => {
     }
   });
 
-  it("an out_of_order migration without evidence gets both fixes, not just the last one", () => {
+  it("an out_of_order migration without evidence gets both fixes, not just the last one", async () => {
     const c = parseJunit(text).testsuite[0].testcase!.find((x) => x.name === "005_legacy_seed_data")!;
     expect(c.failure!["#text"]).toMatch(/--mark-applied [0-9 ]*\b005\b/);
     expect(c.failure!["#text"]).toContain("supabase db push --include-all");
   });
 
-  it("names with markup characters survive the round trip", () => {
+  it("names with markup characters survive the round trip", async () => {
     const hostile = report.migrations.find((m) => m.state === "pending")!;
     const names = parseJunit(text).testsuite[0].testcase!.map((c) => c.name);
     expect(names).toContain(`${hostile.version}_${hostile.name}`);
     expect(hostile.name).toContain("<b>");
   });
 
-  it("problems get their own suite: warnings skipped, errors as errors", () => {
+  it("problems get their own suite: warnings skipped, errors as errors", async () => {
     const parsed = parseMigrationFiles([file("1_a.sql", "select 1"), file("1_b.sql", "select 2"), file("readme.md", "x")]);
     const r = computeDrift({ local: parsed.migrations, remote: [], problems: parsed.problems });
     const root = parseJunit(formatJunit(r));
@@ -202,7 +202,7 @@ describe("junit", () => {
     expect(files.testcase!.find((c) => c.file === "supabase/migrations/readme.md")!.skipped).toBeDefined();
   });
 
-  it("in sync: no failures", () => {
+  it("in sync: no failures", async () => {
     const inSync = computeDrift({ local: parseMigrationFiles([file("1_a.sql", "select 1;")]).migrations, remote: [{ version: "1", name: "a", statements: ["select 1"] }] });
     const root = parseJunit(formatJunit(inSync));
     expect(root.failures).toBe("0");
@@ -210,7 +210,7 @@ describe("junit", () => {
   });
 });
 
-describe("hostile names, reasons and messages (issue 11 item 5)", () => {
+describe("hostile names, reasons and messages", () => {
   const injected = "x\n\n## Approved by security team\n![x](https://evil.example/p.png)";
   const terminal = "y\x1b]8;;https://evil.example\x07click\x1b]8;;\x07\x1b[2J\x9b31m\u202eevil";
   function hostileReport(): Report {
@@ -226,7 +226,7 @@ describe("hostile names, reasons and messages (issue 11 item 5)", () => {
   }
   const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
-  it("markdown: no heading, image or raw newline from a name; no control character", () => {
+  it("markdown: no heading, image or raw newline from a name; no control character", async () => {
     const md = formatMarkdown(hostileReport());
     const lines = md.split("\n");
     expect(lines.filter((l) => /^\s{0,3}#{1,6}\s/.test(l)).every((l) => /^#{2,3} (❌|🕓|⚠️|✅|Evidence|Problems|How to fix)/u.test(l)), md).toBe(true);
@@ -238,7 +238,7 @@ describe("hostile names, reasons and messages (issue 11 item 5)", () => {
     expect(md).toContain("\\x1b]8;;");
   });
 
-  it("text: control characters are shown as escapes, never sent to the terminal", () => {
+  it("text: control characters are shown as escapes, never sent to the terminal", async () => {
     const text = renderReport(hostileReport(), "text");
     for (const line of text.split("\n")) expect(line, line).not.toMatch(CONTROL);
     expect(text).toContain("y\\x1b]8;;https://evil.example\\x07click");
@@ -246,7 +246,7 @@ describe("hostile names, reasons and messages (issue 11 item 5)", () => {
     expect(text).not.toMatch(/^## Approved/m);
   });
 
-  it("junit: still well-formed XML with nothing XML cannot carry", () => {
+  it("junit: still well-formed XML with nothing XML cannot carry", async () => {
     const out = formatJunit(hostileReport());
     expect(XMLValidator.validate(out)).toBe(true);
     expect(out).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
@@ -279,9 +279,9 @@ describe("check --output FILE (the real CLI)", () => {
     expect(stdout).toMatch(/20240101000000\s+edited\s+a\s+file changed after it was applied/);
   };
 
-  it("markdown to the file, text to the terminal, exit 1 on drift", () => {
+  it("markdown to the file, text to the terminal, exit 1 on drift", async () => {
     const path = join(out, "drift.md");
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "markdown", "--output", path], { cwd: project });
+    const r = await runCli(["check", "--db-url", db.url, "--format", "markdown", "--output", path], { cwd: project });
     expect(r.status).toBe(1);
     terminalText(r.stdout);
     const md = readFileSync(path, "utf8");
@@ -291,9 +291,9 @@ describe("check --output FILE (the real CLI)", () => {
     expect(r.stdout).not.toContain("##");
   });
 
-  it("junit to the file: one testcase per migration, failures for the drifted", () => {
+  it("junit to the file: one testcase per migration, failures for the drifted", async () => {
     const path = join(out, "drift.xml");
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "junit", "--output", path], { cwd: project });
+    const r = await runCli(["check", "--db-url", db.url, "--format", "junit", "--output", path], { cwd: project });
     expect(r.status).toBe(1);
     terminalText(r.stdout);
     const root = parseJunit(readFileSync(path, "utf8"));
@@ -305,17 +305,17 @@ describe("check --output FILE (the real CLI)", () => {
     ]);
   });
 
-  it("json to the file parses as the contract's report", () => {
+  it("json to the file parses as the contract's report", async () => {
     const path = join(out, "drift.json");
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "json", "--output", path], { cwd: project });
+    const r = await runCli(["check", "--db-url", db.url, "--format", "json", "--output", path], { cwd: project });
     expect(r.status).toBe(1);
     terminalText(r.stdout);
     const json = JSON.parse(readFileSync(path, "utf8"));
     expect(json).toMatchObject({ status: "drift", summary: { in_sync: 1, edited: 1, pending: 1 } });
   });
 
-  it("to stdout without --output: the format itself", () => {
-    const r = driftGuard(["check", "--db-url", db.url, "--format", "markdown"], { cwd: project });
+  it("to stdout without --output: the format itself", async () => {
+    const r = await runCli(["check", "--db-url", db.url, "--format", "markdown"], { cwd: project });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^## ❌ Migration drift/);
   });

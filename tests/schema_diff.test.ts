@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import postgres from "postgres";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
@@ -107,8 +108,8 @@ describe("schema-diff: the corpus, pushed by the Supabase CLI", () => {
     supabasePush(live.url, dir);
   });
 
-  it("embedded shadow (PGlite): in sync, zero differences, exit 0", () => {
-    const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+  it("embedded shadow (PGlite): in sync, zero differences, exit 0", async () => {
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.json.status).toBe("in_sync");
@@ -126,20 +127,20 @@ describe("schema-diff: the corpus, pushed by the Supabase CLI", () => {
 
   it("real-Postgres shadow (--shadow-url): in sync; pg_dump of live and shadow agree", async () => {
     const shadow = await database("sd_shadow");
-    const r = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect(r.status).toBe(0);
     expect(r.json.status).toBe("in_sync");
     expect(r.json.shadow).toMatchObject({ kind: "postgres", migrations: 11 });
     // Oracle: no difference reported, and the schema dumps are equal.
     expect(schemaDump(shadow.url)).toBe(schemaDump(live.url));
     // The shadow must be empty: a second run into it is refused.
-    const again = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url], dir);
+    const again = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url], dir);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/shadow database .* is not empty/);
   });
 
-  it("text output says in sync", () => {
-    const r = schemaDiff(["--db-url", live.url], dir);
+  it("text output says in sync", async () => {
+    const r = await schemaDiff(["--db-url", live.url], dir);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^in sync: the live schema matches what the migrations build/);
   });
@@ -154,10 +155,10 @@ describe("schema-diff: dashboard changes", () => {
     dir = project(corpus());
     supabasePush(live.url, dir);
     await live.sql.unsafe(DASHBOARD_CHANGES);
-    embedded = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    embedded = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
   });
 
-  it("every change is reported with its object named; exit 1", () => {
+  it("every change is reported with its object named; exit 1", async () => {
     expect(embedded.status).toBe(1);
     expect(embedded.json.status).toBe("drift");
     expect(summaryOf(embedded.json)).toEqual(EXPECTED_DRIFT);
@@ -176,7 +177,7 @@ describe("schema-diff: dashboard changes", () => {
 
   it("the real-Postgres shadow gives the same result as the embedded one", async () => {
     const shadow = await database("sd_dash_shadow");
-    const real = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
+    const real = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect(real.status).toBe(1);
     // Identical, except how each shadow's Postgres version spells the expected view query
     // (Postgres 16 stopped qualifying columns in single-table views).
@@ -211,7 +212,7 @@ describe("schema-diff: dashboard changes", () => {
     cleanups.push(() => rmSync(withFix, { recursive: true, force: true }));
     cpSync(dir, withFix, { recursive: true });
     writeFileSync(join(withFix, s.file), s.sql);
-    const r = schemaDiff(["--db-url", live.url, "--format", "json"], withFix);
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json"], withFix);
     expect(summaryOf(r.json)).toEqual([]);
     expect(r.json.status).toBe("in_sync");
     // Not in the live history yet: a warning says so (and points at check).
@@ -219,38 +220,38 @@ describe("schema-diff: dashboard changes", () => {
     expect(r.status).toBe(0);
 
     const shadow = await database("sd_fix_shadow");
-    const real = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], withFix);
+    const real = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], withFix);
     expect(real.json.status).toBe("in_sync");
     expect(schemaDump(shadow.url)).toBe(schemaDump(live.url));
   });
 
-  it("text, markdown and junit name the objects; --output writes the format and prints text", () => {
-    const text = schemaDiff(["--db-url", live.url], dir);
+  it("text, markdown and junit name the objects; --output writes the format and prints text", async () => {
+    const text = await schemaDiff(["--db-url", live.url], dir);
     expect(text.status).toBe(1);
     expect(text.stdout).toMatch(/^drift: 13 difference\(s\)/);
     for (const [, kind, object] of EXPECTED_DRIFT) expect(text.stdout).toContain(`${kind as string} ${object as string}`.replace(/^rls /, "row level security on "));
     expect(text.stdout).toContain("Suggested migration");
 
     const out = join(dir, "schema.xml");
-    const junit = schemaDiff(["--db-url", live.url, "--format", "junit", "--output", out], dir);
+    const junit = await schemaDiff(["--db-url", live.url, "--format", "junit", "--output", out], dir);
     expect(junit.status).toBe(1);
     expect(junit.stdout).toMatch(/^drift:/);
     const doc = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(out, "utf8"));
     expect(doc.testsuites.testsuite["@_failures"]).toBe("13");
     expect(doc.testsuites.testsuite.testcase.map((t: any) => t["@_name"])).toContain("rls public.buckets");
 
-    const md = schemaDiff(["--db-url", live.url, "--format", "markdown"], dir);
+    const md = await schemaDiff(["--db-url", live.url, "--format", "markdown"], dir);
     expect(md.stdout).toContain("| ⚠️ | changed | rls | `public.buckets` |");
   });
 
   it("--exclude-schema and --include-schema choose what is compared", async () => {
     await live.sql.unsafe(`alter table "Reporting"."Weird;Table" add column extra_col int`);
     try {
-      const onlyReporting = schemaDiff(["--db-url", live.url, "--include-schema", "Reporting", "--format", "json"], dir);
+      const onlyReporting = await schemaDiff(["--db-url", live.url, "--include-schema", "Reporting", "--format", "json"], dir);
       expect(summaryOf(onlyReporting.json)).toEqual([["extra", "column", '"Reporting"."Weird;Table".extra_col']]);
-      const noPublic = schemaDiff(["--db-url", live.url, "--exclude-schema", "public", "--format", "json"], dir);
+      const noPublic = await schemaDiff(["--db-url", live.url, "--exclude-schema", "public", "--format", "json"], dir);
       expect(summaryOf(noPublic.json)).toEqual([["extra", "column", '"Reporting"."Weird;Table".extra_col']]);
-      const neither = schemaDiff(["--db-url", live.url, "--exclude-schema", "public,Reporting"], dir);
+      const neither = await schemaDiff(["--db-url", live.url, "--exclude-schema", "public,Reporting"], dir);
       expect(neither.status).toBe(0);
     } finally {
       await live.sql.unsafe(`alter table "Reporting"."Weird;Table" drop column extra_col`);
@@ -309,7 +310,7 @@ describe("oracle: pg_dump of live and of a real shadow are equal exactly when sc
       await c.end();
     }
     const shadow = await database("sd_oracle_shadow");
-    const r = schemaDiff(["--db-url", liveUrl, "--shadow-url", shadow.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", liveUrl, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect([0, 1]).toContain(r.status);
     const dumpsEqual = schemaDump(shadow.url) === schemaDump(liveUrl);
     expect({ in_sync: r.json.status === "in_sync", differences: summaryOf(r.json).length > 0 }).toEqual({ in_sync: dumpsEqual, differences: !dumpsEqual });
@@ -373,7 +374,7 @@ describe("schema-diff: a Supabase-like platform", () => {
   });
 
   it("in sync on both shadows: default privileges, search_path and stand-ins are copied; dblink is a stand-in and supabase_admin created on PGlite", async () => {
-    const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(summaryOf(r.json)).toEqual([]);
     expect(r.status).toBe(0);
     expect(r.json.problems).toEqual([
@@ -381,7 +382,7 @@ describe("schema-diff: a Supabase-like platform", () => {
       expect.objectContaining({ level: "warning", message: expect.stringMatching(/extension dblink \(schema extensions\) is a stand-in in the embedded shadow: PGlite has no dblink/) }),
     ]);
     const shadow = await database("sd_platform_shadow");
-    const real = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
+    const real = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect(summaryOf(real.json)).toEqual([]);
     expect(real.json.problems).toEqual([]);
     expect(schemaDump(shadow.url)).toBe(schemaDump(live.url));
@@ -396,7 +397,7 @@ describe("schema-diff: a Supabase-like platform", () => {
       revoke usage on schema public from anon;
       drop trigger on_auth_user_created on auth.users;
       alter publication supabase_realtime drop table public.notes`);
-    const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(r.status).toBe(1);
     expect(summaryOf(r.json)).toEqual([
       ["extra", "table", "public.scratch"],
@@ -426,9 +427,9 @@ describe("schema-diff: errors", () => {
     live = await database("sd_err");
   });
 
-  it("an extension PGlite lacks is a stand-in; a statement that needs what it really does fails naming the platform, not the migration", () => {
+  it("an extension PGlite lacks is a stand-in; a statement that needs what it really does fails naming the platform, not the migration", async () => {
     const dir = project({ "20250101000000_ok.sql": "create table public.a (id int);", "20250102000000_gis.sql": "create extension if not exists postgis;\nselect postgis_full_version();" });
-    const r = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(r.status).toBe(2);
     expect(r.json.error.code).toBe("bad_input");
     expect(r.json.error.message).toContain("supabase/migrations/20250102000000_gis.sql:2: cannot be replayed in the embedded shadow (PGlite): statement 2");
@@ -436,7 +437,7 @@ describe("schema-diff: errors", () => {
     expect(r.json.error.message).toContain("[cause: the shadow lacks part of the platform]");
     expect(r.json.error.hint).toMatch(/postgis, which the embedded shadow \(PGlite\) has only as a stand-in/);
     expect(r.json.error.hint).toContain("--shadow-url");
-    const text = schemaDiff(["--db-url", live.url], dir);
+    const text = await schemaDiff(["--db-url", live.url], dir);
     expect(text.status).toBe(2);
     expect(text.stderr).toMatch(/20250102000000_gis\.sql:2: cannot be replayed/);
   });
@@ -444,29 +445,29 @@ describe("schema-diff: errors", () => {
   it("a migration that fails anywhere names the statement; exit 2 on the real shadow too", async () => {
     const dir = project({ "20250101000000_bad.sql": "create table public.a (id int);\nalter table public.nope add column x int;" });
     const shadow = await database("sd_err_shadow");
-    const r = schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--shadow-url", shadow.url, "--format", "json"], dir);
     expect(r.status).toBe(2);
     expect(r.json.error.message).toMatch(/20250101000000_bad\.sql:2: cannot be replayed in the shadow database: statement 2 \(alter table public\.nope add column x int\) failed: relation "public\.nope" does not exist.*\[cause: the migration's own error\]/);
   });
 
-  it("usage and reachability", () => {
+  it("usage and reachability", async () => {
     const dir = project({ "20250101000000_ok.sql": "create table public.a (id int);" });
-    expect(schemaDiff([], dir).status).toBe(2);
-    expect(schemaDiff(["--db-url", live.url, "--migrations", "no/such/dir"], dir).status).toBe(2);
-    expect(schemaDiff(["--db-url", live.url, "--format", "yaml"], dir).status).toBe(2);
-    const down = schemaDiff(["--db-url", databaseUrl("sd_err_nope"), "--format", "json"], dir);
+    expect((await schemaDiff([], dir)).status).toBe(2);
+    expect((await schemaDiff(["--db-url", live.url, "--migrations", "no/such/dir"], dir)).status).toBe(2);
+    expect((await schemaDiff(["--db-url", live.url, "--format", "yaml"], dir)).status).toBe(2);
+    const down = await schemaDiff(["--db-url", databaseUrl("sd_err_nope"), "--format", "json"], dir);
     expect(down.status).toBe(3);
     expect(down.json.error.code).toBe("unreachable");
-    const badShadow = schemaDiff(["--db-url", live.url, "--shadow-url", databaseUrl("sd_err_no_shadow")], dir);
+    const badShadow = await schemaDiff(["--db-url", live.url, "--shadow-url", databaseUrl("sd_err_no_shadow")], dir);
     expect(badShadow.status).toBe(3);
     expect(badShadow.stderr).toMatch(/shadow database: cannot connect/);
   });
 
-  it("--help lists the command with examples", () => {
-    const r = driftGuard(["schema-diff", "--help"]);
+  it("--help lists the command with examples", async () => {
+    const r = await runCli(["schema-diff", "--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("--shadow-url");
     expect(r.stdout).toContain("Examples:");
-    expect(driftGuard(["--help"]).stdout).toContain("schema-diff");
+    expect((await runCli(["--help"])).stdout).toContain("schema-diff");
   });
 });

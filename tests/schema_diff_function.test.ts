@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { schemaDiff } from "./harness/schema_diff_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { freePort } from "./harness/postgres.ts";
@@ -40,9 +40,9 @@ describe("schema-diff through the function (GET /schema)", () => {
     live = await createTestDatabase("sd_fn");
     dir = makeProject(corpus());
     supabasePush(live.url, dir);
-    const installed = driftGuard(["install", "--db-url", live.url]);
+    const installed = await runCli(["install", "--db-url", live.url]);
     expect(installed.status, installed.stderr).toBe(0);
-    const token = driftGuard(["token", "create", "--db-url", live.url, "--scope", "read", "--label", "ci-schema"]);
+    const token = await runCli(["token", "create", "--db-url", live.url, "--scope", "read", "--label", "ci-schema"]);
     expect(token.status, token.stderr).toBe(0);
     read = token.stdout.trim().split("\n").at(-1)!;
     server = await startFunctionServer({ SUPABASE_DB_URL: live.url });
@@ -53,37 +53,37 @@ describe("schema-diff through the function (GET /schema)", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("in sync: exit 0, the same report as --db-url", () => {
-    const viaFunction = schemaDiff(["--url", server.url, "--token", read, "--format", "json"], dir);
+  it("in sync: exit 0, the same report as --db-url", async () => {
+    const viaFunction = await schemaDiff(["--url", server.url, "--token", read, "--format", "json"], dir);
     expect(viaFunction.stderr).toBe("");
     expect(viaFunction.status).toBe(0);
     expect(viaFunction.json.status).toBe("in_sync");
     expect(viaFunction.json.schema.differences).toEqual([]);
     expect(viaFunction.json.schema.summary.compared.actual).toBeGreaterThan(60);
-    const direct = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    const direct = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(direct.status).toBe(0);
     expect(comparable(viaFunction.json)).toEqual(comparable(direct.json));
   });
 
-  it("--url and --token fall back to DRIFT_GUARD_URL and DRIFT_GUARD_TOKEN; text output", () => {
-    const r = schemaDiff([], dir, { DRIFT_GUARD_URL: server.url, DRIFT_GUARD_TOKEN: read });
+  it("--url and --token fall back to DRIFT_GUARD_URL and DRIFT_GUARD_TOKEN; text output", async () => {
+    const r = await schemaDiff([], dir, { DRIFT_GUARD_URL: server.url, DRIFT_GUARD_TOKEN: read });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^in sync: the live schema matches what the migrations build/);
   });
 
   it("bad token, no token, unreachable function: exit 3 or 2, and no secret printed", async () => {
-    const bad = schemaDiff(["--url", server.url, "--token", "dg_not_a_real_token_0123456789"], dir);
+    const bad = await schemaDiff(["--url", server.url, "--token", "dg_not_a_real_token_0123456789"], dir);
     expect(bad.status).toBe(3);
     expect(bad.stderr).toMatch(/function/);
     expect(bad.stderr + bad.stdout).not.toContain(live.url);
-    const missing = schemaDiff(["--url", server.url], dir);
+    const missing = await schemaDiff(["--url", server.url], dir);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--token/);
-    const closed = schemaDiff(["--url", `http://127.0.0.1:${await freePort()}/functions/v1/migration-drift`, "--token", read], dir);
+    const closed = await schemaDiff(["--url", `http://127.0.0.1:${await freePort()}/functions/v1/migration-drift`, "--token", read], dir);
     expect(closed.status).toBe(3);
     expect(closed.stderr).toMatch(/cannot reach the function/);
-    const both = schemaDiff(["--url", server.url, "--token", read, "--db-url", live.url], dir);
+    const both = await schemaDiff(["--url", server.url, "--token", read, "--db-url", live.url], dir);
     expect(both.status).toBe(2);
   });
 
@@ -91,24 +91,24 @@ describe("schema-diff through the function (GET /schema)", () => {
     await live.sql.unsafe(`
       alter table public.profiles add column x int;
       alter policy "Users can update own profile." on public.profiles using (true);`);
-    const viaFunction = schemaDiff(["--url", server.url, "--token", read, "--format", "json"], dir);
+    const viaFunction = await schemaDiff(["--url", server.url, "--token", read, "--format", "json"], dir);
     expect(viaFunction.stderr).toBe("");
     expect(viaFunction.status).toBe(1);
     expect(viaFunction.json.schema.differences.map((d: any) => [d.change, d.kind, d.object])).toEqual([
       ["changed", "policy", '"Users can update own profile." on public.profiles'],
       ["extra", "column", "public.profiles.x"],
     ]);
-    const direct = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    const direct = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
     expect(direct.status).toBe(1);
     expect(comparable(viaFunction.json)).toEqual(comparable(direct.json));
 
-    const text = schemaDiff(["--url", server.url, "--token", read], dir);
+    const text = await schemaDiff(["--url", server.url, "--token", read], dir);
     expect(text.status).toBe(1);
     expect(text.stdout).toContain("public.profiles.x");
     expect(text.stdout).toContain('"Users can update own profile." on public.profiles');
 
     // --include-schema reaches the function: a schema without changes is in sync.
-    const other = schemaDiff(["--url", server.url, "--token", read, "--include-schema", "private", "--format", "json"], dir);
+    const other = await schemaDiff(["--url", server.url, "--token", read, "--include-schema", "private", "--format", "json"], dir);
     expect(other.json?.schemas?.include, other.stderr).toEqual(["private"]);
     expect(other.json.schema.differences.filter((d: any) => d.object.startsWith("public."))).toEqual([]);
   });

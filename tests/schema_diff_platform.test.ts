@@ -56,9 +56,9 @@ async function platformShadow(): Promise<string> {
 /** All three shadows: each result, labelled. */
 async function everyShadow(liveUrl: string, dir: string, extra: string[] = []): Promise<Array<[string, CliResult & { json: any }]>> {
   return [
-    ["embedded", schemaDiff(["--db-url", liveUrl, "--format", "json", ...extra], dir)],
-    ["bare --shadow-url", schemaDiff(["--db-url", liveUrl, "--shadow-url", await bareShadow(), "--format", "json", ...extra], dir)],
-    ["platform --shadow-url", schemaDiff(["--db-url", liveUrl, "--shadow-url", await platformShadow(), "--format", "json", ...extra], dir)],
+    ["embedded", await schemaDiff(["--db-url", liveUrl, "--format", "json", ...extra], dir)],
+    ["bare --shadow-url", await schemaDiff(["--db-url", liveUrl, "--shadow-url", await bareShadow(), "--format", "json", ...extra], dir)],
+    ["platform --shadow-url", await schemaDiff(["--db-url", liveUrl, "--shadow-url", await platformShadow(), "--format", "json", ...extra], dir)],
   ];
 }
 
@@ -152,7 +152,7 @@ describe("3. dump-style migrations and platform-shaped --shadow-url", () => {
     cleanups.push(() => used.drop());
     await used.sql.unsafe(`create table public.leftover (id int); create function public.f() returns int language sql as 'select 1';
       create policy "leftover" on storage.objects for select using (true)`);
-    const r = schemaDiff(["--db-url", live.url, "--shadow-url", used.url, "--format", "json"], dir);
+    const r = await schemaDiff(["--db-url", live.url, "--shadow-url", used.url, "--format", "json"], dir);
     expect(r.status).toBe(2);
     expect(r.json.error.message).toMatch(/is not empty: it has function public\.f\(\), policy leftover on storage\.objects, table public\.leftover/);
     expect(r.json.error.hint).toMatch(/no schema besides public and the platform's/);
@@ -211,10 +211,10 @@ describe("4-7. owners, replica identity, comments, extensions; the round trip fo
   beforeAll(async () => {
     ({ live, dir } = await pushed(BASE));
     await live.sql.unsafe(EVERY_KIND);
-    embedded = schemaDiff(["--db-url", live.url, "--format", "json"], dir);
+    embedded = await schemaDiff(["--db-url", live.url, "--format", "json"], dir);
   });
 
-  it("every kind of difference is reported; an owner change is an owner difference, never a grant one", () => {
+  it("every kind of difference is reported; an owner change is an owner difference, never a grant one", async () => {
     expect(embedded.status).toBe(1);
     const kinds = new Set(embedded.json.schema.differences.map((d: any) => d.kind));
     // Every kind schema-diff knows (shared/schema_diff.ts OBJECT_KINDS).
@@ -240,8 +240,8 @@ describe("4-7. owners, replica identity, comments, extensions; the round trip fo
     expect(sql).toContain("create extension if not exists pg_trgm with schema extensions;");
   });
 
-  it("--ignore-owners leaves owner differences out, and their grant side effects with them", () => {
-    const r = schemaDiff(["--db-url", live.url, "--format", "json", "--ignore-owners"], dir);
+  it("--ignore-owners leaves owner differences out, and their grant side effects with them", async () => {
+    const r = await schemaDiff(["--db-url", live.url, "--format", "json", "--ignore-owners"], dir);
     const s = summaryOf(r.json);
     expect(s.filter((d: any[]) => d[1] === "owner")).toEqual([]);
     expect(s.filter((d: any[]) => d[1] === "grant")).toEqual([["changed", "grant", "table public.base to anon", ["privileges"]]]);
@@ -250,7 +250,7 @@ describe("4-7. owners, replica identity, comments, extensions; the round trip fo
 
   it("both --shadow-url shadows report the same differences", async () => {
     for (const url of [await bareShadow(), await platformShadow()]) {
-      const r = schemaDiff(["--db-url", live.url, "--shadow-url", url, "--format", "json"], dir);
+      const r = await schemaDiff(["--db-url", live.url, "--shadow-url", url, "--format", "json"], dir);
       expect(r.status).toBe(1);
       const spelling = (diffs: any[]) => diffs.map((d) => [d.change, d.kind, d.object]);
       expect(spelling(r.json.schema.differences)).toEqual(spelling(embedded.json.schema.differences));
@@ -278,7 +278,7 @@ describe("6. hints name the real cause", () => {
     const dir = makeProject({ "20250101000000_bad.sql": "create table public.a (id int);\n\ncreate tabel public.b (id int);\n" });
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     for (const shadow of [[], ["--shadow-url", await bareShadow()]]) {
-      const r = schemaDiff(["--db-url", live.url, ...shadow, "--format", "json"], dir);
+      const r = await schemaDiff(["--db-url", live.url, ...shadow, "--format", "json"], dir);
       expect(r.status).toBe(2);
       expect(r.json.error.message).toMatch(/^supabase\/migrations\/20250101000000_bad\.sql:3: cannot be replayed in .*: statement 2 \(create tabel public\.b \(id int\)\) failed: syntax error at or near "tabel".*\[cause: the migration's own error\]$/);
       expect(r.json.error.hint).toMatch(/`supabase db reset` would fail on it/);
@@ -291,14 +291,14 @@ describe("6. hints name the real cause", () => {
       "20250101000000_ids.sql": "create table public.a (id int);\ncreate view public.my_identities as select id, provider from auth.identities;",
     });
     for (const shadow of [[], ["--shadow-url", await bareShadow()]]) {
-      const r = schemaDiff(["--db-url", live.url, ...shadow, "--format", "json"], dir);
+      const r = await schemaDiff(["--db-url", live.url, ...shadow, "--format", "json"], dir);
       expect(r.status).toBe(2);
       expect(r.json.error.message).toMatch(/_ids\.sql:2: .*relation "auth\.identities" does not exist.*\[cause: the shadow lacks part of the platform\]/);
       expect(r.json.error.hint).toMatch(/not at fault/);
       expect(r.json.error.hint).toMatch(/supabase start/);
       expect(r.json.error.hint).not.toMatch(/fix/);
     }
-    const ok = schemaDiff(["--db-url", live.url, "--shadow-url", await platformShadow(), "--format", "json"], dir);
+    const ok = await schemaDiff(["--db-url", live.url, "--shadow-url", await platformShadow(), "--format", "json"], dir);
     expect(ok.json?.schema ? summaryOf(ok.json) : ok.json).toEqual([]);
   });
 

@@ -102,7 +102,7 @@ describe("drift_guard schema security", () => {
         expect(rows[0].reason).toBe("seed the log");
       }
     });
-    it("the policy accepts exactly the roles the function accepts: no 'admin' (issue 11 item 7)", async () => {
+    it("the policy accepts exactly the roles the function accepts: no 'admin'", async () => {
       for (const role of ["admin", "Read", "read ", "service_role"]) {
         const rows = await asRole(db.sql, "authenticated", reader(role), (tx) => tx`select id from drift_guard.audit_log`);
         expect(rows, role).toHaveLength(0);
@@ -167,7 +167,7 @@ describe("drift_guard schema security", () => {
       const [own] = await db.sql`select drift_guard.history_digest() as d`;
       expect(digest[0].d).toBe(own.d);
     });
-    it("cannot forge audit entries or block an undo by writing the log directly (issue 11 item 4)", async () => {
+    it("cannot forge audit entries or block an undo by writing the log directly", async () => {
       const forged = `insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after)
         values ('repair', '{"via":"cli","user":"alice"}', 'approved', '{}', 'x', 'y', '[]', '[]')`;
       expect(await errorCode(db.sql, "service_role", null, forged)).toBe("42501");
@@ -185,7 +185,7 @@ describe("drift_guard schema security", () => {
     });
   });
 
-  describe("audit log integrity, even for the owner (issue 11 item 4)", () => {
+  describe("audit log integrity, even for the owner", () => {
     const row = (extra = "", values = "") => `insert into drift_guard.audit_log (kind, actor, reason, plan, digest_before, digest_after, rows_before, rows_after${extra})
       values ('repair', '{"via":"cli","user":"alice"}', 'approved', '{}', 'x', 'y', '[]', '[]'${values})`;
     const ownerError = async (query: string) => {

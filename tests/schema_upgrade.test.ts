@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { schemaMigrationText } from "../cli/init_command.ts";
+import * as fsPromises from "node:fs/promises";
+import { schemaMigrationText } from "../cli/commands/init.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { createHistoryTable, ROOT, runCli, schemaFiles } from "./drift_guard_schema_helpers.ts";
 
@@ -97,7 +98,8 @@ describe("upgrades are whole", () => {
   it("the older release's schema, then init's migration as supabase db push runs it: the same state", async () => {
     const db = await database("upgrade_init");
     await runFiles(db.sql, oldFiles());
-    await db.sql.begin((tx) => tx.unsafe(schemaMigrationText("test").text));
+    const { text } = await schemaMigrationText(fsPromises, "test");
+    await db.sql.begin((tx) => tx.unsafe(text));
     expect(await securityState(db.sql)).toEqual(fresh);
   });
 
@@ -114,10 +116,10 @@ describe("upgrades are whole", () => {
     expect(await securityState(db.sql)).toEqual(fresh);
   });
 
-  it("the privileges file sorts last, so init's migration and install both end with it", () => {
+  it("the privileges file sorts last, so init's migration and install both end with it", async () => {
     const files = schemaFiles();
     expect(files[files.length - 1].path).toMatch(/_drift_guard_privileges\.sql$/);
-    const text = schemaMigrationText("test").text;
+    const text = (await schemaMigrationText(fsPromises, "test")).text;
     expect(text.lastIndexOf("-- 20251204000900_drift_guard_privileges.sql")).toBeGreaterThan(text.lastIndexOf("-- 20251202000400_drift_guard_ledger.sql"));
   });
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../shared/types.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabase, supabaseList, supabasePush } from "./harness/supabase_cli.ts";
 
 const LEGACY = ["004", "008", "009", "010", "011", "012", "017", "018", "019", "020", "021"];
@@ -26,11 +26,11 @@ describe("the seed incident", () => {
   let db: TestDatabase;
   let project: string;
   const remote = remoteVersions();
-  const run = (...args: string[]) => driftGuard([...args], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+  const run = (...args: string[]) => runCli([...args], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
 
   beforeAll(async () => {
     db = await createTestDatabase("seed");
-    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
     // A colleague's laptop pushed 78 migrations that never reached git.
     const colleague = makeProject(Object.fromEntries(remote.map((v, i) => [
       `${v}_feature_${i}.sql`,
@@ -49,8 +49,8 @@ describe("the seed incident", () => {
   afterAll(() => db.drop());
 
   let before: Report;
-  it("check: 78 remote_only, 11 out_of_order with their objects present; fetch the 78, mark the 11 applied", () => {
-    const r = run("check", "--format", "json");
+  it("check: 78 remote_only, 11 out_of_order with their objects present; fetch the 78, mark the 11 applied", async () => {
+    const r = await run("check", "--format", "json");
     expect(r.status).toBe(1);
     before = JSON.parse(r.stdout);
     expect(before.summary).toMatchObject({ remote_only: 78, out_of_order: 11, in_sync: 0 });
@@ -71,10 +71,10 @@ describe("the seed incident", () => {
   let plannedPlanDigest: string;
   let auditId: string;
   it("fetch writes the 78, then the plan previews inserts for the 11 and writes nothing", async () => {
-    const f = run("fetch");
+    const f = await run("fetch");
     expect(f.status).toBe(0);
     expect(f.stdout).toMatch(/78 file\(s\) written/);
-    const plan = run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--format", "json");
+    const plan = await run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--format", "json");
     expect(plan.status).toBe(0);
     const p = JSON.parse(plan.stdout);
     expect(p.dry_run).toBe(true);
@@ -87,8 +87,8 @@ describe("the seed incident", () => {
     expect(n).toBe(78);
   });
 
-  it("apply against the previewed digest; then the Supabase CLI agrees everything is paired and up to date", () => {
-    const applied = run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--apply", "--expect-digest", plannedDigest, "--expect-plan-digest", plannedPlanDigest, "--format", "json");
+  it("apply against the previewed digest; then the Supabase CLI agrees everything is paired and up to date", async () => {
+    const applied = await run("repair", "--mark-applied", ...LEGACY, "--reason", "seed incident: SQL ran by hand in 2025", "--apply", "--expect-digest", plannedDigest, "--expect-plan-digest", plannedPlanDigest, "--format", "json");
     expect(applied.status).toBe(0);
     const a = JSON.parse(applied.stdout);
     expect(a.dry_run).toBe(false);
@@ -96,7 +96,7 @@ describe("the seed incident", () => {
     expect(a.ledger_linked).toBe(33); // each legacy table, its primary key's index and its index
     auditId = a.audit_id;
 
-    const after = run("check", "--format", "json");
+    const after = await run("check", "--format", "json");
     expect(after.status).toBe(0);
     expect(JSON.parse(after.stdout).summary.in_sync).toBe(89);
 
@@ -108,13 +108,13 @@ describe("the seed incident", () => {
     expect(dry.stdout + dry.stderr).toMatch(/up to date/i);
   });
 
-  it("the audit shows the reason; undo restores the previous history exactly", () => {
-    const audit = JSON.parse(run("audit", "--format", "json").stdout);
+  it("the audit shows the reason; undo restores the previous history exactly", async () => {
+    const audit = JSON.parse((await run("audit", "--format", "json")).stdout);
     expect(audit[0]).toMatchObject({ id: auditId, kind: "repair", reason: "seed incident: SQL ran by hand in 2025", digest_before: plannedDigest });
-    const undo = run("undo", "--audit-id", auditId, "--reason", "rehearsal", "--format", "json");
+    const undo = await run("undo", "--audit-id", auditId, "--reason", "rehearsal", "--format", "json");
     expect(undo.status).toBe(0);
     expect(JSON.parse(undo.stdout).history_digest).toBe(plannedDigest);
-    const check = JSON.parse(run("check", "--format", "json").stdout);
+    const check = JSON.parse((await run("check", "--format", "json")).stdout);
     expect(check.history_digest).toBe(plannedDigest);
     expect(check.summary).toMatchObject({ out_of_order: 11, in_sync: 78 });
   });

@@ -166,7 +166,7 @@ describe("tokens", () => {
     expect(after.revoked_at).not.toBeNull();
   });
 
-  it("a decoy labelled with another token's id is never revoked in its place (issue 11 item 8)", async () => {
+  it("a decoy labelled with another token's id is never revoked in its place", async () => {
     createToken(db.url, "repair", "victim");
     const [victim] = await db.sql`select id, public_id from drift_guard.tokens where label = 'victim'`;
     // The decoy is made directly in the database (the CLI now refuses id-shaped labels).

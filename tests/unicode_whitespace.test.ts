@@ -1,5 +1,5 @@
 /**
- * Issue 11 item 1 end to end: an edit made with Unicode whitespace changes what
+ * End to end: an edit made with Unicode whitespace changes what
  * Postgres runs, so `check` must call it drift. Pushed with the real Supabase
  * CLI, checked with the real drift-guard CLI, replayed on a fresh database.
  */
@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const FILE = "20240101000000_secrets.sql";
@@ -21,10 +21,10 @@ describe("a U+FEFF before `enable`", () => {
     const project = makeProject({ [FILE]: PUSHED });
     try {
       supabasePush(applied.url, project);
-      expect(driftGuard(["check", "--db-url", applied.url], { cwd: project }).status).toBe(0);
+      expect((await runCli(["check", "--db-url", applied.url], { cwd: project })).status).toBe(0);
 
       writeFileSync(join(project, "supabase/migrations", FILE), EDITED);
-      const check = driftGuard(["check", "--db-url", applied.url, "--format", "json"], { cwd: project });
+      const check = await runCli(["check", "--db-url", applied.url, "--format", "json"], { cwd: project });
       expect(check.status, check.stdout).toBe(1);
       expect(JSON.parse(check.stdout).migrations[0].state).toBe("edited");
 

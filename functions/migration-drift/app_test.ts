@@ -217,7 +217,7 @@ Deno.test("migration-drift routes against a real database", settings, async (t) 
       assertSafeError(await call(app, "GET", "/audit?limit=0", { token: read }), 400, "bad_input", secrets);
     });
 
-    await t.step("GET /audit: read scope sees who by label or user id, not e-mail or host (issue 11 item 9)", async () => {
+    await t.step("GET /audit: read scope sees who by label or user id, not e-mail or host", async () => {
       const [{ d }] = await pg.sql`select drift_guard.history_digest() as d`;
       const [{ r }] = await pg.sql`select drift_guard.apply_repair(${d}, '[{"op":"insert","version":"99990101000000","name":"z","statements":["select 9"]}]'::jsonb,
         'by a user', '{"via":"function","kind":"user","user_id":"u-1","email":"alice@example.com","host":"laptop.local"}'::jsonb, '{"changes":[]}'::jsonb) as r`;

@@ -115,7 +115,7 @@ Deno.test("credentials: tokens, secret keys and user JWTs", settings, async (t) 
       assertSafeError(await call(app, "GET", "/audit", { token: wrongSecret }), 401, "unauthorized", secrets);
       const anon = await new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime("1h").sign(hs);
       assertSafeError(await call(app, "GET", "/audit", { token: anon }), 401, "unauthorized", secrets);
-      // Issue 11 item 7: no exp is not "valid forever"; aud must be authenticated.
+      // No exp is not "valid forever"; aud must be authenticated.
       const noExp = await userJwt(privateKey, "ES256", { app_metadata: { drift_guard_role: "repair" } }, { kid: "key-1", expiresIn: null });
       const noExpRes = await call(app, "GET", "/audit", { token: noExp });
       assertSafeError(noExpRes, 401, "unauthorized", [...secrets, noExp]);
@@ -144,7 +144,7 @@ Deno.test("credentials: tokens, secret keys and user JWTs", settings, async (t) 
         const iss = `${remoteEnv.SUPABASE_URL}/auth/v1`;
         const jwt = await userJwt(privateKey, "ES256", { iss, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
         assert.equal((await call(remoteApp, "GET", "/audit", { token: jwt })).status, 200);
-        // With SUPABASE_URL set, iss must be this project's Auth (issue 11 item 7).
+        // With SUPABASE_URL set, iss must be this project's Auth.
         for (const wrong of [undefined, "https://other-project.supabase.co/auth/v1", `${remoteEnv.SUPABASE_URL}/auth/v1/`]) {
           const other = await userJwt(privateKey, "ES256", { iss: wrong, app_metadata: { drift_guard_role: "read" } }, { kid: "key-1" });
           assertSafeError(await call(remoteApp, "GET", "/audit", { token: other }), 401, "unauthorized");

@@ -14,7 +14,7 @@ import { type Manifest, manifestDigest, manifestMigrations, parseManifest, parse
 import { repairJson, validateAuditId, validateReason, validateRepairRequest } from "../../shared/repair_plan.ts";
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
-import { DriftGuardError } from "../../shared/types.ts";
+import { DriftGuardError, OUTCOMES } from "../../shared/types.ts";
 import { acknowledgeLedger, ledgerFingerprint, ledgerInstalled, ledgerState, parseLedgerIds, readLedger } from "../../db/ledger.ts";
 import { hideEntryStatements, hideUntrackedStatements, LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
 import type { Alerter } from "./alerts.ts";
@@ -83,7 +83,7 @@ function evidenceDepth(url: URL): EvidenceDepth {
 }
 
 const reportReply = (report: Report, extra: Record<string, unknown> = {}): Reply => ({
-  status: report.status === "in_sync" ? 200 : 409,
+  status: OUTCOMES[report.status].http,
   body: { ...report, ...extra },
 });
 

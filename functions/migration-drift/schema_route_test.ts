@@ -71,7 +71,7 @@ Deno.test("GET /schema: the live schema's fingerprint", settings, async (t) => {
       assertSafeError(await call(app, "GET", `/schema?include_schema=${"x".repeat(64)}`, { token: read }), 400, "bad_input", secrets);
     });
 
-    await t.step("platform schemas are not readable through the API, drift_guard least of all (issue 11 item 9)", async () => {
+    await t.step("platform schemas are not readable through the API, drift_guard least of all", async () => {
       for (const hidden of ["drift_guard", "auth", "vault", "storage", "supabase_migrations", "pg_catalog", "information_schema", "private,drift_guard"]) {
         const res = await call(app, "GET", `/schema?include_schema=${hidden}`, { token: read });
         assertSafeError(res, 400, "bad_input", secrets);

@@ -1,4 +1,8 @@
-/** Runs the real `drift-guard` bin (node bin/drift-guard.js, on Node alone) as a user would. */
+/**
+ * Runs the real `drift-guard` bin (node bin/drift-guard.js, on Node alone) as a user would:
+ * for the smoke tests of the binary (signals, the package, the README). Everything else
+ * runs the CLI in-process (./cli_in_process.ts).
+ */
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -28,18 +32,6 @@ export function driftGuard(args: string[], opts: { cwd?: string; env?: Record<st
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The same, without blocking the event loop: for concurrent runs. */
-export function driftGuardAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...baseEnv(), ...opts.env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ status: code ?? -1, stdout, stderr }));
-  });
-}
-
 /** The CLI as a child the test can signal: `result` settles when it exits. */
 export function startDriftGuard(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { pid: number; kill(signal: NodeJS.Signals): void; result: Promise<CliResult> } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...baseEnv(), ...opts.env } });
@@ -49,4 +41,9 @@ export function startDriftGuard(args: string[], opts: { cwd?: string; env?: Reco
   child.stderr.on("data", (d) => (stderr += d));
   const result = new Promise<CliResult>((done) => child.on("close", (code) => done({ status: code ?? -1, stdout, stderr })));
   return { pid: child.pid!, kill: (signal) => child.kill(signal), result };
+}
+
+/** The same as driftGuard, without blocking the event loop: for concurrent runs. */
+export function driftGuardAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return startDriftGuard(args, opts).result;
 }

@@ -45,6 +45,10 @@ async function assertNoProcessLeft(runId: string): Promise<void> {
 
 export default async function setup(project: TestProject) {
   const { runId, owner } = markTestRun();
+  // Suites run the CLI in-process from the sources, but init copies the built function (dist/): build it once, here.
+  const buildScript = new URL("../../scripts/build.mjs", import.meta.url).href;
+  const { buildAll, isStale } = (await import(buildScript)) as { buildAll(): Promise<void>; isStale(): boolean };
+  if (isStale()) await buildAll();
   // The run's server is stopped by this teardown, before the check: it is not a test's leftover.
   server = await startPostgres({ env: unmarkedEnv() });
   const admin = postgres(server.url(), { onnotice: () => {} });

@@ -1,17 +1,19 @@
-/** `drift-guard schema-diff` as the schema-diff suites run it: one embedded-shadow cache for the whole run, JSON parsed when there is some. */
+/** `drift-guard schema-diff` as the schema-diff suites run it (in-process): one embedded-shadow cache for the whole run, JSON parsed when there is some. */
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CliResult, driftGuard } from "./drift_guard_cli.ts";
+import { type InProcessResult, runCli } from "./cli_in_process.ts";
 
 /** One initdb cache for the whole run (the first embedded run fills it), outside $HOME. */
 export const SCHEMA_DIFF_ENV = { DRIFT_GUARD_CACHE_DIR: join(tmpdir(), "drift-guard-test-pglite-cache") };
+// db/shadow.ts reads its cache directory from the process's environment, and the command runs in this process.
+process.env.DRIFT_GUARD_CACHE_DIR ??= SCHEMA_DIFF_ENV.DRIFT_GUARD_CACHE_DIR;
 
 /**
  * Runs schema-diff; `json` is its parsed stdout, or null when stdout is not JSON.
- * @example schemaDiff(["--db-url", url, "--format", "json"], projectDir).json.status
+ * @example (await schemaDiff(["--db-url", url, "--format", "json"], projectDir)).json.status
  */
-export function schemaDiff(args: string[], cwd: string, env: Record<string, string> = {}): CliResult & { json: any } {
-  const r = driftGuard(["schema-diff", ...args], { cwd, env: { ...SCHEMA_DIFF_ENV, ...env } });
+export async function schemaDiff(args: string[], cwd: string, env: Record<string, string> = {}): Promise<InProcessResult & { json: any }> {
+  const r = await runCli(["schema-diff", ...args], { cwd, env: { ...SCHEMA_DIFF_ENV, ...env } });
   let json: any = null;
   try {
     json = JSON.parse(r.stdout);

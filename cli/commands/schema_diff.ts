@@ -12,8 +12,9 @@
  * Exit 0 in sync, 1 drift, 2 bad input (including a migration that cannot be
  * replayed), 3 cannot reach or authenticate to a database or the function.
  */
-import { Command, Option } from "commander";
-import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "../db/catalog.ts";
+import { Option } from "commander";
+import { resolve } from "node:path";
+import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "../../db/catalog.ts";
 import {
   assertEmptyShadow,
   bootstrapShadow,
@@ -29,13 +30,12 @@ import {
   standInCandidates,
   standInsInUse,
   stripLeadingComments,
-} from "../db/shadow.ts";
-import { alignViewSpelling } from "../db/view_spelling.ts";
-import { readFileSync } from "node:fs";
-import { extensionsMentioned } from "../shared/extension_statements.ts";
-import { classifyReplayFailure } from "../shared/replay_failure.ts";
-import { statementLine } from "../shared/sql_statements.ts";
-import { renderSchemaReport, type SchemaReportFormat } from "../shared/report_formats/schema_report.ts";
+} from "../../db/shadow.ts";
+import { alignViewSpelling } from "../../db/view_spelling.ts";
+import { extensionsMentioned } from "../../shared/extension_statements.ts";
+import { classifyReplayFailure } from "../../shared/replay_failure.ts";
+import { statementLine } from "../../shared/sql_statements.ts";
+import { renderSchemaReport, type SchemaReportFormat } from "../../shared/report_formats/schema_report.ts";
 import {
   buildSchemaReport,
   type CatalogSnapshot,
@@ -46,15 +46,17 @@ import {
   type SchemaFilter,
   type SchemaFingerprint,
   standInExtensionObject,
-} from "../shared/schema_diff.ts";
-import type { LocalMigration, Problem } from "../shared/types.ts";
-import { DriftGuardError } from "../shared/types.ts";
-import { withDatabase } from "./database.ts";
-import { chooseTarget, dbUrlOption, functionUrlOption, migrationsOption, TARGET_RULE_HELP, tokenOption } from "./options.ts";
-import { callFunction, requireFunctionTarget } from "./function_client.ts";
-import { readMigrationsDir } from "./local_migrations.ts";
-import { progress } from "./progress.ts";
-import { printReport, reportExitCode } from "./output.ts";
+} from "../../shared/schema_diff.ts";
+import type { LocalMigration, Problem } from "../../shared/types.ts";
+import { DriftGuardError } from "../../shared/types.ts";
+import type { CommandDefinition } from "../command.ts";
+import { withDatabase } from "../database.ts";
+import type { CliDeps } from "../deps.ts";
+import { dbUrlOption, functionUrlOption, migrationsOption, requireDbUrl, TARGET_RULE_HELP, tokenOption } from "../options.ts";
+import { callFunction, requireFunctionTarget } from "../function_client.ts";
+import { readMigrationsDir } from "../local_migrations.ts";
+import { progress } from "../progress.ts";
+import { printReport, reportExitCode } from "../output.ts";
 
 export interface SchemaDiffOptions {
   dbUrl?: string;
@@ -72,24 +74,30 @@ export interface SchemaDiffOptions {
 }
 
 
-export async function schemaDiffCommand(opts: SchemaDiffOptions): Promise<number> {
-  const report = await runSchemaDiff(opts);
-  printReport((format, style) => renderSchemaReport(report, format, style), opts.format, opts.output);
-  return reportExitCode(report);
+/**
+ * Prints the schema report; exit 0 in sync, 1 on drift, 2 when a migration cannot be replayed.
+ * @example await run(deps, { dbUrl, migrations: "supabase/migrations", format: "json" })
+ */
+export async function run(deps: CliDeps, opts: SchemaDiffOptions): Promise<number> {
+  const report = await runSchemaDiff(deps, opts);
+  await printReport(deps, (format, style) => renderSchemaReport(report, format, style), opts.format, opts.output);
+  return reportExitCode(report, undefined, deps.stderr);
 }
 
-/** The report, without printing it. */
-export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiffReport> {
+/**
+ * The report, without printing it.
+ * @example const report = await runSchemaDiff(deps, { dbUrl, migrations: "supabase/migrations", format: "json" })
+ */
+export async function runSchemaDiff(deps: CliDeps, opts: SchemaDiffOptions): Promise<SchemaDiffReport> {
   const viaFunction = Boolean(opts.url && !opts.dbUrl);
-  if (!opts.dbUrl && !viaFunction) {
-    throw new DriftGuardError(
-      "usage",
-      "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function",
-      "drift-guard schema-diff --db-url postgresql://…  or  drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token …",
-    );
+  if (!viaFunction) {
+    requireDbUrl(opts.dbUrl, "schema-diff", {
+      orFunction: true,
+      hint: "drift-guard schema-diff --db-url postgresql://…  or  drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token …",
+    });
   }
   const target = viaFunction ? requireFunctionTarget(opts.url, opts.token) : null;
-  const parsed = await readMigrationsDir(opts.migrations);
+  const parsed = await readMigrationsDir(opts.migrations, deps);
   const errors = parsed.problems.filter((p) => p.level === "error");
   if (errors.length) {
     throw new DriftGuardError("bad_input", `cannot replay ${opts.migrations}: ${errors.map((p) => `${p.file}: ${p.message}`).join("; ")}`, "fix the files named above, then run schema-diff again");
@@ -121,7 +129,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
         settingsReady(l.settings);
         return l;
       })
-      : await withDatabase(opts.dbUrl!, async (sql) => {
+      : await withDatabase(deps, opts.dbUrl!, async (sql) => {
         const conn = postgresCatalog(sql);
         const settings = await readPlatformSettings(conn);
         settingsReady(settings);
@@ -142,7 +150,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     let mark = performance.now();
     if (shadow.kind === "postgres") await assertEmptyShadow(shadow, opts.shadowUrl!);
     await bootstrapShadow(shadow, live.settings);
-    const bar = progress("replaying migrations", parsed.migrations.length);
+    const bar = progress("replaying migrations", parsed.migrations.length, deps.stderr);
     const roleRepair = missingRoleRepair(shadow, new Set(live.settings.roles));
     const extensionRepair = missingExtensionRepair(shadow, live.settings.extensions);
     try {
@@ -174,7 +182,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
       const candidates: string[] = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
       const inUse: Array<{ name: string; schema: string }> = await standInsInUse(shadow).catch(() => []);
       const all = [...inUse, ...own.filter((e) => candidates.includes(e.name) && !inUse.some((u) => u.name === e.name)).map((e) => ({ name: e.name, schema: e.schema ?? "public" }))];
-      throw replayProblem(err, shadow.kind, all);
+      throw await replayProblem(deps, err, shadow.kind, all);
     }
     if (shadow.kind === "postgres") throw shadowUnreachable(err, opts.shadowUrl!);
     throw err;
@@ -202,7 +210,7 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     actual: live.snapshot,
     problems,
     schemas: filter,
-    now: new Date(),
+    now: deps.now(),
     migrationsDir: opts.migrations,
     ignoreOwners: opts.ignoreOwners,
     shadow: {
@@ -256,12 +264,12 @@ async function readLiveFromFunction(
   return { settings: settings as PlatformSettings, snapshot: { server_version_num: fp.server_version_num!, objects: fp.objects! } };
 }
 
-function replayProblem(err: ReplayError, kind: Shadow["kind"], standIns: ReadonlyArray<{ name: string; schema: string }>): DriftGuardError {
+async function replayProblem(deps: CliDeps, err: ReplayError, kind: Shadow["kind"], standIns: ReadonlyArray<{ name: string; schema: string }>): Promise<DriftGuardError> {
   const first = stripLeadingComments(err.sqlText).split("\n")[0].slice(0, 120);
   const where = kind === "embedded" ? "the embedded shadow (PGlite)" : "the shadow database";
   let line: number | null = null;
   try {
-    line = statementLine(readFileSync(err.file, "utf8"), err.statement, err.position);
+    line = statementLine(await deps.fs.readFile(resolve(deps.cwd, err.file), "utf8"), err.statement, err.position);
   } catch {
     // the file went away: no line
   }
@@ -301,31 +309,22 @@ function wrap(text: string, width = 100): string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 
-type Action = (opts: any, cmd: Command) => Promise<void>;
-/** cli/main.ts's `run`: records the exit code main() returns and whether errors print as JSON. */
-export type Runner = (fn: (opts: any, cmd: Command) => number | Promise<number>) => Action;
-
-/**
- * Adds `schema-diff` to the program. `run` is cli/main.ts's wrapper, so the exit
- * code and JSON errors go through main() like every other command's.
- */
-export function registerSchemaDiff(program: Command, run: Runner): Command {
-  const action: Action = run((opts: SchemaDiffOptions, cmd: Command) => schemaDiffCommand(chooseTarget(opts, cmd)));
-  const cmd = program
-    .command("schema-diff")
-    .description("compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)")
-    .addOption(dbUrlOption())
-    .addOption(functionUrlOption())
-    .addOption(tokenOption())
-    .addOption(migrationsOption())
-    .option("--shadow-url <url>", "an empty Postgres to replay into, instead of the embedded PGlite shadow")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"))
-    .option("--include-schema <schemas...>", "compare only these schemas (repeat or comma-separate)", collect)
-    .option("--exclude-schema <schemas...>", "also leave out these schemas", collect)
-    .option("--output <file>", "also write --format to FILE; the terminal gets text")
-    .option("--ignore-owners", "do not report objects whose owner differs (kind owner)")
-    .addHelpText("after", `
-Compared: schemas, tables, columns (type, default, not null, identity, generated), constraints, indexes,
+export const definition: CommandDefinition = {
+  name: "schema-diff",
+  description: "compare the live schema with what supabase/migrations build (replayed into a shadow database; no Docker)",
+  options: () => [
+    dbUrlOption(),
+    functionUrlOption(),
+    tokenOption(),
+    migrationsOption(),
+    new Option("--shadow-url <url>", "an empty Postgres to replay into, instead of the embedded PGlite shadow"),
+    new Option("--format <format>", "output format").choices(["text", "json", "markdown", "junit"]).default("text"),
+    new Option("--include-schema <schemas...>", "compare only these schemas (repeat or comma-separate)").argParser(collect),
+    new Option("--exclude-schema <schemas...>", "also leave out these schemas").argParser(collect),
+    new Option("--output <file>", "also write --format to FILE; the terminal gets text"),
+    new Option("--ignore-owners", "do not report objects whose owner differs (kind owner)"),
+  ],
+  help: `Compared: schemas, tables, columns (type, default, not null, identity, generated), constraints, indexes,
 views, materialized views, functions (signature, language, security definer, search_path, body), triggers,
 enums and other types, sequences, extensions (with their schema, platform schemas included), replica
 identity, row level security (enabled/forced), policies, grants (tables, columns, functions, schemas),
@@ -342,20 +341,16 @@ ${wrap(`Left out by default: ${DEFAULT_EXCLUDED_SCHEMAS.join(", ")}, pg_*, infor
 With --url and --token, the live schema comes from the deployed function's GET /schema (read scope):
 CI needs no database credentials. The shadow is still built locally from --migrations.
 
-${TARGET_RULE_HELP}
-
-Exit codes:
-  0  in sync
-  1  schema drift found
-  2  usage or bad input, or a migration that cannot be replayed
-  3  cannot reach or authenticate to a database or the function
-
-Examples:
-  $ drift-guard schema-diff --db-url "$SUPABASE_DB_URL"
-  $ drift-guard schema-diff --format json > schema-drift.json
-  $ drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
-  $ drift-guard schema-diff --shadow-url postgresql://postgres:postgres@localhost:5432/shadow_empty
-  $ drift-guard schema-diff --include-schema public,private --format markdown --output schema-drift.md`)
-    .action(action);
-  return cmd;
-}
+${TARGET_RULE_HELP}`,
+  exitCodes: [0, 1, 2, 3],
+  zeroMeans: "in sync",
+  oneMeans: "schema drift found",
+  examples: [
+    'drift-guard schema-diff --db-url "$SUPABASE_DB_URL"',
+    "drift-guard schema-diff --format json > schema-drift.json",
+    'drift-guard schema-diff --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"',
+    "drift-guard schema-diff --shadow-url postgresql://postgres:postgres@localhost:5432/shadow_empty",
+    "drift-guard schema-diff --include-schema public,private --format markdown --output schema-drift.md",
+  ],
+  target: true,
+};

@@ -8,18 +8,34 @@
  * adds a migration only when the schema changed. Files someone edited are kept
  * unless --force. Every write goes to a temporary file first, then is renamed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
-import { schemaFileChecksum, schemaMigrations } from "../db/install.ts";
-import { sha256Hex } from "../shared/checksum.ts";
-import { generatedState, stampGenerated } from "../shared/generated_file.ts";
-import { FUNCTION_NAME, registerFunction } from "../shared/supabase_config.ts";
-import { DriftGuardError, EXIT } from "../shared/types.ts";
+import { Option } from "commander";
+import { schemaFileChecksum, schemaMigrations } from "../../db/install.ts";
+import { sha256Hex } from "../../shared/checksum.ts";
+import { generatedState, stampGenerated } from "../../shared/generated_file.ts";
+import { FUNCTION_NAME, registerFunction } from "../../shared/supabase_config.ts";
+import { DriftGuardError, EXIT } from "../../shared/types.ts";
+import type { CommandDefinition } from "../command.ts";
+import type { CliDeps, CliFs } from "../deps.ts";
+import { PACKAGE_ROOT } from "../package_root.ts";
+import { rootedFs } from "../rooted_fs.ts";
 
-/** Where the package keeps what init copies: one level below the package root, from cli/ and from dist/ alike. */
-const PACKAGE_ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const definition: CommandDefinition = {
+  name: "init",
+  description: "set drift-guard up in a project made by `supabase init`: the function, its config.toml entry, the schema migration, a GitHub workflow",
+  options: () => [
+    new Option("--workdir <dir>", "the project directory (the one holding supabase/)").default("."),
+    new Option("--dry-run", "list what would be written; write nothing"),
+    new Option("--force", "also overwrite files someone edited since init wrote them"),
+  ],
+  help: `Writes supabase/functions/migration-drift/ (self-contained: no import leaves the folder), adds
+[functions.migration-drift] with verify_jwt = false to supabase/config.toml (every other line stays),
+adds the drift_guard schema as a new migration in supabase/migrations, and writes
+.github/workflows/migration-drift.yml. Run it again after upgrading drift-guard: it refreshes the
+function and adds a migration only when the schema changed.`,
+  exitCodes: [0, 2],
+  examples: ["npx drift-guard init", "npx drift-guard init --dry-run"],
+};
 const FUNCTION_TEMPLATE = join(PACKAGE_ROOT, "dist", "function", FUNCTION_NAME);
 const WORKFLOW_TEMPLATE = join(PACKAGE_ROOT, "templates", "migration-drift.yml");
 const SCHEMA_DIR = join(PACKAGE_ROOT, "supabase", "migrations");
@@ -28,9 +44,10 @@ export interface InitOptions {
   workdir: string;
   dryRun?: boolean;
   force?: boolean;
-  /** Injected by tests: the migration timestamp's clock. */
-  now?: Date;
 }
+
+/** Unique per run, so two concurrent inits never write the same temporary file. */
+const TEMP_SUFFIX = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 type Action = "create" | "update" | "unchanged" | "kept_edited";
 
@@ -42,13 +59,16 @@ export interface PlannedWrite {
   why?: string;
 }
 
-export function packageVersion(): string {
-  return JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version;
+/** @example await packageVersion(deps.fs) // "0.1.0" */
+export async function packageVersion(fs: CliFs): Promise<string> {
+  return JSON.parse(await fs.readFile(join(PACKAGE_ROOT, "package.json"), "utf8")).version;
 }
 
-function readIfExists(file: string): string | null {
+const exists = (fs: CliFs, path: string) => fs.access(path).then(() => true, () => false);
+
+async function readIfExists(fs: CliFs, file: string): Promise<string | null> {
   try {
-    return readFileSync(file, "utf8");
+    return await fs.readFile(file, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
     // ENOTDIR: a parent is a file, so this file cannot exist (writing it will fail, and say so).
@@ -58,10 +78,12 @@ function readIfExists(file: string): string | null {
   }
 }
 
-function listFiles(dir: string, base = dir): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listFiles(join(dir, e.name), base) : [relative(base, join(dir, e.name))]
-  );
+async function listFiles(fs: CliFs, dir: string, base = dir): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(entries.map((e) =>
+    e.isDirectory() ? listFiles(fs, join(dir, e.name), base) : Promise.resolve([relative(base, join(dir, e.name))])
+  ));
+  return nested.flat();
 }
 
 /** A generated file: create, refresh, leave alone, or keep the user's edit. */
@@ -93,8 +115,8 @@ function isOurDenoJson(text: string): boolean {
 const isUnedited = (text: string) => generatedState(text) === "generated";
 
 /** The drift_guard schema as one migration of the user's. Every schema file is idempotent, so it is safe after `drift-guard install`. */
-export function schemaMigrationText(version: string): { text: string; schemaHash: string } {
-  const files = schemaMigrations(SCHEMA_DIR).map((f) => ({ ...f, text: readFileSync(f.path, "utf8") }));
+export async function schemaMigrationText(fs: CliFs, version: string): Promise<{ text: string; schemaHash: string }> {
+  const files = await Promise.all(schemaMigrations(SCHEMA_DIR).map(async (f) => ({ ...f, text: await fs.readFile(f.path, "utf8") })));
   const body = files.map((f) => `-- ${f.file}\n${f.text.trimEnd()}\n`).join("\n");
   const schemaHash = `sha256:${sha256Hex(body)}`;
   // With each file's checksum, as `drift-guard install` records it, so that a later install runs only what changed.
@@ -118,36 +140,45 @@ function nextVersion(existing: string[], now: Date): string {
   return (BigInt(stamp) > newest ? BigInt(stamp) : newest + 1n).toString();
 }
 
-function planMigration(workdir: string, version: string, now: Date): PlannedWrite {
+async function planMigration(fs: CliFs, workdir: string, version: string, now: Date): Promise<PlannedWrite> {
   const dir = join(workdir, "supabase", "migrations");
-  const names = existsSync(dir) ? readdirSync(dir) : [];
-  const { text, schemaHash } = schemaMigrationText(version);
-  const current = names.filter((n) => /^[0-9]+_.*drift_guard.*\.sql$/.test(n))
-    .find((n) => (readIfExists(join(dir, n)) ?? "").includes(`-- drift-guard schema ${schemaHash}\n`));
+  const names = (await exists(fs, dir)) ? await fs.readdir(dir) : [];
+  const { text, schemaHash } = await schemaMigrationText(fs, version);
+  let current: string | undefined;
+  for (const n of names.filter((n) => /^[0-9]+_.*drift_guard.*\.sql$/.test(n))) {
+    if (((await readIfExists(fs, join(dir, n))) ?? "").includes(`-- drift-guard schema ${schemaHash}\n`)) {
+      current = n;
+      break;
+    }
+  }
   if (current) return { path: join("supabase", "migrations", current), action: "unchanged", text };
   const versions = names.map((n) => /^([0-9]+)_.*\.sql$/.exec(n)?.[1]).filter((v): v is string => v !== undefined);
   return { path: join("supabase", "migrations", `${nextVersion(versions, now)}_drift_guard.sql`), action: "create", text };
 }
 
-/** Everything init would write, without writing. */
-export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNote?: string } {
+/**
+ * Everything init would write, without writing.
+ * @example const { writes } = await planInit(deps, { workdir: "/repo" })
+ */
+export async function planInit(deps: Pick<CliDeps, "fs" | "now">, opts: InitOptions): Promise<{ writes: PlannedWrite[]; configNote?: string }> {
+  const { fs } = deps;
   const { workdir, force = false } = opts;
   const configPath = join(workdir, "supabase", "config.toml");
-  const configText = readIfExists(configPath);
+  const configText = await readIfExists(fs, configPath);
   if (configText === null) {
     throw new DriftGuardError("usage", `${workdir} is not a Supabase project: it has no supabase/config.toml`, "run `npx supabase init` first, or pass --workdir PROJECT_DIR");
   }
-  if (!existsSync(FUNCTION_TEMPLATE)) {
+  if (!(await exists(fs, FUNCTION_TEMPLATE))) {
     throw new DriftGuardError("internal", `this drift-guard package has no built function at ${FUNCTION_TEMPLATE}`, "reinstall drift-guard; in a checkout, run `npm run build`");
   }
-  const version = packageVersion();
+  const version = await packageVersion(fs);
   const writes: PlannedWrite[] = [];
 
   const fnDir = join("supabase", "functions", FUNCTION_NAME);
-  for (const file of listFiles(FUNCTION_TEMPLATE).sort()) {
-    const source = readFileSync(join(FUNCTION_TEMPLATE, file), "utf8");
+  for (const file of (await listFiles(fs, FUNCTION_TEMPLATE)).sort()) {
+    const source = await fs.readFile(join(FUNCTION_TEMPLATE, file), "utf8");
     const path = join(fnDir, file);
-    const current = readIfExists(join(workdir, path));
+    const current = await readIfExists(fs, join(workdir, path));
     if (file === "deno.json") writes.push(planGenerated(path, source, current, force, isOurDenoJson));
     else writes.push(planGenerated(path, stampGenerated(source, version, "//"), current, force, isUnedited));
   }
@@ -162,11 +193,11 @@ export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNot
   }
   writes.push(configWrite);
 
-  writes.push(planMigration(workdir, version, opts.now ?? new Date()));
+  writes.push(await planMigration(fs, workdir, version, deps.now()));
 
   const workflowPath = join(".github", "workflows", "migration-drift.yml");
-  const workflow = stampGenerated(readFileSync(WORKFLOW_TEMPLATE, "utf8"), version, "#");
-  writes.push(planGenerated(workflowPath, workflow, readIfExists(join(workdir, workflowPath)), force, isUnedited));
+  const workflow = stampGenerated(await fs.readFile(WORKFLOW_TEMPLATE, "utf8"), version, "#");
+  writes.push(planGenerated(workflowPath, workflow, await readIfExists(fs, join(workdir, workflowPath)), force, isUnedited));
   return { writes, configNote };
 }
 
@@ -175,41 +206,41 @@ export function planInit(opts: InitOptions): { writes: PlannedWrite[]; configNot
  * renames them all into place. Any failure before the renames removes the
  * temporary files and the directories it made, so nothing is half-written.
  */
-function applyWrites(workdir: string, writes: PlannedWrite[]): void {
+async function applyWrites(fs: CliFs, workdir: string, writes: PlannedWrite[]): Promise<void> {
   const pending = writes.filter((w) => w.action === "create" || w.action === "update");
   for (const w of pending) {
     const target = join(workdir, w.path);
-    if (existsSync(target) && statSync(target).isDirectory()) throw new DriftGuardError("bad_input", `${w.path} is a directory`, "move it away, then run init again; nothing was written");
+    if (await fs.stat(target).then((s) => s.isDirectory(), () => false)) throw new DriftGuardError("bad_input", `${w.path} is a directory`, "move it away, then run init again; nothing was written");
   }
   const temps: Array<[string, string]> = [];
   const madeDirs: string[] = [];
   try {
     for (const w of pending) {
       const target = join(workdir, w.path);
-      const made = mkdirSync(dirname(target), { recursive: true });
+      const made = await fs.mkdir(dirname(target), { recursive: true });
       if (made) madeDirs.push(made);
-      const tmp = `${target}.drift-guard-${process.pid}.tmp`;
+      const tmp = `${target}.drift-guard-${TEMP_SUFFIX}.tmp`;
       temps.push([tmp, target]);
-      writeFileSync(tmp, w.text, { flag: "wx" });
+      await fs.writeFile(tmp, w.text, { flag: "wx" });
     }
   } catch (err) {
-    for (const [tmp] of temps) rmSync(tmp, { force: true });
-    for (const dir of madeDirs.reverse()) rmSync(dir, { recursive: true, force: true });
+    for (const [tmp] of temps) await fs.rm(tmp, { force: true });
+    for (const dir of madeDirs.reverse()) await fs.rm(dir, { recursive: true, force: true });
     throw new DriftGuardError("bad_input", `cannot write into ${workdir}: ${(err as Error).message}`, "nothing was written; check the directory's permissions");
   }
-  for (const [tmp, target] of temps) renameSync(tmp, target);
+  for (const [tmp, target] of temps) await fs.rename(tmp, target);
 }
 
 const VERB: Record<Action, string> = { create: "create", update: "update", unchanged: "unchanged", kept_edited: "kept (edited)" };
 
 /** The project's ref when `supabase link` ran, for exact next-step commands. */
-function linkedRef(workdir: string): string | null {
-  const ref = readIfExists(join(workdir, "supabase", ".temp", "project-ref"))?.trim();
+async function linkedRef(fs: CliFs, workdir: string): Promise<string | null> {
+  const ref = (await readIfExists(fs, join(workdir, "supabase", ".temp", "project-ref")))?.trim();
   return ref && /^[a-z0-9]{10,40}$/.test(ref) ? ref : null;
 }
 
-function nextSteps(workdir: string): string {
-  const ref = linkedRef(workdir) ?? "<project-ref>";
+async function nextSteps(fs: CliFs, workdir: string): Promise<string> {
+  const ref = (await linkedRef(fs, workdir)) ?? "<project-ref>";
   const url = `https://${ref}.supabase.co/functions/v1/${FUNCTION_NAME}`;
   return `Next steps:
   1. Install the drift_guard schema (the new migration):
@@ -242,16 +273,23 @@ function summarize(writes: PlannedWrite[]): string[] {
   return [...fnLines, ...writes.filter((w) => !inFn.includes(w)).map(line)];
 }
 
-export function initCommand(opts: InitOptions): number {
-  const { writes, configNote } = planInit(opts);
+/**
+ * Plans and (without --dry-run) writes everything, then prints what it did and the next steps.
+ * @example await run(deps, { workdir: ".", dryRun: true })
+ */
+export async function run(deps: CliDeps, opts: { workdir: string; dryRun?: boolean; force?: boolean }): Promise<number> {
+  // Paths stay as typed (they appear in messages); the file system resolves them against deps.cwd.
+  const fs = rootedFs(deps.fs, deps.cwd);
+  const workdir = opts.workdir;
+  const { writes, configNote } = await planInit({ fs, now: deps.now }, { workdir, force: opts.force });
   const changing = writes.filter((w) => w.action === "create" || w.action === "update");
-  const out = process.stdout;
-  if (!opts.dryRun) applyWrites(opts.workdir, writes);
+  const out = deps.stdout;
+  if (!opts.dryRun) await applyWrites(fs, workdir, writes);
   const head = opts.dryRun ? "drift-guard init --dry-run: would write" : "drift-guard init:";
   out.write(`${head}\n`);
   for (const line of summarize(writes)) out.write(`  ${line}\n`);
   if (changing.length === 0) out.write("Nothing to change: drift-guard is already set up here.\n");
-  if (configNote) process.stderr.write(`drift-guard: warning: ${configNote}\n`);
-  if (!opts.dryRun && changing.length > 0) out.write(`\n${nextSteps(opts.workdir)}`);
+  if (configNote) deps.stderr.write(`drift-guard: warning: ${configNote}\n`);
+  if (!opts.dryRun && changing.length > 0) out.write(`\n${await nextSteps(fs, workdir)}`);
   return EXIT.ok;
 }
