@@ -19,7 +19,15 @@ export { EMBEDDED_EXTENSIONS, openEmbeddedShadow } from "./shadow/pglite.ts";
 export { initdbCacheFile, pinnedPgliteVersion } from "./shadow/initdb_cache.ts";
 export { openPostgresShadow, shadowUnreachable } from "./shadow/postgres.ts";
 export { assertEmptyShadow, EMPTY_SHADOW_RULE } from "./shadow/empty_check.ts";
-export { bootstrapShadow, defaultPrivilegeStatements, PLATFORM_PREINSTALLED, PLATFORM_SCHEMAS } from "./shadow/bootstrap.ts";
+export {
+  bootstrapShadow,
+  type BootstrapOptions,
+  createdByMigrations,
+  defaultPrivilegeStatements,
+  PLATFORM_PREINSTALLED,
+  PLATFORM_SCHEMAS,
+  type UnbuiltPlatformObject,
+} from "./shadow/bootstrap.ts";
 export { STAND_INS_PATH } from "./extension_stand_ins.ts";
 export { createdExtension, ensureExtension, extensionStatementRule, missingExtensionRepair, standInCandidates, standInsInUse } from "./shadow/extensions.ts";
 export { missingRoleRepair, ReplayError, replayMigrations, type ReplayOptions, type ReplayResult } from "./shadow/replay.ts";

@@ -6,6 +6,8 @@
 import { readFileSync } from "node:fs";
 import { quoteIdent, quoteLiteral } from "../../shared/schema_diff.ts";
 import { SHADOW_SCHEMAS } from "../../shared/platform_schemas.ts";
+import { type SkeletonStatement, skeletonStatements } from "../../shared/platform_skeleton.ts";
+import type { LocalMigration } from "../../shared/types.ts";
 import type { PlatformSettings } from "../catalog.ts";
 import { STAND_INS_PATH } from "../extension_stand_ins.ts";
 import { ensureExtension, STAND_IN_TABLE } from "./extensions.ts";
@@ -38,13 +40,33 @@ export function defaultPrivilegeStatements(settings: PlatformSettings, shadowVer
   return out;
 }
 
+/** A platform object the shadow could not build from the live skeleton, and why. */
+export interface UnbuiltPlatformObject {
+  object: string;
+  error: string;
+}
+
+export interface BootstrapOptions {
+  /** The migrations about to be replayed: what they create themselves is left out of the skeleton. */
+  migrations?: readonly LocalMigration[];
+}
+
 /**
- * Prepares the shadow: stand-ins, the live platform's default privileges and
- * search_path. Runs before the first migration.
+ * Prepares the shadow as the live platform is before the first migration:
+ * stand-ins, the live skeleton of the platform schemas (shared/platform_skeleton.ts),
+ * the live platform's default privileges, preinstalled extensions and search_path.
+ * Returns the platform objects it could not build.
  */
-export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings): Promise<void> {
+export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings, options: BootstrapOptions = {}): Promise<{ unbuilt: UnbuiltPlatformObject[] }> {
   await shadow.query("select pg_catalog.set_config('drift_guard.supabase_platform', $1, false)", [settings.supabase ? "on" : "off"]);
   await shadow.exec(readFileSync(STAND_INS_PATH, "utf8"));
+  const skeleton = settings.skeleton;
+  if (skeleton) shadow.skeleton = skeleton;
+  const own = options.migrations ? createdByMigrations(options.migrations) : new Set<string>();
+  const platform = skeleton ? skeletonStatements(skeleton, null).filter((s) => !own.has(s.object.replace(/\(.*$/, "").split(" ")[1] ?? "")) : [];
+  const unbuilt: UnbuiltPlatformObject[] = [];
+  // Schemas first, so that default privileges in them can be copied.
+  await runGuarded(shadow, platform.filter((s) => s.object.startsWith("schema ")), unbuilt);
   const version = await shadow.serverVersionNum();
   const roles = new Set((await shadow.query("select rolname from pg_catalog.pg_roles")).map((r) => String(r.rolname)));
   const schemas = new Set((await shadow.query("select nspname from pg_catalog.pg_namespace")).map((r) => String(r.nspname)));
@@ -61,8 +83,52 @@ export async function bootstrapShadow(shadow: Shadow, settings: PlatformSettings
   for (const e of settings.extensions) {
     if (PLATFORM_PREINSTALLED.includes(e.name)) await ensureExtension(shadow, e.name, e.schema, e.version ?? null);
   }
+  // Then the rest of the skeleton, which may use those extensions' types.
+  await runGuarded(shadow, platform.filter((s) => !s.object.startsWith("schema ")), unbuilt);
   // Session-wide, as the CLI's session has the role's search_path (Supabase: "$user", public, extensions).
+  shadow.sessionSearchPath = settings.search_path;
   await shadow.query("select pg_catalog.set_config('search_path', $1, false)", [settings.search_path]);
+  return { unbuilt };
+}
+
+/** Runs each statement in its own savepoint: one the shadow cannot build (a type it lacks) is noted, the rest go on. */
+async function runGuarded(shadow: Shadow, statements: readonly SkeletonStatement[], unbuilt: UnbuiltPlatformObject[]): Promise<void> {
+  if (!statements.length) return;
+  await shadow.exec("begin");
+  try {
+    for (const s of statements) {
+      await shadow.exec("savepoint drift_guard_skeleton");
+      try {
+        await shadow.run(s.sql);
+        await shadow.exec("release savepoint drift_guard_skeleton");
+      } catch (err) {
+        await shadow.exec("rollback to savepoint drift_guard_skeleton");
+        if (!unbuilt.some((u) => u.object === s.object)) unbuilt.push({ object: s.object, error: (err as Error)?.message ?? String(err) });
+      }
+    }
+    await shadow.exec("commit");
+  } catch (err) {
+    await shadow.exec("rollback").catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Objects the migrations create in platform schemas themselves (`create function auth.is_admin()`,
+ * `create table storage.x`), as schema.name: the live database has them because a migration made
+ * them, so the skeleton leaves them to that migration.
+ */
+export function createdByMigrations(migrations: readonly LocalMigration[]): Set<string> {
+  const out = new Set<string>();
+  const ident = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+  const re = new RegExp(String.raw`\bcreate\s+(?:or\s+replace\s+)?(?:unlogged\s+)?(?:function|procedure|table|type|domain|sequence|view|materialized\s+view)\s+(?:if\s+not\s+exists\s+)?(${ident})\s*\.\s*(${ident})`, "gi");
+  const bare = (x: string) => (x.startsWith('"') ? x.slice(1, -1).replace(/""/g, '"') : x.toLowerCase());
+  for (const m of migrations) {
+    for (const st of m.statements) {
+      for (const hit of st.matchAll(re)) out.add(`${bare(hit[1])}.${bare(hit[2])}`);
+    }
+  }
+  return out;
 }
 
 /**

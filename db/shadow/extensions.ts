@@ -155,19 +155,28 @@ export async function standInCandidates(shadow: Shadow, names: readonly string[]
  * extension the shadow still lacks, and the migration is retried. The report
  * says so: `supabase db reset` would fail there.
  */
-export function missingExtensionRepair(shadow: Shadow, live: ReadonlyArray<{ name: string; schema: string; version?: string | null }>): (err: unknown) => Promise<string | null> {
+export function missingExtensionRepair(
+  shadow: Shadow,
+  live: ReadonlyArray<{ name: string; schema: string; version?: string | null }>,
+  migrationsCreate: ReadonlySet<string> = new Set(),
+): (err: unknown) => Promise<string | null> {
   const tried = new Set<string>();
   return async (err) => {
     const code = (err as { code?: string })?.code;
     if (!code || !["42883", "42704", "3F000", "42P01"].includes(code)) return null;
-    const made: string[] = [];
+    const made: Array<{ name: string; schema: string }> = [];
     for (const e of live) {
       if (tried.has(e.name) || e.name === "plpgsql") continue;
       tried.add(e.name);
-      if (await ensureExtension(shadow, e.name, e.schema, e.version ?? null)) made.push(`${e.name} (schema ${e.schema})`);
+      if (await ensureExtension(shadow, e.name, e.schema, e.version ?? null)) made.push(e);
     }
     if (!made.length) return null;
-    return `created extension(s) ${made.join(", ")} in the shadow: the live database has them, this migration needs one, but no migration creates them ` +
-      "(enabled from the dashboard?); `supabase db reset` would fail here: add `create extension if not exists …` to an earlier migration";
+    const unmade = made.filter((m) => !migrationsCreate.has(m.name));
+    const list = (xs: typeof made) => xs.map((m) => `${m.name} (schema ${m.schema})`).join(", ");
+    // An extension some migration creates is no reason to doubt `supabase db reset`: only the others are.
+    if (!unmade.length) return `created extension(s) ${list(made)} in the shadow as the live database has them; the migrations create them too`;
+    return `created extension(s) ${list(made)} in the shadow: the live database has them, this migration needs one` +
+      (made.length > unmade.length ? `, and no migration creates ${list(unmade)}` : ", but no migration creates them") +
+      " (enabled from the dashboard?); `supabase db reset` would fail here: add `create extension if not exists …` to an earlier migration";
   };
 }

@@ -1,9 +1,11 @@
 /**
  * Replay follows `supabase db push`: statements split exactly as the CLI
  * splits them (shared/sql_statements.ts), each migration in its own
- * transaction, each statement sent on its own over the extended protocol, all
- * in one session (so a migration's `set search_path` carries over to the next
- * migration, as it does in a push).
+ * transaction, each statement sent on its own over the extended protocol, in
+ * one session that is reset after each migration: `supabase db push` runs
+ * RESET ALL between migrations, so a dump's `set_config('search_path', '', false)`
+ * does not reach the next file, which starts from the role's and database's
+ * search_path (Shadow.sessionSearchPath, copied from the live database).
  */
 import type { LocalMigration } from "../../shared/types.ts";
 import { quoteIdent, quoteLiteral } from "../../shared/schema_diff.ts";
@@ -54,6 +56,7 @@ export async function replayMigrations(shadow: Shadow, migrations: readonly Loca
       if (outcome.ok) {
         result.statements += outcome.statements;
         result.skipped.push(...outcome.skipped);
+        await resetSession(shadow);
         break;
       }
       const fixed = attempt < 20 && options.repair ? await options.repair(outcome.err) : null;
@@ -69,6 +72,13 @@ export async function replayMigrations(shadow: Shadow, migrations: readonly Loca
     options.progress?.(result.migrations);
   }
   return result;
+}
+
+/** What `supabase db push` does between migrations, with the live session's search_path as the default. */
+async function resetSession(shadow: Shadow): Promise<void> {
+  if (shadow.sessionSearchPath === undefined) return;
+  await shadow.exec("reset all");
+  await shadow.query("select pg_catalog.set_config('search_path', $1, false)", [shadow.sessionSearchPath]);
 }
 
 type Outcome =
