@@ -144,6 +144,8 @@ export async function runSchemaDiff(opts: SchemaDiffOptions): Promise<SchemaDiff
     let mark = performance.now();
     if (shadow.kind === "postgres") await assertEmptyShadow(shadow, opts.shadowUrl!);
     ({ unbuilt } = await bootstrapShadow(shadow, live.settings, { migrations: parsed.migrations }));
+    t.bootstrap_ms = performance.now() - mark;
+    mark = performance.now();
     const bar = progress("replaying migrations", parsed.migrations.length);
     const roleRepair = missingRoleRepair(shadow, new Set(live.settings.roles));
     const extensionRepair = missingExtensionRepair(shadow, live.settings.extensions, new Set(mentioned.map((e) => e.name)));

@@ -6,7 +6,8 @@
  * functions, a pg_tle-like extension that fixes its schema, Debian's pg_cron),
  * then compared with `schema-diff` on the default embedded shadow.
  */
-import { rmSync } from "node:fs";
+import { appendFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
@@ -63,13 +64,8 @@ beforeAll(async () => {
   // Debian's pg_cron needs preloading and names its one database: restart once, before any test connects.
   cronDatabase = await platform.database("cron_live");
   await cronDatabase.sql.end({ timeout: 1 });
-  const admin = postgres(platform.server.url(), { onnotice: () => {}, max: 1 });
-  try {
-    await admin.unsafe(`alter system set shared_preload_libraries = 'pg_cron'`);
-    await admin.unsafe(`alter system set cron.database_name = '${cronDatabase.name}'`);
-  } finally {
-    await admin.end();
-  }
+  // pg_cron's settings are unknown until it is loaded, so ALTER SYSTEM refuses them: the server's own file takes them.
+  appendFileSync(join(platform.server.dataDir, "postgresql.conf"), `\nshared_preload_libraries = 'pg_cron'\ncron.database_name = '${cronDatabase.name}'\n`);
   platform.server.stop();
   platform.server.start();
 }, 180_000);

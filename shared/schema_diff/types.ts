@@ -92,7 +92,7 @@ export interface SchemaDiffReport {
     statements: number;
     /** Wall time of the whole comparison. */
     ms: number;
-    /** live_ms, shadow_start_ms (since start; the two overlap), replay_ms, shadow_catalog_ms. */
+    /** live_ms (the live catalog, platform settings and skeleton), shadow_start_ms (since start; the two overlap), bootstrap_ms, replay_ms, shadow_catalog_ms. */
     timings?: Record<string, number>;
   };
   live: { server_version_num: number };
