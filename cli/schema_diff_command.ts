@@ -349,7 +349,8 @@ identity, row level security (enabled/forced), policies, grants (tables, columns
 publication membership (realtime), owners other than the migration role (--ignore-owners leaves them
 out) and comments. Not compared: default privileges (copied from the live database into the shadow), data.
 
-The shadow starts as the platform does: Supabase's schemas, and the extensions every project has
+The shadow starts as the platform does: the live database's skeleton of Supabase's schemas (tables,
+keys, types, function signatures with stub bodies), and the extensions every project has
 (uuid-ossp, pgcrypto, pgjwt, pg_graphql, supabase_vault…) as the live database has them. An extension
 the shadow lacks gets a stand-in (its name, schema and stubs of its common functions), reported as a
 warning. A --shadow-url database must hold no user objects; the platform's schemas and extensions are
