@@ -26,8 +26,9 @@ select json_build_object(
   'schemas', coalesce((select json_agg(json_build_object('name', n.nspname,
       'extension', (select m.extname from ext_of m where m.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass and m.objid = n.oid))
       order by n.nspname) from ns n), '[]'::json),
+  -- fixed_schema: the schema the extension's control file forces (pg_tle: pgtle), as the server reports it.
   'extensions', coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname,
-      'owns_schema', exists (select from ext_of m where m.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass and m.objid = n.oid and m.extname = e.extname))
+      'fixed_schema', (select v.schema from pg_catalog.pg_available_extension_versions v where v.name = e.extname and v.version = e.extversion limit 1))
       order by e.extname) from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace), '[]'::json),
   'types', coalesce((select json_agg(json_build_object(
       'schema', n.nspname, 'name', t.typname, 'kind', t.typtype,

@@ -30,8 +30,8 @@ export interface SkeletonColumn {
 export interface PlatformSkeleton {
   /** Platform schemas the live database has, and the extension that made each (null: the platform). */
   schemas: Array<{ name: string; extension: string | null }>;
-  /** Every live extension, its schema, and whether it made that schema itself (pg_tle: pgtle, pgmq: pgmq). */
-  extensions: Array<{ name: string; schema: string; owns_schema: boolean }>;
+  /** Every live extension, its schema, and the schema its control file forces, if any (pg_tle: pgtle). */
+  extensions: Array<{ name: string; schema: string; fixed_schema: string | null }>;
   types: Array<{
     schema: string;
     name: string;
@@ -189,8 +189,7 @@ export function skeletonStandInScript(skeleton: PlatformSkeleton, extension: str
     .join(";\n") + ";";
 }
 
-/** The schema a stand-in must be created in because the live extension made that schema itself (pg_tle: pgtle), else null. */
+/** The schema a stand-in must be created in because the live extension's control file forces it (pg_tle: pgtle), else null. */
 export function skeletonFixedSchema(skeleton: PlatformSkeleton | undefined, extension: string): string | null {
-  const e = skeleton?.extensions.find((x) => x.name === extension);
-  return e?.owns_schema ? e.schema : null;
+  return skeleton?.extensions.find((x) => x.name === extension)?.fixed_schema ?? null;
 }

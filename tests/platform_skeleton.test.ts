@@ -6,7 +6,7 @@ import { classifyReplayFailure } from "../shared/replay_failure.ts";
 
 const SKELETON: PlatformSkeleton = {
   schemas: [{ name: "auth", extension: null }, { name: "pgtle", extension: "pg_tle" }, { name: "cron", extension: "pg_cron" }],
-  extensions: [{ name: "pg_tle", schema: "pgtle", owns_schema: true }, { name: "pg_cron", schema: "pg_catalog", owns_schema: false }],
+  extensions: [{ name: "pg_tle", schema: "pgtle", fixed_schema: "pgtle" }, { name: "pg_cron", schema: "extensions", fixed_schema: null }],
   types: [{ schema: "auth", name: "factor_type", kind: "e", labels: ["totp", "it's"], base: null, attributes: null, subtype: null, extension: null }],
   sequences: [{ schema: "auth", name: "refresh_tokens_id_seq", extension: null }],
   tables: [{
@@ -70,7 +70,7 @@ describe("platform skeleton", () => {
     expect(sql[2]).toContain("create procedure x.p(a integer) language plpgsql as $drift_guard_stub$ begin end $drift_guard_stub$");
   });
 
-  it("an extension's stand-in script is its live members, one guarded statement a line; its schema is fixed only where it made that schema", () => {
+  it("an extension's stand-in script is its live members, one guarded statement a line; its schema is fixed only where its control file fixes it", () => {
     const script = skeletonStandInScript(SKELETON, "pg_tle");
     expect(script).toContain("pgtle.install_extension");
     expect(script).not.toContain("create schema if not exists pgtle"); // the control file's schema: made by create extension
