@@ -88,6 +88,13 @@ export function safeDefault(expression: string): boolean {
 
 const qname = (schema: string, name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
 
+/**
+ * Catalog text spliced into a statement as it is (types, signatures, results): the skeleton may come
+ * from a function's GET /schema, so text that could end our dollar quote or start another statement
+ * leaves its object out rather than reach the shadow.
+ */
+const splice = (...texts: Array<string | null | undefined>) => texts.every((t) => t == null || (!t.includes(";") && !t.includes("$drift_guard")));
+
 /** A stub body: the signature is what matters; calling it does nothing. */
 function stubBody(f: PlatformSkeleton["functions"][number]): string {
   if (f.kind === "p") return "begin end";
@@ -148,6 +155,10 @@ function tableStatements(t: PlatformSkeleton["tables"][number]): string[] {
  */
 export function skeletonStatements(skeleton: PlatformSkeleton, extension: string | null): SkeletonStatement[] {
   const mine = <T extends { extension: string | null }>(xs: readonly T[]) => xs.filter((x) => x.extension === extension);
+  const types = mine(skeleton.types).filter((t) => splice(t.base, t.subtype, ...(t.attributes ?? [])));
+  const tables = mine(skeleton.tables)
+    .map((t) => ({ ...t, columns: t.columns.filter((c) => splice(c.type)), keys: t.keys.filter((k) => splice(k.definition)) }));
+  const functions = mine(skeleton.functions).filter((f) => splice(f.arguments, f.identity_arguments, f.result));
   const out: SkeletonStatement[] = [];
   if (extension === null) {
     for (const s of mine(skeleton.schemas)) out.push({ object: `schema ${s.name}`, sql: `create schema if not exists ${quoteIdent(s.name)}` });
@@ -156,13 +167,13 @@ export function skeletonStatements(skeleton: PlatformSkeleton, extension: string
     const extSchema = skeleton.extensions.find((e) => e.name === extension)?.schema;
     for (const s of mine(skeleton.schemas)) if (s.name !== extSchema) out.push({ object: `schema ${s.name}`, sql: `create schema if not exists ${quoteIdent(s.name)}` });
   }
-  for (const t of mine(skeleton.types)) {
+  for (const t of types) {
     const sql = typeStatement(t);
     if (sql) out.push({ object: `type ${t.schema}.${t.name}`, sql: unlessExists(`pg_catalog.to_regtype(${quoteLiteral(qname(t.schema, t.name))}) is not null`, sql) });
   }
   for (const s of mine(skeleton.sequences)) out.push({ object: `sequence ${s.schema}.${s.name}`, sql: `create sequence if not exists ${qname(s.schema, s.name)}` });
-  for (const t of mine(skeleton.tables)) for (const sql of tableStatements(t)) out.push({ object: `table ${t.schema}.${t.name}`, sql });
-  for (const f of mine(skeleton.functions)) {
+  for (const t of tables) for (const sql of tableStatements(t)) out.push({ object: `table ${t.schema}.${t.name}`, sql });
+  for (const f of functions) {
     out.push({
       object: `function ${f.schema}.${f.name}(${f.identity_arguments})`,
       sql: unlessExists(`exists (select from pg_catalog.pg_proc p where p.pronamespace = ${quoteLiteral(quoteIdent(f.schema))}::pg_catalog.regnamespace and p.proname = ${quoteLiteral(f.name)} ` +

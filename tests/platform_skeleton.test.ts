@@ -105,4 +105,14 @@ describe("platform skeleton", () => {
     expect(r.hint).toContain("--shadow-url");
     expect(r.hint).not.toMatch(/own error/);
   });
+
+  it("catalog text that could end a quote or start another statement leaves its object out", () => {
+    const evil: PlatformSkeleton["functions"][number] = {
+      schema: "auth", name: "evil", kind: "f", arguments: "x text DEFAULT ''::text) returns int language sql as $drift_guard_stub$ select 1; drop schema public cascade; --",
+      identity_arguments: "x text", result: "integer", returns_nothing: false, extension: null,
+    };
+    const st = skeletonStatements({ ...SKELETON, functions: [evil] }, null);
+    expect(st.some((s) => s.object.includes("evil"))).toBe(false);
+    expect(st.map((s) => s.sql).join("\n")).not.toContain("drop schema");
+  });
 });
