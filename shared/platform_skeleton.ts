@@ -192,11 +192,13 @@ export function skeletonStatements(skeleton: PlatformSkeleton, extension: string
  *
  * @example skeletonStandInScript(skeleton, "pgmq").includes("pgmq.create") // true
  */
-export function skeletonStandInScript(skeleton: PlatformSkeleton, extension: string): string {
+export function skeletonStandInScript(skeleton: PlatformSkeleton, extension: string, handWritten = ""): string {
   const statements = skeletonStatements(skeleton, extension);
   if (!statements.length) return "";
-  return statements
-    .map((s) => `do $drift_guard_member$ begin execute ${quoteLiteral(s.sql)}; exception when others then null; end $drift_guard_member$`)
+  // The hand-written stubs first (views such as vault.decrypted_secrets, which a skeleton does not copy), then every live member.
+  const own = handWritten.trim() ? handWritten.trim().replace(/;\s*$/, "").split(/;\n/).map((sql) => sql.trim()).filter(Boolean) : [];
+  return [...own, ...statements.map((s) => s.sql)]
+    .map((sql) => `do $drift_guard_member$ begin execute ${quoteLiteral(sql)}; exception when others then null; end $drift_guard_member$`)
     .join(";\n") + ";";
 }
 

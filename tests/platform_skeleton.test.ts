@@ -77,6 +77,10 @@ describe("platform skeleton", () => {
     expect(script.split(";\n").every((line) => line.startsWith("do $drift_guard_member$ begin execute "))).toBe(true);
     expect(skeletonStandInScript(SKELETON, "pg_cron")).toContain("create schema if not exists cron");
     expect(skeletonStandInScript(SKELETON, "pgmq")).toBe("");
+    // Hand-written stubs come first, so a view the skeleton does not copy (vault.decrypted_secrets) is still there.
+    const merged = skeletonStandInScript(SKELETON, "pg_tle", "create view @extschema@.v as select 1;\ncreate function @extschema@.f() returns int language sql as $$ select 1 $$;");
+    expect(merged.split(";\n").length).toBe(script.split(";\n").length + 2);
+    expect(merged.indexOf("@extschema@.v")).toBeLessThan(merged.indexOf("pgtle.install_extension"));
     expect(skeletonFixedSchema(SKELETON, "pg_tle")).toBe("pgtle");
     expect(skeletonFixedSchema(SKELETON, "pg_cron")).toBeNull();
     expect(skeletonFixedSchema(undefined, "pg_tle")).toBeNull();

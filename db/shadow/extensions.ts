@@ -65,7 +65,7 @@ async function hasExtension(shadow: Shadow, name: string): Promise<boolean> {
 
 /** A stand-in's stubs: the live extension's members where the live database has it, else the hand-written ones. */
 function statementStandInScript(shadow: Shadow, name: string): string {
-  return (shadow.skeleton ? skeletonStandInScript(shadow.skeleton, name) : "") || standInScript(name);
+  return (shadow.skeleton ? skeletonStandInScript(shadow.skeleton, name, standInScript(name)) : "") || standInScript(name);
 }
 
 /** --shadow-url: the stand-in's schema and stubs, made by plain statements (stubs only outside compared schemas). */

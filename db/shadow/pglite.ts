@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DriftGuardError } from "../../shared/types.ts";
 import { skeletonFixedSchema, skeletonStandInScript, type PlatformSkeleton } from "../../shared/platform_skeleton.ts";
-import { canStandIn, type LiveStandIn, standInFiles } from "../extension_stand_ins.ts";
+import { canStandIn, type LiveStandIn, standInFiles, standInScript } from "../extension_stand_ins.ts";
 import { pgliteCatalog } from "../catalog.ts";
 import { initdbCacheFile, readInitdbCache, writeInitdbCache } from "./initdb_cache.ts";
 import type { Shadow } from "./shadow.ts";
@@ -155,5 +155,5 @@ export async function openEmbeddedShadow(
 /** A stand-in's members and schema as the live extension has them, where the live database has it. */
 export function liveStandIn(skeleton: PlatformSkeleton | undefined, name: string): LiveStandIn {
   if (!skeleton) return {};
-  return { script: skeletonStandInScript(skeleton, name), schema: skeletonFixedSchema(skeleton, name) };
+  return { script: skeletonStandInScript(skeleton, name, standInScript(name)), schema: skeletonFixedSchema(skeleton, name) };
 }
