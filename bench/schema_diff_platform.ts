@@ -1,9 +1,9 @@
 /**
- * Benchmark (issue 13): `drift-guard schema-diff` on a dump-style Supabase project: one init file as
- * `supabase db dump` writes it (about 115 KB) plus 37 small migrations, about 1,700 statements in all,
- * pushed with the real Supabase CLI onto a Supabase-shaped PostgreSQL 15 (tests/harness/platform_postgres.ts).
- * Prints wall times of the CLI as users run it; asserts nothing. Targets: embedded < 15 s, --shadow-url < 5 s
- * (quiet 2-core machine).
+ * Benchmark: `drift-guard schema-diff` on a dump-style Supabase project: one init file as
+ * `supabase db dump` writes it plus 37 small migrations, over 4,000 statements in all (BENCH_TABLES=300,
+ * BENCH_FUNCTIONS=200), pushed with the real Supabase CLI onto a Supabase-shaped PostgreSQL 15
+ * (tests/harness/platform_postgres.ts). Prints wall times of the CLI as users run it, and what reading
+ * the live platform's skeleton (db/platform_skeleton.ts) costs on its own; asserts nothing.
  *
  *   deno run --allow-all --config deno.json bench/schema_diff_platform.ts     (BENCH_RUNS=3)
  */
@@ -17,12 +17,16 @@ import { DUMP_PREAMBLE } from "../tests/harness/dump_style.ts";
 import { startPlatformPostgres } from "../tests/harness/platform_postgres.ts";
 import { makeProject, supabasePush } from "../tests/harness/supabase_cli.ts";
 import { median } from "./stats.ts";
+import postgres from "postgres";
+import { postgresCatalog } from "../db/catalog.ts";
+import { readPlatformSkeleton } from "../db/platform_skeleton.ts";
+import { skeletonStatements } from "../shared/platform_skeleton.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3);
-const TABLES = Number(env.BENCH_TABLES ?? 95);
-const FUNCTIONS = Number(env.BENCH_FUNCTIONS ?? 100);
+const TABLES = Number(env.BENCH_TABLES ?? 300);
+const FUNCTIONS = Number(env.BENCH_FUNCTIONS ?? 200);
 const SMALL = 37;
 
 const q = (s: string) => `"${s}"`;
@@ -102,6 +106,24 @@ try {
   const pushMs = performance.now() - t0;
   console.log(`schema-diff platform benchmark: ${Object.keys(files).length} migrations (init file ${(init.length / 1024).toFixed(0)} KB, ` +
     `${splitStatements(init).length} statements), ${statements} statements in all; pushed with the Supabase CLI in ${(pushMs / 1000).toFixed(1)} s`);
+
+  // The live platform's skeleton, read alone (one query in a read-only transaction), as schema-diff reads it.
+  const sql = postgres(live.url, { prepare: false, max: 1, onnotice: () => {} });
+  try {
+    const conn = postgresCatalog(sql);
+    const reads: number[] = [];
+    let skeleton!: Awaited<ReturnType<typeof readPlatformSkeleton>>;
+    for (let r = 0; r < Math.max(RUNS, 5); r++) {
+      const t = performance.now();
+      skeleton = await conn.transaction((query) => readPlatformSkeleton(query));
+      reads.push(performance.now() - t);
+    }
+    console.log(`  live platform skeleton read:            median ${median(reads).toFixed(1)} ms of ${reads.length}  [${skeleton.tables.length} tables, ` +
+      `${skeleton.functions.length} functions, ${skeleton.types.length} types; ${(JSON.stringify(skeleton).length / 1024).toFixed(0)} KB of JSON; ` +
+      `${skeletonStatements(skeleton, null).length} statements for the shadow]`);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 
   drift(["--db-url", live.url], dir, { DRIFT_GUARD_CACHE_DIR: cacheDir }); // fills the initdb cache
   const warm: number[] = [];

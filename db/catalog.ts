@@ -12,6 +12,8 @@
  * function signatures) schema-qualifies user objects the same way on every
  * server, whatever the session's search_path was.
  */
+import type { PlatformSkeleton } from "../shared/platform_skeleton.ts";
+import { readPlatformSkeleton } from "./platform_skeleton.ts";
 import { type CatalogObject, type CatalogSnapshot, DEFAULT_EXCLUDED_SCHEMAS, type SchemaFilter } from "../shared/schema_diff.ts";
 
 /** Runs one statement; rows as plain objects. */
@@ -113,10 +115,11 @@ const QUERIES: Record<string, string> = {
 
   extensions: agg(
     `select 'extension' as kind, pg_catalog.quote_ident(e.extname) as name, 'schema:' || pg_catalog.quote_ident(n.nspname) as parent,
-            json_build_object('schema', n.nspname) as props, json_build_object('version', e.extversion) as info
+            json_build_object('schema', n.nspname) as props, json_build_object('version', e.extversion, 'relocatable', e.extrelocatable) as info
      from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace, cfg
-     -- Extensions are compared in the platform schemas too (the dashboard enables them in extensions).
-     where n.nspname !~ '^pg_'
+     -- Extensions are compared in the platform schemas too (the dashboard enables them in extensions), and in
+     -- pg_catalog (pg_cron's usual home), so that one living elsewhere live is a schema difference, not an extra.
+     where (n.nspname !~ '^pg_' or n.nspname = 'pg_catalog') and e.extname <> 'plpgsql'
        and case when jsonb_typeof(cfg.c->'include') = 'array'
                 then n.nspname in (select jsonb_array_elements_text(cfg.c->'include'))
                 else n.nspname not in (select jsonb_array_elements_text(cfg.c->'exclude'))
@@ -537,6 +540,8 @@ export interface PlatformSettings {
   supabase: boolean;
   /** Versions in supabase_migrations.schema_migrations, or null when there is no such table. */
   applied_versions: string[] | null;
+  /** What the live database has in the platform schemas (db/platform_skeleton.ts). Absent from an older function's GET /schema. */
+  skeleton?: PlatformSkeleton;
 }
 
 /** Platform facts of the live database that the shadow copies before replay (see db/shadow.ts). */
@@ -550,6 +555,8 @@ export async function readPlatformSettings(conn: CatalogConnection): Promise<Pla
       applied = rows.map((r) => String(r.version));
     }
     const { has_history: _, ...rest } = s;
-    return { ...rest, applied_versions: applied };
+    // Last: it empties the transaction's search_path, which PLATFORM_SQL reported above.
+    const skeleton = await readPlatformSkeleton(query);
+    return { ...rest, applied_versions: applied, skeleton };
   });
 }

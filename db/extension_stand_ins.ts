@@ -18,6 +18,13 @@
  */
 import { DriftGuardError } from "../shared/types.ts";
 
+/**
+ * The Supabase stand-ins script the shadow runs before replay. Resolved from a
+ * module one folder below the package root: the CLI's bundle (dist/cli.js) sits
+ * at the same depth, so the path holds in a checkout and in the package alike.
+ */
+export const STAND_INS_PATH = new URL("../supabase/shadow/supabase_stand_ins.sql", import.meta.url);
+
 /** Objects `@extschema@` stands for the schema the extension is created in. */
 interface StandInDefinition {
   /** The schema the real extension's control file fixes (`create extension` may not choose another). */
@@ -62,8 +69,8 @@ create view @extschema@.decrypted_secrets as select s.*, s.secret as decrypted_s
 create function @extschema@.create_secret(new_secret text, new_name text default null, new_description text default '', new_key_id uuid default null) returns uuid language sql as $$ select null::uuid $$;
 create function @extschema@.update_secret(secret_id uuid, new_secret text default null, new_name text default null, new_description text default null, new_key_id uuid default null) returns void language sql as $$ select $$;`,
   },
+  // No fixed schema: Debian's pg_cron (like the one on a self-hosted server) takes the schema the statement names.
   pg_cron: {
-    schema: "pg_catalog",
     script: `
 do $$ begin if pg_catalog.to_regnamespace('cron') is null then create schema cron; end if; end $$;
 create table cron.job (jobid bigserial primary key, schedule text not null, command text not null, nodename text not null default 'localhost', nodeport integer not null default 5432, database text not null default current_database(), username text not null default current_user, active boolean not null default true, jobname text);
@@ -115,22 +122,30 @@ export function standInScript(name: string): string {
   return DEFINITIONS[name]?.script.trim() ?? "";
 }
 
+/** What the live database says of an extension a stand-in takes the place of (shared/platform_skeleton.ts). */
+export interface LiveStandIn {
+  /** The members' stubs, from the live catalog; else the hand-written stubs above. */
+  script?: string;
+  /** The schema the live extension made itself (pg_tle: pgtle), fixed in the control file as the real one fixes it. */
+  schema?: string | null;
+}
+
 /**
  * Control file and install scripts of a stand-in, as PGlite's file system holds
  * them: one script per version a migration or the live database names.
  * @example standInFiles("pg_net", ["0.14.0"])[0].path // "pg_net.control"
  */
-export function standInFiles(name: string, versions: readonly string[]): Array<{ path: string; text: string }> {
+export function standInFiles(name: string, versions: readonly string[], live: LiveStandIn = {}): Array<{ path: string; text: string }> {
   if (!canStandIn(name)) throw new DriftGuardError("internal", `no stand-in can be made for extension ${JSON.stringify(name)}`);
   const safe = [...new Set(versions.filter((v) => SAFE_VERSION.test(v)))];
   const all = safe.length ? safe : ["1.0"];
-  const schema = fixedStandInSchema(name);
+  const schema = live.schema && SAFE_NAME.test(live.schema) ? live.schema : fixedStandInSchema(name);
   const control = [
     `comment = '${STAND_IN_COMMENT}: the shadow lacks ${name}'`,
     `default_version = '${all[0]}'`,
     "relocatable = false",
     ...(schema ? [`schema = ${schema}`] : []),
   ].join("\n") + "\n";
-  const script = standInScript(name) + "\n";
+  const script = (live.script || standInScript(name)) + "\n";
   return [{ path: `${name}.control`, text: control }, ...all.map((v) => ({ path: `${name}--${v}.sql`, text: script }))];
 }

@@ -23,6 +23,8 @@ export interface ReplayFailureInput {
   statement: string;
   /** Extensions that are only stand-ins in the shadow, with their schema. */
   standIns: ReadonlyArray<{ name: string; schema: string }>;
+  /** Platform objects the live database has that the shadow could not build (db/shadow/bootstrap.ts), as "kind schema.name…". */
+  unbuilt?: ReadonlyArray<{ object: string; error: string }>;
 }
 
 /** Schemas stand-ins put their stubs in, besides the extension's own schema. */
@@ -50,6 +52,16 @@ export function classifyReplayFailure(input: ReplayFailureInput): { cause: Repla
       cause: "platform",
       hint: `${where} has no extension ${name} and no stand-in could be made for it; the migration is not at fault if the platform has ${name}: ${useSupabaseShadow}`,
     };
+  }
+  for (const u of input.unbuilt ?? []) {
+    const name = u.object.replace(/^\S+ /, "").replace(/\(.*$/, "");
+    const [schema, bare] = name.split(".");
+    if (bare && (text.includes(name.toLowerCase()) || (text.includes(`"${bare.toLowerCase()}"`) && text.includes(schema.toLowerCase())))) {
+      return {
+        cause: "platform",
+        hint: `the statement needs ${u.object}, which the live platform has but ${where} could not build (${u.error}): the migration is not at fault; ${useSupabaseShadow}`,
+      };
+    }
   }
   for (const s of input.standIns) {
     const schemas = [s.schema, ...(STAND_IN_OBJECT_SCHEMAS[s.name] ?? [])].filter((x) => x !== "public" && x !== "pg_catalog");

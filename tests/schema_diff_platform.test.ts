@@ -286,19 +286,34 @@ describe("6. hints name the real cause", () => {
     }
   });
 
-  it("a platform object the stand-ins lack: not the migration's fault; a platform-shaped shadow replays it", async () => {
-    const { live, dir } = await pushed({
+  it("a platform object the shadow cannot build: not the migration's fault; a platform-shaped shadow replays it", async () => {
+    // auth.identities comes with the live platform's skeleton: that migration replays on every shadow.
+    const copied = await pushed({
       "20250101000000_ids.sql": "create table public.a (id int);\ncreate view public.my_identities as select id, provider from auth.identities;",
     });
+    expectInSync(await everyShadow(copied.live.url, copied.dir));
+    // A platform view is no part of the skeleton (names and shapes only): the shadow lacks it.
+    const platformView = "create view auth.identity_providers as select distinct provider from auth.identities";
+    const live = await platform.database("live");
+    cleanups.push(() => live.drop());
+    await live.sql.unsafe(platformView);
+    const dir = makeProject({
+      "20250101000000_ids.sql": "create table public.a (id int);\ncreate view public.my_identities as select provider from auth.identity_providers;",
+    });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    supabasePush(live.url, dir);
     for (const shadow of [[], ["--shadow-url", await bareShadow()]]) {
       const r = await schemaDiff(["--db-url", live.url, ...shadow, "--format", "json"], dir);
       expect(r.status).toBe(2);
-      expect(r.json.error.message).toMatch(/_ids\.sql:2: .*relation "auth\.identities" does not exist.*\[cause: the shadow lacks part of the platform\]/);
+      expect(r.json.error.message).toMatch(/_ids\.sql:2: .*relation "auth\.identity_providers" does not exist.*\[cause: the shadow lacks part of the platform\]/);
       expect(r.json.error.hint).toMatch(/not at fault/);
       expect(r.json.error.hint).toMatch(/supabase start/);
       expect(r.json.error.hint).not.toMatch(/fix/);
     }
-    const ok = await schemaDiff(["--db-url", live.url, "--shadow-url", await platformShadow(), "--format", "json"], dir);
+    const shaped = await platform.database("shadow");
+    cleanups.push(() => shaped.drop());
+    await shaped.sql.unsafe(platformView);
+    const ok = await schemaDiff(["--db-url", live.url, "--shadow-url", shaped.url, "--format", "json"], dir);
     expect(ok.json?.schema ? summaryOf(ok.json) : ok.json).toEqual([]);
   });
 

@@ -27,6 +27,7 @@ import {
   replayMigrations,
   type Shadow,
   shadowUnreachable,
+  type UnbuiltPlatformObject,
   standInCandidates,
   standInsInUse,
   stripLeadingComments,
@@ -117,7 +118,7 @@ export async function runSchemaDiff(deps: CliDeps, opts: SchemaDiffOptions): Pro
     const addVersion = (name: string, v: string | null | undefined) => versions.set(name, [...(versions.get(name) ?? []), ...(v ? [v] : [])]);
     for (const e of settings.extensions) addVersion(e.name, e.version);
     for (const e of mentioned) addVersion(e.name, e.version);
-    return openEmbeddedShadow(versions.keys(), versions);
+    return openEmbeddedShadow(versions.keys(), versions, settings.skeleton);
   });
   opening.catch(() => {}); // awaited below; do not let an early failure go unhandled
 
@@ -146,13 +147,16 @@ export async function runSchemaDiff(deps: CliDeps, opts: SchemaDiffOptions): Pro
   let expected: CatalogSnapshot;
   let replayed;
   let standIns: Array<{ name: string; schema: string }> = [];
+  let unbuilt: UnbuiltPlatformObject[] = [];
   try {
     let mark = performance.now();
     if (shadow.kind === "postgres") await assertEmptyShadow(shadow, opts.shadowUrl!);
-    await bootstrapShadow(shadow, live.settings);
+    ({ unbuilt } = await bootstrapShadow(shadow, live.settings, { migrations: parsed.migrations }));
+    t.bootstrap_ms = performance.now() - mark;
+    mark = performance.now();
     const bar = progress("replaying migrations", parsed.migrations.length, deps.stderr);
     const roleRepair = missingRoleRepair(shadow, new Set(live.settings.roles));
-    const extensionRepair = missingExtensionRepair(shadow, live.settings.extensions);
+    const extensionRepair = missingExtensionRepair(shadow, live.settings.extensions, new Set(mentioned.map((e) => e.name)));
     try {
       replayed = await replayMigrations(shadow, parsed.migrations, {
         skip: shadow.standInMode === "statement" ? extensionStatementRule(shadow) : undefined,
@@ -182,7 +186,7 @@ export async function runSchemaDiff(deps: CliDeps, opts: SchemaDiffOptions): Pro
       const candidates: string[] = await standInCandidates(shadow, own.map((e) => e.name)).catch(() => []);
       const inUse: Array<{ name: string; schema: string }> = await standInsInUse(shadow).catch(() => []);
       const all = [...inUse, ...own.filter((e) => candidates.includes(e.name) && !inUse.some((u) => u.name === e.name)).map((e) => ({ name: e.name, schema: e.schema ?? "public" }))];
-      throw await replayProblem(deps, err, shadow.kind, all);
+      throw await replayProblem(deps, err, shadow.kind, all, unbuilt);
     }
     if (shadow.kind === "postgres") throw shadowUnreachable(err, opts.shadowUrl!);
     throw err;
@@ -200,6 +204,7 @@ export async function runSchemaDiff(deps: CliDeps, opts: SchemaDiffOptions): Pro
         "replay went on with its name, schema and stubs of its common functions; objects that depend on what it really does are not checked",
     });
   }
+  problems.push(...unbuiltWarnings(unbuilt, opts.migrations));
   problems.push(...pendingWarnings(parsed.migrations, live.settings.applied_versions));
   if (parsed.migrations.length === 0) {
     problems.push({ level: "warning", file: opts.migrations, message: "no migrations: every object in the live schema is reported as extra" });
@@ -264,7 +269,7 @@ async function readLiveFromFunction(
   return { settings: settings as PlatformSettings, snapshot: { server_version_num: fp.server_version_num!, objects: fp.objects! } };
 }
 
-async function replayProblem(deps: CliDeps, err: ReplayError, kind: Shadow["kind"], standIns: ReadonlyArray<{ name: string; schema: string }>): Promise<DriftGuardError> {
+async function replayProblem(deps: CliDeps, err: ReplayError, kind: Shadow["kind"], standIns: ReadonlyArray<{ name: string; schema: string }>, unbuilt: readonly UnbuiltPlatformObject[]): Promise<DriftGuardError> {
   const first = stripLeadingComments(err.sqlText).split("\n")[0].slice(0, 120);
   const where = kind === "embedded" ? "the embedded shadow (PGlite)" : "the shadow database";
   let line: number | null = null;
@@ -273,13 +278,25 @@ async function replayProblem(deps: CliDeps, err: ReplayError, kind: Shadow["kind
   } catch {
     // the file went away: no line
   }
-  const { cause, hint } = classifyReplayFailure({ shadow: kind, sqlState: err.sqlState, message: err.detail, statement: err.sqlText, standIns });
+  const { cause, hint } = classifyReplayFailure({ shadow: kind, sqlState: err.sqlState, message: err.detail, statement: err.sqlText, standIns, unbuilt });
   const causeText = cause === "migration" ? "the migration's own error" : cause === "pglite" ? "a PGlite limitation" : "the shadow lacks part of the platform";
   return new DriftGuardError(
     "bad_input",
     `${err.file}${line ? `:${line}` : ""}: cannot be replayed in ${where}: statement ${err.statement} (${first}) failed: ${err.detail} [cause: ${causeText}]`,
     hint,
   );
+}
+
+/** Platform objects the live database has and the shadow could not build: replay went on without them. */
+function unbuiltWarnings(unbuilt: readonly UnbuiltPlatformObject[], dir: string): Problem[] {
+  if (!unbuilt.length) return [];
+  const shown = unbuilt.slice(0, 5).map((u) => `${u.object} (${u.error})`).join("; ");
+  return [{
+    level: "warning",
+    file: dir,
+    message: `${unbuilt.length} platform object(s) of the live database could not be built in the shadow: ${shown}${unbuilt.length > 5 ? "; …" : ""}; ` +
+      "a migration that uses one fails here though it runs live: pass --shadow-url (a database made by `supabase start`) to replay on the real platform",
+  }];
 }
 
 function pendingWarnings(migrations: readonly LocalMigration[], applied: string[] | null): Problem[] {
@@ -331,7 +348,8 @@ identity, row level security (enabled/forced), policies, grants (tables, columns
 publication membership (realtime), owners other than the migration role (--ignore-owners leaves them
 out) and comments. Not compared: default privileges (copied from the live database into the shadow), data.
 
-The shadow starts as the platform does: Supabase's schemas, and the extensions every project has
+The shadow starts as the platform does: the live database's skeleton of Supabase's schemas (tables,
+keys, types, function signatures with stub bodies), and the extensions every project has
 (uuid-ossp, pgcrypto, pgjwt, pg_graphql, supabase_vault…) as the live database has them. An extension
 the shadow lacks gets a stand-in (its name, schema and stubs of its common functions), reported as a
 warning. A --shadow-url database must hold no user objects; the platform's schemas and extensions are

@@ -8,7 +8,7 @@
 --
 --   roles      anon, authenticated, service_role, authenticator
 --   schemas    extensions, auth, storage (and, when the live database has
---              them, graphql, graphql_public, vault, realtime…: see db/shadow.ts)
+--              them, graphql, graphql_public, vault, realtime…: see db/shadow/bootstrap.ts)
 --   extensions the platform preinstalls (uuid-ossp, pgcrypto, pgjwt, pg_graphql,
 --              supabase_vault…) are created after this file, as the live database
 --              has them; stand-ins where the shadow lacks one (db/extension_stand_ins.ts)
@@ -23,7 +23,8 @@
 --              authenticated, service_role`
 --
 -- These are stand-ins, not copies: the platform's own auth and storage tables
--- have more columns. That does not matter for the comparison, because auth,
+-- have more columns, which the live platform's skeleton adds after this file
+-- (shared/platform_skeleton.ts) when schema-diff can read the live database. That does not matter for the comparison, because auth,
 -- storage and extensions are excluded from it by default; only policies and
 -- triggers that migrations attach to auth/storage tables are compared.
 --

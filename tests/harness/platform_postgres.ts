@@ -31,7 +31,7 @@ function commonPrefix(paths: string[]): string {
 }
 
 /** A bin directory whose share directory also has the platform stand-ins; returns it and how to remove it. */
-function platformBin(): { bin: string; remove: () => void } {
+function platformBin(extensionFiles: ReadonlyArray<{ path: string; text: string }> = []): { bin: string; remove: () => void } {
   const bin = findPgBin();
   const config = (flag: string) => spawnSync(join(bin, "pg_config"), [flag], { encoding: "utf8" }).stdout.trim();
   const share = config("--sharedir"), lib = config("--pkglibdir");
@@ -57,6 +57,7 @@ function platformBin(): { bin: string; remove: () => void } {
   for (const [name, version] of Object.entries(PLATFORM_STAND_INS)) {
     for (const f of standInFiles(name, [version])) writeFileSync(join(ext, f.path), f.text.replace("drift-guard stand-in: the shadow lacks", "test platform stand-in for"));
   }
+  for (const f of extensionFiles) writeFileSync(join(ext, f.path), f.text);
   return { bin: newBin, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
@@ -102,8 +103,9 @@ export interface PlatformServer {
 
 let counter = 0;
 
-export async function startPlatformPostgres(): Promise<PlatformServer> {
-  const tree = platformBin();
+/** `extensionFiles`: more control files and scripts for the server's extension directory (an extension Debian lacks). */
+export async function startPlatformPostgres(options: { extensionFiles?: ReadonlyArray<{ path: string; text: string }> } = {}): Promise<PlatformServer> {
+  const tree = platformBin(options.extensionFiles);
   let server: PgServer;
   try {
     server = await startPostgres({ bin: tree.bin });

@@ -1,0 +1,78 @@
+/** The embedded shadow's initdb cache: a fresh PGlite data directory, kept once per PGlite build. */
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+/**
+ * A fresh PGlite runs initdb (seconds of WebAssembly). Its result is the same
+ * every time for the same PGlite and the same extensions, so the first run keeps
+ * a gzipped copy of the fresh data directory (about 5 MB) and later runs start
+ * from it. Keyed by the PGlite version and the extensions loaded: a data
+ * directory made with some (pg_stat_statements) does not start without them.
+ * $DRIFT_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/drift-guard, else ~/.cache/drift-guard;
+ * DRIFT_GUARD_CACHE_DIR=off disables it. Any failure just means no cache.
+ */
+export function initdbCacheFile(loadedExtensions: readonly string[]): string | null {
+  const env = process.env;
+  if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
+  let version: string | null;
+  try {
+    // import.meta.resolve where the runtime has it (Node, Deno); a require resolver where it does not (vitest).
+    const resolved = typeof import.meta.resolve === "function" ? import.meta.resolve("@electric-sql/pglite") : null;
+    if (resolved !== null && !resolved.startsWith("file:")) {
+      version = pinnedPgliteVersion(resolved);
+    } else {
+      const entry = resolved ? fileURLToPath(resolved) : createRequire(import.meta.url).resolve("@electric-sql/pglite");
+      version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
+    }
+  } catch {
+    return null;
+  }
+  if (!version) return null;
+  let base: string;
+  try {
+    base = env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
+  } catch {
+    return null; // a runtime without a home directory to ask for (a hosted function may refuse)
+  }
+  // Names from PGLITE_EXTENSIONS, hashed so that any set makes a short file name.
+  const set = [...new Set(loadedExtensions)].sort().join(",");
+  const suffix = set ? `-${createHash("sha256").update(set).digest("hex").slice(0, 12)}` : "";
+  return join(base, `pglite-${version}-initdb${suffix}.tar.gz`);
+}
+
+/**
+ * The PGlite version an import map pins: Deno resolves `@electric-sql/pglite` to the mapped
+ * specifier itself (the function `drift-guard init` writes maps it to an exact `npm:` version),
+ * not to a file. Null for anything but an exact version, as a range names no one data directory.
+ *
+ * @example pinnedPgliteVersion("npm:@electric-sql/pglite@0.5.14") // "0.5.14"
+ */
+export function pinnedPgliteVersion(resolved: string): string | null {
+  return /^npm:\/?@electric-sql\/pglite@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)(?:\/.*)?$/.exec(resolved)?.[1] ?? null;
+}
+
+export function readInitdbCache(file: string | null): Blob | null {
+  try {
+    return file && existsSync(file) ? new Blob([readFileSync(file)]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeInitdbCache(file: string | null, db: { dumpDataDir(compression?: "gzip" | "auto" | "none"): Promise<File | Blob> }): Promise<void> {
+  if (!file) return;
+  try {
+    const dump = await db.dumpDataDir("gzip");
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()));
+    renameSync(tmp, file);
+  } catch {
+    // read-only home, full disk: run without a cache
+  }
+}
