@@ -18,24 +18,14 @@ import { statementLine } from "../shared/sql_statements.ts";
 import type { HistoryFinding, LocalMigration, RemoteMigration, ReplayStatus } from "../shared/types.ts";
 import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
+import type { ReplayVerifier, ReplayVerifierOptions } from "./report.ts";
 import { bootstrapShadow, createdExtension, missingExtensionRepair, missingRoleRepair, openEmbeddedShadow, ReplayError, replayMigrations, type Shadow } from "./shadow.ts";
 import { alignViewSpelling } from "./view_spelling.ts";
 
-export interface HistoryReplayOptions {
+export interface HistoryReplayOptions extends ReplayVerifierOptions {
   /** Opens a shadow (default: the embedded PGlite shadow). */
   openShadow?: (extensions: string[]) => Promise<Shadow>;
-  /** Wall time of each phase, for the benchmark. */
-  timings?: Record<string, number>;
 }
-
-/** Verifies the current repository and every finding with a repair. Passed into db/report.ts (the function has no shadow). */
-export type ReplayVerifier = (
-  sql: Sql,
-  local: readonly LocalMigration[],
-  remote: readonly RemoteMigration[],
-  findings: readonly HistoryFinding[],
-  options?: HistoryReplayOptions,
-) => Promise<{ replay: ReplayStatus; findings: HistoryFinding[] }>;
 
 const MAX_DIFFERENCES = 20;
 
@@ -46,7 +36,13 @@ const MAX_DIFFERENCES = 20;
  * const { replay, findings } = await verifyHistoryReplay(sql, local, remote, report.findings);
  * replay.summary // "ok (12 migrations, equals live)"
  */
-export const verifyHistoryReplay: ReplayVerifier = async (sql, local, remote, findings, options = {}) => {
+export const verifyHistoryReplay = async (
+  sql: Sql,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[],
+  findings: readonly HistoryFinding[],
+  options: HistoryReplayOptions = {},
+): ReturnType<ReplayVerifier> => {
   const t = options.timings ?? {};
   const started = performance.now();
   const filter = schemaFilter(undefined, undefined);

@@ -11,14 +11,31 @@
  *    suggests marking a migration applied on its own.
  */
 import { computeDrift } from "../shared/drift.ts";
-import type { Evidence, LocalMigration, Problem, Report } from "../shared/types.ts";
+import type { Evidence, HistoryFinding, LocalMigration, Problem, RemoteMigration, ReplayStatus, Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { untrackedChanges } from "./ledger.ts";
-import type { ReplayVerifier } from "./history_replay.ts";
 import { withoutReplay, withVerification } from "../shared/history_verification.ts";
+
+
+export interface ReplayVerifierOptions {
+  /** Wall time of each phase, for the benchmark. */
+  timings?: Record<string, number>;
+}
+
+/**
+ * Verifies the current repository and every finding with a repair (db/history_replay.ts's
+ * verifyHistoryReplay). Passed in, so the function, which has no shadow, never loads one.
+ */
+export type ReplayVerifier = (
+  sql: Sql,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[],
+  findings: readonly HistoryFinding[],
+  options?: ReplayVerifierOptions,
+) => Promise<{ replay: ReplayStatus; findings: HistoryFinding[] }>;
 
 export type EvidenceDepth = "definitions" | "names" | false;
 

@@ -6,7 +6,7 @@ import { renderReport, type ReportFormat } from "../../shared/report_formats/ind
 import type { Report } from "../../shared/types.ts";
 import { DRIFT_STATES, DriftGuardError } from "../../shared/types.ts";
 import { type DefinitionJudge, driftReport } from "../../db/report.ts";
-import type { ReplayVerifier } from "../../db/history_replay.ts";
+import type { ReplayVerifier } from "../../db/report.ts";
 import type { CommandDefinition } from "../command.ts";
 import { withDatabase } from "../database.ts";
 import type { CliDeps } from "../deps.ts";
