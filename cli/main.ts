@@ -8,6 +8,8 @@ import process from "node:process";
 import { DriftGuardError, EXIT } from "../shared/types.ts";
 import { databaseError, sqlState } from "../db/database_error.ts";
 import { checkCommand } from "./check.ts";
+import { ENVIRONMENTS_HELP, fromCheckOptions, run as checkTargets } from "./commands/check_targets.ts";
+import { processDeps } from "./process_deps.ts";
 import { manifestBuildCommand, manifestUploadCommand } from "./manifest_commands.ts";
 import { DRIFT_STATES } from "../shared/types.ts";
 import { chooseTarget, dbUrlOption, exitCodesHelp, functionUrlOption, migrationsOption, TARGET_RULE_HELP, tokenOption } from "./options.ts";
@@ -76,8 +78,12 @@ Examples:
     .addOption(new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${DRIFT_FAIL_STATES.join(",")})`)
       .argParser(parseFailOn))
     .option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed")
+    .option("--target <name[=url]>", "an environment to check, repeatable: NAME=URL (a database or function URL), or NAME alone for DRIFT_GUARD_DB_URL_<NAME> / DRIFT_GUARD_URL_<NAME>", (v: string, all: string[] = []) => [...all, v])
+    .option("--all-targets", "check every [remotes.<name>] of supabase/config.toml, plus production when SUPABASE_DB_URL (or DRIFT_GUARD_URL) is set")
+    .option("--fail-on-target <name=states>", "--fail-on for one target, repeatable: production=remote_only,edited", (v: string, all: string[] = []) => [...all, v])
     .addHelpText("after", `
 ${TARGET_RULE_HELP}
+${ENVIRONMENTS_HELP}
 
 --fail-on decides what fails CI. A pull request's own new migrations are pending until the deploy
 applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed,untracked.
@@ -86,8 +92,13 @@ ${exitCodesHelp([0, 1, 2, 3], "in sync (or drift only in states --fail-on leaves
 Examples:
   $ drift-guard check --db-url postgresql://postgres:…@db.<ref>.supabase.co:5432/postgres
   $ drift-guard check --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"
-  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output report.md`)
-    .action(run((opts, cmd) => checkCommand(chooseTarget(opts, cmd))));
+  $ drift-guard check --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output report.md
+  $ drift-guard check --target production --target staging=postgresql://…@db.<staging-ref>.supabase.co:5432/postgres
+  $ drift-guard check --all-targets --fail-on-target production=remote_only,out_of_order,edited,renamed,untracked`)
+    .action(run((opts, cmd) => {
+      const targets = fromCheckOptions(opts, { dbUrl: cmd.getOptionValueSource("dbUrl") === "cli", url: cmd.getOptionValueSource("url") === "cli" });
+      return targets ? checkTargets(processDeps(), targets) : checkCommand(chooseTarget(opts, cmd));
+    }));
 
   const manifest = program.command("manifest").description("build or upload the manifest of expected migrations")
     .addHelpText("after", `

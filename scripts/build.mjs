@@ -33,7 +33,8 @@ const FUNCTION_PREFIXES = ["@electric-sql/pglite"];
 function sourceFiles() {
   const files = [join(ROOT, "package.json"), fileURLToPath(import.meta.url)];
   for (const dir of SOURCE_DIRS) {
-    for (const name of readdirSync(join(ROOT, dir))) if (name.endsWith(".ts") || name.endsWith(".json")) files.push(join(ROOT, dir, name));
+    // Recursive: commands live in cli/commands/, formats in shared/report_formats/.
+    for (const name of readdirSync(join(ROOT, dir), { recursive: true })) if (name.endsWith(".ts") || name.endsWith(".json")) files.push(join(ROOT, dir, name));
   }
   return files;
 }
