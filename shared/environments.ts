@@ -64,7 +64,7 @@ export function targetEnvNames(name: string): { dbUrl: string; url: string; toke
 
 /** A name fit to quote in a message: what was typed, unless it may hold a URL or a password. */
 function shown(name: string): string {
-  return /^[\w.-]{1,64}$/.test(name) ? JSON.stringify(name) : "(not shown: it looks like a URL or holds characters a name cannot)";
+  return /^[\w .-]{1,64}$/.test(name) ? JSON.stringify(name) : "(not shown: it looks like a URL or holds characters a name cannot)";
 }
 
 /** Throws a usage error unless `name` is a valid target name. */
