@@ -166,6 +166,7 @@ export function resolveTargets(input: ResolveInput): ResolvedTarget[] {
     const prod = targetEnvNames(PRODUCTION);
     if (present(env.SUPABASE_DB_URL) || present(env.DRIFT_GUARD_URL) || present(env[prod.dbUrl]) || present(env[prod.url])) extra.push(PRODUCTION);
     for (const name of extra) {
+      checkTargetName(name, "supabase/config.toml [remotes.<name>]");
       if (!bySuffix.has(envSuffix(name))) {
         bySuffix.set(envSuffix(name), name);
         wanted.push({ name });

@@ -76,6 +76,8 @@ describe("target names and their variables", () => {
     const overridden = resolveTargets({ specs: [{ name: "dev", url: "postgresql://other/db" }], allTargets: true, remotes, env });
     expect(overridden.map((t) => [t.name, t.source])).toEqual([["dev", "--target dev=…"], ["staging", "DRIFT_GUARD_DB_URL_STAGING"]]);
     expect(usage(() => resolveTargets({ specs: [], allTargets: true, remotes: [], env: {} })).message).toContain("--all-targets found no target");
+    expect(usage(() => resolveTargets({ specs: [], allTargets: true, remotes: [{ name: "feature/x" }], env: {} })).message).toBe("supabase/config.toml [remotes.<name>]: (not shown: it looks like a URL or holds characters a name cannot) is not a valid target name");
+    expect(usage(() => resolveTargets({ specs: [], allTargets: true, remotes: [{ name: "eu.prod" }], env: {} })).message).toContain('"eu.prod" is not a valid target name');
   });
 
   it("refuses bad names, twice-given names, and URLs without a name, never quoting the URL", () => {

@@ -12,7 +12,8 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import MarkdownIt from "markdown-it";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { createServer, type Socket } from "node:net";
+import { driftGuard, driftGuardAsync, startDriftGuard } from "./harness/drift_guard_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { freePort, SUPERUSER_PASSWORD } from "./harness/postgres.ts";
 import { makeProject, supabase, supabasePush } from "./harness/supabase_cli.ts";
@@ -230,6 +231,32 @@ describe("a target that cannot be checked", () => {
     expect(suites.map((s: any) => [s["@_name"], s["@_errors"]])).toEqual([["broken", "1"], ["dev", "0"]]);
     expect(suites[0].testcase[0].error["@_type"]).toBe("unreachable");
     expectNoSecrets(junit.stdout, [broken, `127.0.0.1:${closed}`]);
+  });
+});
+
+describe("Ctrl-C while targets are being checked", () => {
+  it("ends the run as a signal does, instead of waiting for the slowest target", async () => {
+    // A loopback server that accepts connections and never answers: the check waits on it.
+    const sockets: Socket[] = [];
+    let accepted!: () => void;
+    const connected = new Promise<void>((done) => (accepted = done));
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      accepted();
+    });
+    await new Promise<void>((done) => silent.listen(0, "127.0.0.1", done));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const child = startDriftGuard(["check", "--target", "silent", "--no-evidence"], { cwd: project, env: { DRIFT_GUARD_DB_URL_SILENT: `postgresql://postgres:x@127.0.0.1:${port}/postgres` } });
+      await connected;
+      child.kill("SIGINT");
+      const r = await child.result;
+      // Killed by the signal (no exit code), not "unreachable" (3) after the connect timeout.
+      expect(r.status, r.stdout + r.stderr).toBe(-1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((done) => silent.close(() => done()));
+    }
   });
 });
 
