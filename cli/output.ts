@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import type { TextStyle } from "../shared/report_formats/text.ts";
+import { driftedStates } from "../shared/environments.ts";
 import { EXIT } from "../shared/types.ts";
 import { terminalStyle } from "./terminal.ts";
 
@@ -33,9 +34,8 @@ export function reportExitCode(
   if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
   if (report.status === "in_sync") return EXIT.ok;
   if (!failOn) return EXIT.drift;
-  const drifted = new Set((report.migrations ?? []).map((m) => m.state).filter((s) => s !== "in_sync"));
-  if (report.untracked_changes?.length) drifted.add("untracked");
-  if ([...drifted].some((s) => failOn.includes(s))) return EXIT.drift;
+  const drifted = driftedStates(report);
+  if (drifted.some((s) => failOn.includes(s))) return EXIT.drift;
   process.stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
   return EXIT.ok;
 }
