@@ -1,4 +1,5 @@
 /** `drift-guard check`: the report, read-only, from a database URL or through the function. */
+import { resolve } from "node:path";
 import { InvalidArgumentError, Option } from "commander";
 import { parseSince } from "../../shared/ledger.ts";
 import { buildManifest, manifestDigest } from "../../shared/manifest.ts";
@@ -6,7 +7,8 @@ import { renderReport, type ReportFormat } from "../../shared/report_formats/ind
 import { FAIL_ON_STATES } from "../../shared/environments.ts";
 import type { ParsedMigrations } from "../../shared/migration_files.ts";
 import type { Report } from "../../shared/types.ts";
-import { DriftGuardError } from "../../shared/types.ts";
+import { DriftGuardError, OUTCOMES } from "../../shared/types.ts";
+import { renderReplay } from "../../shared/report_formats/replay.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type DefinitionJudge, driftReport } from "../../db/report.ts";
 import type { ReplayVerifier } from "../../db/history_replay.ts";
@@ -36,6 +38,8 @@ export interface CheckOptions {
   allTargets?: boolean;
   /** `--fail-on-target NAME=STATE,…` values as typed. */
   failOnTarget?: string[];
+  /** Replay the repository from zero, as a preview branch does; a failing file fails the check. */
+  replay?: boolean;
 }
 
 /**
@@ -106,11 +110,16 @@ export const definition: CommandDefinition = {
     new Option("--fail-on <states>", `drift states that exit 1, comma-separated (default: every drift state: ${FAIL_ON_STATES.join(",")})`).argParser(parseFailOn),
     new Option("--since <when>", "untracked DDL since this ISO time or duration (7d, 24h); default: since the ledger was installed"),
     new Option("--target <name[=url]>", "an environment to check, repeatable: NAME=URL (a database or function URL), or NAME alone for DRIFT_GUARD_DB_URL_<NAME> / DRIFT_GUARD_URL_<NAME>").argParser(collect),
+    new Option("--replay", "replay the migrations from zero on a fresh project, as a preview branch does; the first failing file:line exits 1. Alone: no database needed"),
     new Option("--all-targets", "check every [remotes.<name>] of supabase/config.toml, plus production when SUPABASE_DB_URL (or DRIFT_GUARD_URL) is set"),
     new Option("--fail-on-target <name=states>", "--fail-on for one target, repeatable: production=remote_only,edited").argParser(collect),
   ],
   help: `${TARGET_RULE_HELP}
 ${ENVIRONMENTS_HELP}
+
+--replay builds the repository as a preview branch and \`supabase db reset\` do: every file in order, from
+zero, in the embedded shadow. Without --db-url or --url it needs no database and prints only that verdict;
+beside one, the report carries it. A file that fails exits 1, whatever --fail-on says (docs/whole-history.md).
 
 --fail-on decides what fails CI. A pull request's own new migrations are pending until the deploy
 applies them, so a pull-request check passes --fail-on remote_only,out_of_order,edited,renamed,untracked.`,
@@ -121,6 +130,7 @@ applies them, so a pull-request check passes --fail-on remote_only,out_of_order,
     'drift-guard check --url https://<ref>.supabase.co/functions/v1/migration-drift --token "$DRIFT_GUARD_TOKEN"',
     "drift-guard check --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output report.md",
     "drift-guard check --target production --target staging=postgresql://…@db.<staging-ref>.supabase.co:5432/postgres",
+    "drift-guard check --replay",
     "drift-guard check --all-targets --fail-on-target production=remote_only,out_of_order,edited,renamed,untracked",
   ],
   target: true,
@@ -181,7 +191,20 @@ export async function functionReport(deps: Pick<CliDeps, "env" | "cwd" | "now">,
 export async function run(deps: CliDeps, opts: CheckOptions): Promise<number> {
   const targets = fromCheckOptions(opts, deps.env);
   // The multi-environment check (and its matrix) is loaded only when asked for.
-  if (targets) return await (await import("./check_targets.ts")).run(deps, targets);
+  if (targets) {
+    if (opts.replay) throw new DriftGuardError("usage", "--replay checks the repository once, not per target", "run drift-guard check --replay on its own, beside --target …");
+    return await (await import("./check_targets.ts")).run(deps, targets);
+  }
+  if (opts.replay && !opts.dbUrl && !opts.url) {
+    // A preview branch: the files alone, from zero; no database is read.
+    const parsed = await readMigrationsDir(opts.migrations, deps);
+    if (parsed.problems.some((p) => p.level === "error")) {
+      throw new DriftGuardError("bad_input", parsed.problems.filter((p) => p.level === "error").map((p) => `${p.file}: ${p.message}`).join("; "));
+    }
+    const replay = await replayFrom(deps, parsed);
+    await printReport(deps, (format) => renderReplay(replay, format), opts.format, opts.output);
+    return replay.status === "failed" ? OUTCOMES.drift.exit : OUTCOMES.in_sync.exit;
+  }
   let report: Report;
   const since = opts.since ? parseSince(opts.since, deps.now()) : undefined;
   if (opts.url && !opts.dbUrl) {
@@ -191,6 +214,18 @@ export async function run(deps: CliDeps, opts: CheckOptions): Promise<number> {
     const url = requireDbUrl(opts.dbUrl, "check", { orFunction: true });
     report = await withDatabase(deps, url, (sql) => databaseReport(deps, sql, () => readMigrationsDir(opts.migrations, deps), { evidence: opts.evidence, migrationsDir: opts.migrations, since }));
   }
+  if (opts.replay && !report.replay) {
+    // Through the function (it has no shadow), or with --no-evidence: the files replay here.
+    const parsed = await readMigrationsDir(opts.migrations, deps);
+    report = { ...report, replay: await replayFrom(deps, parsed) };
+  }
   await printReport(deps, (format, style) => renderReport(report, format, style), opts.format, opts.output);
-  return reportExitCode(report, opts.failOn, deps.stderr);
+  const code = reportExitCode(report, opts.failOn, deps.stderr);
+  return opts.replay && code === OUTCOMES.in_sync.exit && report.replay?.status === "failed" ? OUTCOMES.drift.exit : code;
+}
+
+/** The files replayed from zero on a fresh project (db/history_replay.ts; it loads the shadow, PGlite). */
+async function replayFrom(deps: CliDeps, parsed: ParsedMigrations) {
+  const { replayFromZero } = await import("../../db/history_replay.ts");
+  return await replayFromZero(parsed.migrations, { readText: (path) => deps.fs.readFile(resolve(deps.cwd, path), "utf8") });
 }
