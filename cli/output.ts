@@ -1,6 +1,7 @@
 /** How every report leaves the CLI: the chosen format, `--output FILE`, and the exit code. */
 import { resolve } from "node:path";
 import type { TextStyle } from "../shared/report_formats/text.ts";
+import { driftedStates } from "../shared/environments.ts";
 import { EXIT, OUTCOMES } from "../shared/types.ts";
 import type { CliDeps } from "./deps.ts";
 import { terminalStyle } from "./terminal.ts";
@@ -41,9 +42,8 @@ export function reportExitCode(
   if (report.problems.some((p) => p.level === "error")) return EXIT.usage;
   if (report.status === "in_sync") return OUTCOMES.in_sync.exit;
   if (!failOn) return OUTCOMES.drift.exit;
-  const drifted = new Set((report.migrations ?? []).map((m) => m.state).filter((s) => s !== "in_sync"));
-  if (report.untracked_changes?.length) drifted.add("untracked");
-  if ([...drifted].some((s) => failOn.includes(s))) return OUTCOMES.drift.exit;
+  const drifted = driftedStates(report);
+  if (drifted.some((s) => failOn.includes(s))) return OUTCOMES.drift.exit;
   stderr.write(`drift-guard: drift only in ${[...drifted].join(", ") || "nothing --fail-on names"}, which --fail-on ${failOn.join(",")} lets pass\n`);
   return OUTCOMES.in_sync.exit;
 }

@@ -144,10 +144,10 @@ async function replayGroup(
   return result;
 }
 
-function failureStatus(err: ReplayError, file: LocalMigration, index: number): ReplayStatus {
+function failureStatus(err: ReplayError, file: LocalMigration, index: number, readText: (path: string) => string = (p) => readFileSync(p, "utf8")): ReplayStatus {
   let line: number | null = null;
   try {
-    line = statementLine(readFileSync(file.path, "utf8"), err.statement, err.position);
+    line = statementLine(readText(file.path), err.statement, err.position);
   } catch {
     // a simulated path (renumbered) or a file that went away: the original path may still be there
   }
@@ -158,4 +158,60 @@ function failureStatus(err: ReplayError, file: LocalMigration, index: number): R
     file: file.path,
     line,
   };
+}
+
+/**
+ * A Supabase project as it starts, before any migration: what a preview branch and
+ * `supabase db reset` build on. Its roles, schemas and preinstalled extensions; no
+ * live database is read.
+ */
+export const FRESH_PROJECT: PlatformSettings = {
+  current_user: "postgres",
+  search_path: '"$user", public, extensions',
+  default_privileges: [],
+  roles: ["postgres", "anon", "authenticated", "service_role", "authenticator", "supabase_admin", "supabase_auth_admin", "supabase_storage_admin", "dashboard_user"],
+  schemas: ["public", "extensions", "graphql", "graphql_public", "vault"],
+  extensions: [
+    { name: "pg_stat_statements", schema: "extensions" },
+    { name: "pgcrypto", schema: "extensions" },
+    { name: "uuid-ossp", schema: "extensions" },
+    { name: "pg_graphql", schema: "graphql" },
+    { name: "supabase_vault", schema: "vault" },
+  ],
+  supabase: true,
+  applied_versions: null,
+};
+
+/**
+ * Replays `local` from zero, file after file, on a fresh project (FRESH_PROJECT) in the
+ * embedded shadow, as a preview branch does; stops at the first failing statement,
+ * with its file:line. Nothing is compared with a live database. `readText` reads a
+ * migration's file (its path as `local` gives it) to find the failing line.
+ *
+ * @example (await replayFromZero(parsed.migrations, { readText: (p) => deps.fs.readFile(p, "utf8") })).summary
+ * // "fails at supabase/migrations/20240101000000_lines.sql:2 (statement 1): relation \"public.invoices\" does not exist (SQLSTATE 42P01)"
+ */
+export async function replayFromZero(
+  local: readonly LocalMigration[],
+  options: { openShadow?: (extensions: string[]) => Promise<Shadow>; readText?: (path: string) => Promise<string> } = {},
+): Promise<ReplayStatus> {
+  const extensions = local.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
+  const shadow = await (options.openShadow ?? openEmbeddedShadow)(extensions);
+  try {
+    await bootstrapShadow(shadow, FRESH_PROJECT);
+    const roles = missingRoleRepair(shadow, new Set(FRESH_PROJECT.roles));
+    const exts = missingExtensionRepair(shadow, FRESH_PROJECT.extensions);
+    for (let i = 0; i < local.length; i++) {
+      try {
+        await replayMigrations(shadow, [local[i]], { repair: async (err) => (await roles(err)) ?? (await exts(err)) });
+      } catch (err) {
+        if (!(err instanceof ReplayError)) throw err;
+        const text = options.readText ? await options.readText(local[i].path).catch(() => undefined) : undefined;
+        return failureStatus(err, local[i], i, text === undefined ? undefined : () => text);
+      }
+    }
+  } finally {
+    await shadow.close().catch(() => {});
+  }
+  return { status: "ok", migrations: local.length, summary: `ok (${local.length} migrations replay from zero on a fresh project)` };
 }

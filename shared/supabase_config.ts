@@ -35,14 +35,7 @@ export interface ConfigEdit {
  * // => 'project_id = "x"\n\n[functions.migration-drift]\nenabled = true\n…'
  */
 export function registerFunction(text: string, force: boolean): ConfigEdit {
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = parse(text) as Record<string, unknown>;
-  } catch (err) {
-    const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : "";
-    const why = err instanceof TomlError ? err.message.split("\n")[0] : String(err);
-    throw new DriftGuardError("bad_input", `supabase/config.toml is not valid TOML${where}: ${why}`, "fix the file (`supabase` cannot read it either), then run init again; it was not changed");
-  }
+  const parsed = parseConfig(text, "then run init again; it was not changed");
   const functions = parsed.functions as Record<string, Record<string, unknown>> | undefined;
   const existing = functions?.[FUNCTION_NAME];
   if (!existing) {
@@ -52,6 +45,36 @@ export function registerFunction(text: string, force: boolean): ConfigEdit {
   if (existing.verify_jwt === false) return { text, change: "unchanged" };
   if (!force) return { text, change: "verify_jwt_on" };
   return { text: setVerifyJwtFalse(text), change: "fixed_verify_jwt" };
+}
+
+/** config.toml's text as TOML, or a `bad_input` error naming the line; `then` says what to do after fixing it. */
+function parseConfig(text: string, then: string): Record<string, unknown> {
+  try {
+    return parse(text) as Record<string, unknown>;
+  } catch (err) {
+    const where = err instanceof TomlError ? ` at line ${err.line}, column ${err.column}` : "";
+    const why = err instanceof TomlError ? err.message.split("\n")[0] : String(err);
+    throw new DriftGuardError("bad_input", `supabase/config.toml is not valid TOML${where}: ${why}`, `fix the file (\`supabase\` cannot read it either), ${then}`);
+  }
+}
+
+/**
+ * The environments config.toml names: each `[remotes.<name>]` table (the Supabase
+ * CLI's per-branch settings), with its `project_id` when it has one.
+ *
+ * @example
+ * readRemotes('[remotes.staging]\nproject_id = "abcdefghijklmnopqrst"\n') // [{ name: "staging", project_id: "abcdefghijklmnopqrst" }]
+ */
+export function readRemotes(text: string): Array<{ name: string; project_id?: string }> {
+  const remotes = parseConfig(text, "then run the check again").remotes;
+  if (remotes === undefined) return [];
+  if (typeof remotes !== "object" || remotes === null || Array.isArray(remotes)) {
+    throw new DriftGuardError("bad_input", "supabase/config.toml: remotes is not a table of [remotes.<name>] tables");
+  }
+  return Object.entries(remotes as Record<string, unknown>).map(([name, table]) => {
+    const projectId = (table as { project_id?: unknown } | null)?.project_id;
+    return typeof projectId === "string" ? { name, project_id: projectId } : { name };
+  });
 }
 
 /** Rewrites (or inserts) the verify_jwt line inside the function's table only. */

@@ -178,3 +178,22 @@ describe("init's migration and drift-guard install on one database", () => {
     for (const v of versions) expect(v.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
+
+describe("init's next steps for more environments", () => {
+  it("explain how to add a target and its secrets; each [remotes.<name>] of config.toml gets its own lines", async () => {
+    const fresh = await init(project());
+    expect(fresh.status, fresh.stderr).toBe(0);
+    expect(fresh.stdout).toContain("  6. More environments (staging, dev, …), checked together every morning:");
+    expect(fresh.stdout).toContain("         [remotes.staging]\n         project_id = \"<staging-ref>\"");
+    expect(fresh.stdout).toContain("gh secret set DRIFT_GUARD_URL_STAGING --body https://<staging-ref>.supabase.co/functions/v1/migration-drift");
+    expect(fresh.stdout).toContain("DRIFT_GUARD_TOKEN_STAGING: ${{ secrets.DRIFT_GUARD_READ_TOKEN_STAGING }}");
+    expect(fresh.stdout).toContain("npx drift-guard check --all-targets");
+
+    const withRemotes = await init(project(`${CONFIG}\n[remotes.qa-eu]\nproject_id = "qaqaqaqaqaqaqaqaqaqa"\n`));
+    expect(withRemotes.status, withRemotes.stderr).toBe(0);
+    expect(withRemotes.stdout).not.toContain("[remotes.staging]");
+    expect(withRemotes.stdout).toContain("gh secret set DRIFT_GUARD_URL_QA_EU --body https://qaqaqaqaqaqaqaqaqaqa.supabase.co/functions/v1/migration-drift");
+    expect(withRemotes.stdout).toContain("gh secret set DRIFT_GUARD_READ_TOKEN_QA_EU");
+    expect(withRemotes.stdout).toContain("DRIFT_GUARD_URL_QA_EU: ${{ secrets.DRIFT_GUARD_URL_QA_EU }}");
+  });
+});

@@ -21,7 +21,7 @@ const TEXT = readFileSync(PATH, "utf8");
 const workflow = parse(TEXT) as {
   on: Record<string, any>;
   permissions: Record<string, string>;
-  jobs: Record<string, { if?: string; env?: Record<string, string>; steps: Array<{ name?: string; uses?: string; run?: string; if?: string }> }>;
+  jobs: Record<string, { if?: string; env?: Record<string, string>; steps: Array<{ name?: string; uses?: string; run?: string; if?: string; id?: string; with?: Record<string, unknown> }> }>;
 };
 
 const steps = Object.entries(workflow.jobs).flatMap(([job, j]) => j.steps.map((s) => ({ job, ...s })));
@@ -197,5 +197,163 @@ describe("the workflow's scripts, run verbatim", () => {
     const ok = runStep(upload, project, deployToken);
     expect(ok.status, ok.stderr).toBe(0);
     expect(runStep(upload, project, readToken).status).toBe(3);
+  });
+});
+
+describe("the scheduled check of every environment, run verbatim", () => {
+  let production: TestDatabase;
+  let staging: TestDatabase;
+  let server: FunctionServer;
+  let shims: string;
+  let readToken: string;
+  const A = "20240101000000_accounts.sql";
+  const B = "20240102000000_orders.sql";
+  const sql = { [A]: "create table public.accounts (id bigint primary key);", [B]: "create table public.orders (id bigint primary key);" };
+
+  beforeAll(async () => {
+    [production, staging] = await Promise.all([createTestDatabase("workflow_env_prod"), createTestDatabase("workflow_env_staging")]);
+    supabasePush(production.url, makeProject({ [A]: sql[A] }));
+    supabasePush(staging.url, makeProject(sql));
+    expect(driftGuard(["install", "--db-url", production.url]).status).toBe(0);
+    const r = driftGuard(["token", "create", "--db-url", production.url, "--scope", "read", "--label", "github-schedule"]);
+    readToken = r.stdout.trim().split("\n").at(-1)!;
+    server = await startFunctionServer({ SUPABASE_DB_URL: production.url });
+    shims = mkdtempSync(join(tmpdir(), "dg-npx-"));
+    writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = drift-guard ] && shift && exec node ${JSON.stringify(BIN)} "$@"\nexit 127\n`);
+    chmodSync(join(shims, "npx"), 0o755);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await Promise.all([production?.drop(), staging?.drop()]);
+    if (shims) rmSync(shims, { recursive: true, force: true });
+  });
+
+  const step = () => workflow.jobs.check.steps.find((s) => s.name?.startsWith("Check every environment"))!;
+
+  it("runs on the schedule (and by hand), not on pull requests; the pull-request step does not run on the schedule", () => {
+    expect(step().if).toBe("env.DRIFT_GUARD_URL != '' && env.DRIFT_GUARD_TOKEN != '' && github.event_name != 'pull_request'");
+    expect(workflow.jobs.check.steps.find((s) => s.name?.startsWith("Compare"))!.if).toContain("github.event_name == 'pull_request'");
+    expect(step().run!.replace(/\\\n\s*/g, "")).toMatch(/npx drift-guard check --all-targets --fail-on remote_only,out_of_order,edited,renamed,untracked --format markdown --output drift\.md/);
+    // Each remote's URL and token come from secrets named after it; no expression inside the script.
+    const env = (step() as { env?: Record<string, string> }).env!;
+    expect(env).toEqual({ DRIFT_GUARD_URL_STAGING: "${{ secrets.DRIFT_GUARD_URL_STAGING }}", DRIFT_GUARD_TOKEN_STAGING: "${{ secrets.DRIFT_GUARD_READ_TOKEN_STAGING }}" });
+    expect(step().run).not.toContain("${{");
+  });
+
+  it("production through its function, staging from config.toml's [remotes.staging]: one summary with the matrix; exit 1 on staging's drift", () => {
+    const project = makeProject({ [A]: sql[A] });
+    writeFileSync(join(project, "supabase", "config.toml"), `project_id = "workflow"\n\n[remotes.staging]\nproject_id = "abcdefghijklmnopqrst"\n`);
+    const summary = join(shims, "summary-environments.md");
+    writeFileSync(summary, "");
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step().run!], {
+      cwd: project,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        NO_COLOR: "1",
+        PATH: `${shims}:${process.env.PATH}`,
+        DRIFT_GUARD_URL: server.url,
+        DRIFT_GUARD_TOKEN: readToken,
+        // What the step's env gives it when staging's secret holds a database URL (DRIFT_GUARD_DB_URL_<NAME> works like DRIFT_GUARD_URL_<NAME>).
+        DRIFT_GUARD_URL_STAGING: "",
+        DRIFT_GUARD_TOKEN_STAGING: "",
+        DRIFT_GUARD_DB_URL_STAGING: staging.url,
+        SUPABASE_DB_URL: "",
+        GITHUB_STEP_SUMMARY: summary,
+      },
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const md = readFileSync(summary, "utf8");
+    expect(md.split("\n")[0]).toBe("## ❌ Migration drift in 1 of 2 environment(s) (staging)");
+    expect(md).toContain("| version | name | staging | production |");
+    expect(md).toContain("| `20240102000000` | `orders` | ❌ remote-only | — |");
+    expect(md).toContain("### production");
+    expect(md).not.toContain(readToken);
+    expect(md).not.toContain(staging.url);
+    expect(r.stdout.split("\n")[0]).toBe("drift in 1 of 2 environment(s) (staging)");
+  });
+
+  it("a remote without its secrets fails the check (exit 2) and the log names the variables to set", () => {
+    const project = makeProject({ [A]: sql[A] });
+    writeFileSync(join(project, "supabase", "config.toml"), `[remotes.staging]\nproject_id = "abcdefghijklmnopqrst"\n`);
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step().run!], {
+      cwd: project,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", PATH: `${shims}:${process.env.PATH}`, DRIFT_GUARD_URL: server.url, DRIFT_GUARD_TOKEN: readToken, DRIFT_GUARD_URL_STAGING: "", DRIFT_GUARD_TOKEN_STAGING: "", SUPABASE_DB_URL: "", GITHUB_STEP_SUMMARY: join(shims, "summary-missing.md") },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('target "staging" has no URL: set DRIFT_GUARD_DB_URL_STAGING (a database URL) or DRIFT_GUARD_URL_STAGING');
+  });
+});
+
+describe("the replay of a pull request's migrations, run verbatim", () => {
+  const job = () => workflow.jobs.replay;
+  const stepNamed = (part: string) => job().steps.find((s) => s.name?.includes(part))!;
+  let shims: string;
+  const dirs: string[] = [];
+  beforeAll(() => {
+    shims = mkdtempSync(join(tmpdir(), "dg-npx-"));
+    writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = drift-guard ] && shift && exec node ${JSON.stringify(BIN)} "$@"\nexit 127\n`);
+    chmodSync(join(shims, "npx"), 0o755);
+  });
+  afterAll(() => {
+    for (const d of [shims, ...dirs]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A step's script with bash -e; GITHUB_OUTPUT and GITHUB_STEP_SUMMARY are fresh files. No drift-guard secret is set. */
+  function runScript(script: string, cwd: string) {
+    const output = join(shims, `output-${Math.random().toString(36).slice(2)}`);
+    const summary = join(shims, `summary-${Math.random().toString(36).slice(2)}.md`);
+    writeFileSync(output, "");
+    writeFileSync(summary, "");
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", PATH: `${shims}:${process.env.PATH}`, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary };
+    for (const k of ["SUPABASE_DB_URL", "DRIFT_GUARD_URL", "DRIFT_GUARD_TOKEN"]) delete env[k];
+    const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd, encoding: "utf8", env });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: readFileSync(output, "utf8"), summary: readFileSync(summary, "utf8") };
+  }
+
+  it("runs on pull requests only, without secrets; the replay runs only when supabase/migrations changed", () => {
+    expect(job().if).toBe("github.event_name == 'pull_request'");
+    expect(job().env).toBeUndefined();
+    const checkout = job().steps.find((s) => s.uses?.startsWith("actions/checkout"))! as { with?: Record<string, unknown> };
+    expect(checkout.with?.["fetch-depth"]).toBe(2);
+    expect((stepNamed("Does this pull request change") as { id?: string }).id).toBe("migrations");
+    for (const s of job().steps.filter((x) => !x.uses?.startsWith("actions/checkout") && x.name !== stepNamed("Does this pull request change").name)) {
+      expect(s.if, s.name ?? s.uses).toBe("steps.migrations.outputs.changed == 'true'");
+    }
+    expect(stepNamed("Replay").run).toMatch(/npx drift-guard check --replay --format markdown --output replay\.md/);
+  });
+
+  it("the change test: a commit that touches supabase/migrations is a change, one that does not is none", () => {
+    const repo = makeProject({ "20240101000000_a.sql": "create table public.a (id int);" });
+    dirs.push(repo);
+    const git = (...args: string[]) => {
+      const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...args], { cwd: repo, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    git("init", "-q");
+    git("add", ".");
+    git("commit", "-qm", "base");
+    writeFileSync(join(repo, "README.md"), "docs only\n");
+    git("add", ".");
+    git("commit", "-qm", "docs");
+    expect(runScript(stepNamed("Does this pull request change").run!, repo).output).toBe("changed=false\n");
+    writeFileSync(join(repo, "supabase", "migrations", "20240102000000_b.sql"), "create table public.b (id int);");
+    git("add", ".");
+    git("commit", "-qm", "a migration");
+    expect(runScript(stepNamed("Does this pull request change").run!, repo).output).toBe("changed=true\n");
+  });
+
+  it("an older file that uses a newer file's table fails the job (exit 1) with its file:line in the summary", () => {
+    const project = makeProject({
+      "20240101000000_invoice_lines.sql": "-- from a branch made before invoices existed\ncreate table public.invoice_lines (id bigint primary key, invoice bigint references public.invoices);\n",
+      "20240102000000_invoices.sql": "create table public.invoices (id bigint primary key);\n",
+    });
+    dirs.push(project);
+    const r = runScript(stepNamed("Replay").run!, project);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.summary.split("\n")[0]).toBe("## ❌ Migrations fail to replay from zero");
+    expect(r.summary).toContain("supabase/migrations/20240101000000_invoice_lines.sql:2");
+    expect(r.summary).toContain('relation "public.invoices" does not exist');
   });
 });

@@ -13,7 +13,8 @@ import { Option } from "commander";
 import { schemaFileChecksum, schemaMigrations } from "../../db/install.ts";
 import { sha256Hex } from "../../shared/checksum.ts";
 import { generatedState, stampGenerated } from "../../shared/generated_file.ts";
-import { FUNCTION_NAME, registerFunction } from "../../shared/supabase_config.ts";
+import { targetEnvNames } from "../../shared/environments.ts";
+import { FUNCTION_NAME, readRemotes, registerFunction } from "../../shared/supabase_config.ts";
 import { DriftGuardError, EXIT } from "../../shared/types.ts";
 import type { CommandDefinition } from "../command.ts";
 import type { CliDeps, CliFs } from "../deps.ts";
@@ -257,8 +258,44 @@ async function nextSteps(fs: CliFs, workdir: string): Promise<string> {
   5. Upload the manifest of your migrations, then run the first check:
        npx drift-guard manifest upload --url ${url} --token "$DRIFT_GUARD_DEPLOY_TOKEN"
        npx drift-guard check --url ${url} --token "$DRIFT_GUARD_READ_TOKEN"
+  6. More environments (staging, dev, …), checked together every morning:
+${await environmentSteps(fs, workdir)}
   Locally, without deploying: SUPABASE_DB_URL=… npx drift-guard serve
 `;
+}
+
+/**
+ * How to add an environment: its [remotes.<name>] table, its two secrets, its two lines in
+ * the workflow. Spelled out for each remote config.toml already names, else for staging.
+ */
+async function environmentSteps(fs: CliFs, workdir: string): Promise<string> {
+  let remotes: Array<{ name: string; project_id?: string }> = [];
+  try {
+    remotes = readRemotes((await readIfExists(fs, join(workdir, "supabase", "config.toml"))) ?? "");
+  } catch {
+    // An unreadable config.toml stopped init before this point; the example below still applies.
+  }
+  const valid = remotes.filter((r) => /^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(r.name));
+  const shown = valid.length ? valid : [{ name: "staging", project_id: undefined }];
+  const lines = valid.length ? [] : [
+    `       name it in supabase/config.toml (the Supabase CLI's per-environment table):`,
+    `         [remotes.staging]`,
+    `         project_id = "<staging-ref>"`,
+  ];
+  for (const r of shown) {
+    const { url, token } = targetEnvNames(r.name);
+    const ref = r.project_id && /^[a-z0-9]{10,40}$/.test(r.project_id) ? r.project_id : `<${r.name}-ref>`;
+    lines.push(
+      `       deploy the function to ${r.name} (step 2 with --project-ref ${ref}), create a read token there (step 3 with ${r.name}'s --db-url), then:`,
+      `         gh secret set ${url} --body https://${ref}.supabase.co/functions/v1/${FUNCTION_NAME}`,
+      `         gh secret set ${token.replace("DRIFT_GUARD_TOKEN_", "DRIFT_GUARD_READ_TOKEN_")}   # paste ${r.name}'s read token`,
+      `       the workflow's step "Check every environment" reads them with these two lines under env: (staging's are there already):`,
+      `         ${url}: \${{ secrets.${url} }}`,
+      `         ${token}: \${{ secrets.${token.replace("DRIFT_GUARD_TOKEN_", "DRIFT_GUARD_READ_TOKEN_")} }}`,
+    );
+  }
+  lines.push(`       on your machine: ${shown.map((r) => `${targetEnvNames(r.name).dbUrl}=…`).join(" ")} npx drift-guard check --all-targets (docs/environments.md)`);
+  return lines.join("\n");
 }
 
 /** One line per file, except that the function's folder is one line when all its files fare alike. */

@@ -17,26 +17,8 @@ import { findingsPlain } from "./history_sections.ts";
 
 export function formatJunit(report: Report): string {
   const drifted = report.migrations.filter((m) => m.state !== "in_sync");
-  const fixes = actionsByVersion(report.actions);
   const historySuite = `name="migration history" tests="${report.migrations.length}" failures="${drifted.length}" errors="0" skipped="0"`;
-
-  const cases = report.migrations.map((m) => {
-    const open = `    <testcase classname="drift-guard.migrations" name="${xmlAttr(`${m.version}_${m.name}`)}"${m.local ? ` file="${xmlAttr(m.local.path)}"` : ""}`;
-    if (m.state === "in_sync") return `${open}/>`;
-    const detail = migrationDetail(m);
-    const body: string[] = [`${m.version} (${m.name}) is ${m.state}: ${detail}.`];
-    if (m.local) body.push(`Local file: ${m.local.path}`);
-    if (m.remote && m.remote.name !== m.name) body.push(`Recorded name: ${m.remote.name}`);
-    if (m.evidence?.objects.length) {
-      body.push(m.evidence.basis === "definition" ? `Evidence (definitions compared): ${m.evidence.verdict}` : "Evidence (catalog look-up):", ...m.evidence.objects.map((o) => `  ${o.state ?? (o.present ? "present" : "absent ")} ${o.kind} ${o.name}`), ...(m.evidence.differences ?? []).map((d) => `  - ${d}`), ...(m.evidence.reason ? [`  why: ${m.evidence.reason}`] : []));
-    }
-    for (const a of fixes.get(m.version) ?? []) body.push("", a.explain, `$ ${a.command}`);
-    return [
-      `${open}>`,
-      `      <failure type="${xmlAttr(m.state)}" message="${xmlAttr(`${m.version} is ${m.state}: ${detail}`)}">${escapeXml(body.join("\n"))}</failure>`,
-      `    </testcase>`,
-    ].join("\n");
-  });
+  const cases = migrationTestcases(report);
 
   const errors = report.problems.filter((p) => p.level === "error").length;
   const warnings = report.problems.length - errors;
@@ -71,4 +53,31 @@ export function formatJunit(report: Report): string {
     `</testsuites>`,
     ``,
   ].join("\n");
+}
+
+/**
+ * One testcase per migration, a drifted one holding a failure that explains it, under
+ * `classname`: the single report's suite, and each target's suite in a report over environments.
+ *
+ * @example migrationTestcases(report, "drift-guard.staging")[0] // '    <testcase classname="drift-guard.staging" name="20240101000000_a" file="…"/>'
+ */
+export function migrationTestcases(report: Report, classname = "drift-guard.migrations"): string[] {
+  const fixes = actionsByVersion(report.actions);
+  return report.migrations.map((m) => {
+    const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(`${m.version}_${m.name}`)}"${m.local ? ` file="${xmlAttr(m.local.path)}"` : ""}`;
+    if (m.state === "in_sync") return `${open}/>`;
+    const detail = migrationDetail(m);
+    const body: string[] = [`${m.version} (${m.name}) is ${m.state}: ${detail}.`];
+    if (m.local) body.push(`Local file: ${m.local.path}`);
+    if (m.remote && m.remote.name !== m.name) body.push(`Recorded name: ${m.remote.name}`);
+    if (m.evidence?.objects.length) {
+      body.push(m.evidence.basis === "definition" ? `Evidence (definitions compared): ${m.evidence.verdict}` : "Evidence (catalog look-up):", ...m.evidence.objects.map((o) => `  ${o.state ?? (o.present ? "present" : "absent ")} ${o.kind} ${o.name}`), ...(m.evidence.differences ?? []).map((d) => `  - ${d}`), ...(m.evidence.reason ? [`  why: ${m.evidence.reason}`] : []));
+    }
+    for (const a of fixes.get(m.version) ?? []) body.push("", a.explain, `$ ${a.command}`);
+    return [
+      `${open}>`,
+      `      <failure type="${xmlAttr(m.state)}" message="${xmlAttr(`${m.version} is ${m.state}: ${detail}`)}">${escapeXml(body.join("\n"))}</failure>`,
+      `    </testcase>`,
+    ].join("\n");
+  });
 }

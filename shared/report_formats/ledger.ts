@@ -44,12 +44,21 @@ export function untrackedMarkdown(groups: readonly UntrackedChange[]): string[] 
 /** A JUnit suite with one failing testcase per object. */
 export function untrackedJunit(groups: readonly UntrackedChange[]): string[] {
   if (!groups.length) return [];
-  const attr = (s: string) => escapeXml(s).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
-  const cases = groups.map((g) => {
-    const body = g.changes.map((c) => `#${c.id} ${c.at} ${c.command_tag}: ${statementPreview(c.statement, 400)}`).join("\n");
-    return `    <testcase classname="drift-guard.ledger" name="${attr(g.object)}">\n      <failure type="untracked" message="${attr(untrackedSummary(g))}">${escapeXml(body)}</failure>\n    </testcase>`;
-  });
+  const cases = untrackedTestcases(groups);
   return [`  <testsuite name="untracked schema changes" tests="${groups.length}" failures="${groups.length}" errors="0" skipped="0">`, ...cases, `  </testsuite>`];
+}
+
+/**
+ * One failing testcase per object changed outside migrations, under `classname`.
+ *
+ * @example untrackedTestcases(groups, "drift-guard.staging.ledger")
+ */
+export function untrackedTestcases(groups: readonly UntrackedChange[], classname = "drift-guard.ledger"): string[] {
+  const attr = (s: string) => escapeXml(s).replace(/\t/g, "&#9;").replace(/\n/g, "&#10;").replace(/\r/g, "&#13;");
+  return groups.map((g) => {
+    const body = g.changes.map((c) => `#${c.id} ${c.at} ${c.command_tag}: ${statementPreview(c.statement, 400)}`).join("\n");
+    return `    <testcase classname="${attr(classname)}" name="${attr(g.object)}">\n      <failure type="untracked" message="${attr(untrackedSummary(g))}">${escapeXml(body)}</failure>\n    </testcase>`;
+  });
 }
 
 export type LedgerFormat = "text" | "json" | "markdown";
