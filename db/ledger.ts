@@ -4,7 +4,7 @@
  * (GET /ledger, POST /ledger/ack, /status, /drift).
  */
 import { extractCreatedObjects } from "../shared/evidence.ts";
-import { groupUntracked, type LedgerEntry, type LedgerFilter } from "../shared/ledger.ts";
+import { claimedFields, groupUntracked, type LedgerEntry, type LedgerFilter } from "../shared/ledger.ts";
 import type { LocalMigration, UntrackedChange } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
@@ -108,6 +108,7 @@ export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<Led
   );
   return rows.reverse().map((r) => ({
     ...r,
+    claimed: claimedFields(r),
     recorded_at: new Date(r.recorded_at).toISOString(),
     alerted_at: r.alerted_at ? new Date(r.alerted_at).toISOString() : null,
   }));
