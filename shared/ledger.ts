@@ -4,7 +4,7 @@
  * The SQL side is supabase/migrations/*_drift_guard_ledger.sql; reading is db/ledger.ts.
  */
 import { visible } from "./report_formats/text_escape.ts";
-import type { UntrackedChange } from "./types.ts";
+import type { Problem, UntrackedChange } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
 /**
@@ -108,6 +108,36 @@ export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user"
   const claims = [e.jwt_role ? `role ${e.jwt_role}` : "", e.jwt_sub ? `sub ${e.jwt_sub}` : ""].filter(Boolean).join(", ");
   const jwt = claims ? ` (claimed, unverified: JWT ${claims})` : "";
   return `${role}${via}${from}${jwt}`;
+}
+
+/** How full the ledger is against its retention (drift_guard.ledger_settings), as db/ledger.ts counts it. */
+export interface LedgerRetention {
+  /** Every entry the ledger holds. */
+  entries: number;
+  retention_rows: number;
+  retention_days: number;
+  /** Untracked, unacknowledged, unlinked entries past the retention, which pruning never drops. */
+  kept_past_retention: number;
+}
+
+/**
+ * The report's warning when the ledger grows past its retention because nobody reviewed its
+ * untracked entries (pruning never drops one, so a flood of DDL cannot erase a real change),
+ * or null when it is within its retention.
+ *
+ * @example
+ * ledgerRetentionProblem({ entries: 120000, retention_rows: 100000, retention_days: 90, kept_past_retention: 20000 })
+ * // { level: "warning", file: "", message: "the DDL ledger keeps 20000 untracked, unacknowledged entries past its retention …" }
+ */
+export function ledgerRetentionProblem(r: LedgerRetention): Problem | null {
+  if (r.kept_past_retention <= 0) return null;
+  return {
+    level: "warning",
+    file: "",
+    message: `the DDL ledger keeps ${r.kept_past_retention} untracked, unacknowledged entries past its retention ` +
+      `(retention_rows ${r.retention_rows}, retention_days ${r.retention_days}; ${r.entries} entries in all): pruning never drops one, so the ledger grows. ` +
+      "Review them (drift-guard ledger --status untracked) and acknowledge them (drift-guard ledger ack) or link them by a repair, so that retention may drop them",
+  };
 }
 
 /** What a statement reads as below repair scope (as the audit log's e-mail and host do). */
