@@ -134,18 +134,29 @@ export async function ledgerRetention(sql: Sql): Promise<LedgerRetention | null>
                  and not exists (select 1 from drift_guard.history_writes x where x.txid = w.txid and x.version = w.version and x.op = 'delete' and x.id > w.id)
                  and exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version))`
     : "false";
-  const rows = await sql.unsafe<{ entries: string; retention_rows: number; retention_days: number; kept: string }[]>(
-    `with s as (select s.retention_rows, s.retention_days, (select pg_catalog.max(l.id) from drift_guard.ddl_ledger l) as max_id
-                from drift_guard.ledger_settings s where s.id)
-     select (select pg_catalog.count(*) from drift_guard.ddl_ledger)::text as entries, s.retention_rows, s.retention_days,
-            (select pg_catalog.count(*) from drift_guard.ddl_ledger l
-             where (l.id <= s.max_id - s.retention_rows or l.recorded_at < pg_catalog.now() - pg_catalog.make_interval(days => s.retention_days))
-               and l.acked_audit_id is null and l.linked_audit_id is null and not ${tracked})::text as kept
-     from s`,
+  // Past retention is one id range, read by the primary key: the last retention_rows ids are
+  // within it, and ids grow with time, so the entries older than retention_days are the first
+  // ones, up to the oldest recent entry.
+  const [settings] = await sql.unsafe<{ retention_rows: number; retention_days: number; past: string | null }[]>(
+    `select s.retention_rows, s.retention_days,
+            greatest((select pg_catalog.max(l.id) from drift_guard.ddl_ledger l) - s.retention_rows,
+                                coalesce((select l.id from drift_guard.ddl_ledger l
+                                          where l.recorded_at >= pg_catalog.now() - pg_catalog.make_interval(days => s.retention_days)
+                                          order by l.id limit 1) - 1,
+                                         (select pg_catalog.max(l.id) from drift_guard.ddl_ledger l)))::text as past
+     from drift_guard.ledger_settings s where s.id`,
   );
-  if (!rows.length) return null;
-  const r = rows[0];
-  return { entries: Number(r.entries), retention_rows: r.retention_rows, retention_days: r.retention_days, kept_past_retention: Number(r.kept) };
+  if (!settings) return null;
+  const [{ kept }] = await sql.unsafe<{ kept: string }[]>(
+    `select pg_catalog.count(*)::text as kept from drift_guard.ddl_ledger l
+     where l.id <= $1::bigint and l.acked_audit_id is null and l.linked_audit_id is null and not ${tracked}`,
+    [settings.past ?? "0"],
+  );
+  // Counting every entry is the one full scan, and only worth it for the warning.
+  const entries = Number(kept) > 0
+    ? Number((await sql.unsafe<{ n: string }[]>("select pg_catalog.count(*)::text as n from drift_guard.ddl_ledger"))[0].n)
+    : null;
+  return { entries, retention_rows: settings.retention_rows, retention_days: settings.retention_days, kept_past_retention: Number(kept) };
 }
 
 /** The report's problems about the ledger itself: [] or the warning of {@link ledgerRetentionProblem}. */

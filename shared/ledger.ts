@@ -112,8 +112,8 @@ export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user"
 
 /** How full the ledger is against its retention (drift_guard.ledger_settings), as db/ledger.ts counts it. */
 export interface LedgerRetention {
-  /** Every entry the ledger holds. */
-  entries: number;
+  /** Every entry the ledger holds; counted only when some are kept past retention, else null. */
+  entries: number | null;
   retention_rows: number;
   retention_days: number;
   /** Untracked, unacknowledged, unlinked entries past the retention, which pruning never drops. */
@@ -135,7 +135,7 @@ export function ledgerRetentionProblem(r: LedgerRetention): Problem | null {
     level: "warning",
     file: "",
     message: `the DDL ledger keeps ${r.kept_past_retention} untracked, unacknowledged entries past its retention ` +
-      `(retention_rows ${r.retention_rows}, retention_days ${r.retention_days}; ${r.entries} entries in all): pruning never drops one, so the ledger grows. ` +
+      `(retention_rows ${r.retention_rows}, retention_days ${r.retention_days}${r.entries === null ? "" : `; ${r.entries} entries in all`}): pruning never drops one, so the ledger grows. ` +
       "Review them (drift-guard ledger --status untracked) and acknowledge them (drift-guard ledger ack) or link them by a repair, so that retention may drop them",
   };
 }
