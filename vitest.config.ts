@@ -3,10 +3,21 @@ import { hostedSkipReason } from "./tests/harness/hosted_postgres.ts";
 
 /**
  * Test files that also run on the hosted-shaped cluster (tests/harness/hosted_postgres.ts: postgres
- * not a superuser, supautils preloaded), in the `hosted` project. A file opts in by its name:
- * `tests/<name>.hosted.test.ts`.
+ * not a superuser, supautils preloaded), in the `hosted` project: the schema's security tests, listed
+ * here, and any file named `tests/<name>.hosted.test.ts`. Each also runs in the `default` project.
  */
-const HOSTED_TESTS = ["tests/schema_security.test.ts", "tests/**/*.hosted.test.ts"];
+const HOSTED_TESTS = [
+  "tests/schema_security.test.ts",
+  // The schema's security tests: they must hold where postgres is not a superuser.
+  "tests/schema_temp_hijack.test.ts",
+  "tests/store_manifest_definer.test.ts",
+  "tests/ledger_truth.test.ts",
+  "tests/ledger_claimed_identity.test.ts",
+  "tests/ledger_flood.test.ts",
+  "tests/security_model.test.ts",
+  "tests/schema_upgrade.test.ts",
+  "tests/**/*.hosted.test.ts",
+];
 const hostedSkipped = hostedSkipReason();
 if (hostedSkipped && !process.env.VITEST_WORKER_ID) {
   console.warn(`vitest: the hosted project (${HOSTED_TESTS.join(", ")} on a hosted-shaped PostgreSQL) is ${hostedSkipped.replace(/^\(|\)$/g, "")}`);

@@ -9,7 +9,7 @@
 import process from "node:process";
 import postgres from "postgres";
 import { installSchema } from "../db/install.ts";
-import { ledgerFingerprint, untrackedChanges } from "../db/ledger.ts";
+import { ledgerFingerprint, ledgerRetention, untrackedChanges } from "../db/ledger.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
 import { median } from "./stats.ts";
 
@@ -47,6 +47,12 @@ try {
   console.log(`ledger reads: ${ENTRIES.toLocaleString("en")} entries, ${UNTRACKED} untracked (jit=${jit}); median of ${RUNS}`);
   console.log(`  /status cache key (every request): ${key.toFixed(2)} ms`);
   console.log(`  untracked changes (when the key changed): ${report.toFixed(0)} ms, ${groups} groups`);
+  // The report's retention warning: at the cap, and with a tenth of the ledger past it.
+  const atCap = await timed(() => ledgerRetention(sql));
+  await sql.unsafe(`update drift_guard.ledger_settings set retention_rows = ${ENTRIES * 0.9}`);
+  let kept = 0;
+  const pastCap = await timed(async () => (kept = (await ledgerRetention(sql))!.kept_past_retention));
+  console.log(`  retention check (check's warning): ${atCap.toFixed(1)} ms at the cap; ${pastCap.toFixed(1)} ms with ${(ENTRIES * 0.1).toLocaleString("en")} entries past it, ${kept} kept`);
   await sql.end();
 } finally {
   server.destroy();

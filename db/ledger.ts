@@ -4,8 +4,8 @@
  * (GET /ledger, POST /ledger/ack, /status, /drift).
  */
 import { extractCreatedObjects } from "../shared/evidence.ts";
-import { groupUntracked, type LedgerEntry, type LedgerFilter } from "../shared/ledger.ts";
-import type { LocalMigration, UntrackedChange } from "../shared/types.ts";
+import { claimedFields, groupUntracked, type LedgerEntry, type LedgerFilter, type LedgerRetention, ledgerRetentionProblem } from "../shared/ledger.ts";
+import type { LocalMigration, Problem, UntrackedChange } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 
@@ -108,9 +108,62 @@ export async function readLedger(sql: Sql, query: LedgerQuery = {}): Promise<Led
   );
   return rows.reverse().map((r) => ({
     ...r,
+    claimed: claimedFields(r),
     recorded_at: new Date(r.recorded_at).toISOString(),
     alerted_at: r.alerted_at ? new Date(r.alerted_at).toISOString() : null,
   }));
+}
+
+/**
+ * How full the ledger is against its retention: entries in all, and the untracked,
+ * unacknowledged, unlinked ones past retention_rows or retention_days, which ledger_prune
+ * keeps. Null when the ledger is not installed. The past-retention entries are few unless
+ * nobody reviews them, so this reads an index range, not the whole ledger.
+ *
+ * @example await ledgerRetention(sql) // { entries: 120000, retention_rows: 100000, retention_days: 90, kept_past_retention: 20000 }
+ */
+export async function ledgerRetention(sql: Sql): Promise<LedgerRetention | null> {
+  if (!(await ledgerInstalled(sql))) return null;
+  const [{ history }] = await sql.unsafe<{ history: boolean }[]>(
+    "select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as history",
+  );
+  // Tracked as drift_guard.ledger_prune judges it: a history row of the transaction that still exists.
+  const tracked = history
+    ? `exists (select 1 from drift_guard.history_writes w
+               where w.txid = l.txid and w.op <> 'delete'
+                 and not exists (select 1 from drift_guard.history_writes x where x.txid = w.txid and x.version = w.version and x.op = 'delete' and x.id > w.id)
+                 and exists (select 1 from supabase_migrations.schema_migrations m where m.version = w.version))`
+    : "false";
+  // Past retention is one id range, read by the primary key: the last retention_rows ids are
+  // within it, and ids grow with time, so the entries older than retention_days are the first
+  // ones, up to the oldest recent entry.
+  const [settings] = await sql.unsafe<{ retention_rows: number; retention_days: number; past: string | null }[]>(
+    `select s.retention_rows, s.retention_days,
+            greatest((select pg_catalog.max(l.id) from drift_guard.ddl_ledger l) - s.retention_rows,
+                                coalesce((select l.id from drift_guard.ddl_ledger l
+                                          where l.recorded_at >= pg_catalog.now() - pg_catalog.make_interval(days => s.retention_days)
+                                          order by l.id limit 1) - 1,
+                                         (select pg_catalog.max(l.id) from drift_guard.ddl_ledger l)))::text as past
+     from drift_guard.ledger_settings s where s.id`,
+  );
+  if (!settings) return null;
+  const [{ kept }] = await sql.unsafe<{ kept: string }[]>(
+    `select pg_catalog.count(*)::text as kept from drift_guard.ddl_ledger l
+     where l.id <= $1::bigint and l.acked_audit_id is null and l.linked_audit_id is null and not ${tracked}`,
+    [settings.past ?? "0"],
+  );
+  // Counting every entry is the one full scan, and only worth it for the warning.
+  const entries = Number(kept) > 0
+    ? Number((await sql.unsafe<{ n: string }[]>("select pg_catalog.count(*)::text as n from drift_guard.ddl_ledger"))[0].n)
+    : null;
+  return { entries, retention_rows: settings.retention_rows, retention_days: settings.retention_days, kept_past_retention: Number(kept) };
+}
+
+/** The report's problems about the ledger itself: [] or the warning of {@link ledgerRetentionProblem}. */
+export async function ledgerProblems(sql: Sql): Promise<Problem[]> {
+  const retention = await ledgerRetention(sql);
+  const problem = retention && ledgerRetentionProblem(retention);
+  return problem ? [problem] : [];
 }
 
 /**

@@ -16,7 +16,7 @@ import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
-import { untrackedChanges } from "./ledger.ts";
+import { ledgerProblems, untrackedChanges } from "./ledger.ts";
 import { withoutReplay, withVerification } from "../shared/history_verification.ts";
 
 
@@ -89,6 +89,7 @@ export async function driftReport(
     }
   }
   const untracked = await untrackedChanges(sql, options.since);
+  notes.push(...(await ledgerProblems(sql)));
   // Statements left in the database (LocalMigration.statementsHash) were never read for the
   // rows that match them, so the digest of the history is the database's to compute.
   const historyDigest = remote && local.some((m) => m.statementsHash !== undefined)

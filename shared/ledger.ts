@@ -4,7 +4,7 @@
  * The SQL side is supabase/migrations/*_drift_guard_ledger.sql; reading is db/ledger.ts.
  */
 import { visible } from "./report_formats/text_escape.ts";
-import type { UntrackedChange } from "./types.ts";
+import type { Problem, UntrackedChange } from "./types.ts";
 import { DriftGuardError } from "./types.ts";
 
 /**
@@ -38,6 +38,33 @@ export interface LedgerEntry {
   linked_audit_id: string | null;
   acked_audit_id: string | null;
   alerted_at: string | null;
+  /** Which of the identity fields the session set itself, never proof: see {@link claimedFields}. */
+  claimed: ClaimedField[];
+}
+
+/**
+ * Identity fields any session sets for itself: `application_name` (a startup parameter or
+ * `set application_name`) and `jwt` (`request.jwt.claims`: jwt_sub, jwt_role).
+ */
+export type ClaimedField = "application_name" | "jwt";
+
+/**
+ * The identity fields of an entry that are claimed by the client, in JSON's `claimed`.
+ * session_user, current_user and client_addr are the server's and never listed.
+ *
+ * @example
+ * claimedFields({ application_name: "supabase db push", jwt_sub: null, jwt_role: "service_role" }) // ["application_name", "jwt"]
+ */
+export function claimedFields(e: Pick<LedgerEntry, "application_name" | "jwt_sub" | "jwt_role">): ClaimedField[] {
+  const claimed: ClaimedField[] = [];
+  if (e.application_name) claimed.push("application_name");
+  if (e.jwt_sub || e.jwt_role) claimed.push("jwt");
+  return claimed;
+}
+
+/** " via psql (claimed by the client)", or "" without an application name. */
+export function describeApplication(applicationName: string | null): string {
+  return applicationName ? ` via ${applicationName} (claimed by the client)` : "";
 }
 
 /** What `ledger --status` accepts. */
@@ -66,21 +93,51 @@ export function objectKey(e: Pick<LedgerEntry, "object_type" | "object_identity"
 /**
  * Who ran a change, as the session showed it. The login role and the address are the
  * server's own. The application name ("via …") and the JWT claims are whatever the session
- * set (any session may set `application_name` and `request.jwt.claims`): the claims read as
- * claimed, and docs/ledger.md says both are.
+ * set (any session may set `application_name` and `request.jwt.claims`): both read as
+ * claimed, and docs/ledger.md says so.
  *
  * @example
  * describeWho({ session_user: "postgres", current_user: "postgres", application_name: "psql",
  *               client_addr: "10.0.0.5", jwt_sub: "u1", jwt_role: "service_role" })
- * // "postgres via psql from 10.0.0.5 (claimed, unverified: JWT role service_role, sub u1)"
+ * // "postgres via psql (claimed by the client) from 10.0.0.5 (claimed, unverified: JWT role service_role, sub u1)"
  */
 export function describeWho(e: Pick<LedgerEntry, "session_user" | "current_user" | "application_name" | "client_addr" | "jwt_sub" | "jwt_role">): string {
   const role = e.current_user !== e.session_user ? `${e.session_user} as ${e.current_user}` : e.session_user;
-  const via = e.application_name ? ` via ${e.application_name}` : "";
+  const via = describeApplication(e.application_name);
   const from = e.client_addr ? ` from ${e.client_addr}` : " from a local socket";
   const claims = [e.jwt_role ? `role ${e.jwt_role}` : "", e.jwt_sub ? `sub ${e.jwt_sub}` : ""].filter(Boolean).join(", ");
   const jwt = claims ? ` (claimed, unverified: JWT ${claims})` : "";
   return `${role}${via}${from}${jwt}`;
+}
+
+/** How full the ledger is against its retention (drift_guard.ledger_settings), as db/ledger.ts counts it. */
+export interface LedgerRetention {
+  /** Every entry the ledger holds; counted only when some are kept past retention, else null. */
+  entries: number | null;
+  retention_rows: number;
+  retention_days: number;
+  /** Untracked, unacknowledged, unlinked entries past the retention, which pruning never drops. */
+  kept_past_retention: number;
+}
+
+/**
+ * The report's warning when the ledger grows past its retention because nobody reviewed its
+ * untracked entries (pruning never drops one, so a flood of DDL cannot erase a real change),
+ * or null when it is within its retention.
+ *
+ * @example
+ * ledgerRetentionProblem({ entries: 120000, retention_rows: 100000, retention_days: 90, kept_past_retention: 20000 })
+ * // { level: "warning", file: "", message: "the DDL ledger keeps 20000 untracked, unacknowledged entries past its retention …" }
+ */
+export function ledgerRetentionProblem(r: LedgerRetention): Problem | null {
+  if (r.kept_past_retention <= 0) return null;
+  return {
+    level: "warning",
+    file: "",
+    message: `the DDL ledger keeps ${r.kept_past_retention} untracked, unacknowledged entries past its retention ` +
+      `(retention_rows ${r.retention_rows}, retention_days ${r.retention_days}${r.entries === null ? "" : `; ${r.entries} entries in all`}): pruning never drops one, so the ledger grows. ` +
+      "Review them (drift-guard ledger --status untracked) and acknowledge them (drift-guard ledger ack) or link them by a repair, so that retention may drop them",
+  };
 }
 
 /** What a statement reads as below repair scope (as the audit log's e-mail and host do). */
@@ -113,7 +170,7 @@ export function shortTime(iso: string): string {
 
 /**
  * One sentence per entry, the evidence a person reads:
- * "table public.automation_rules: created 2025-09-03 14:02 UTC by postgres via psql, untracked; linked to 004 by repair <id>".
+ * "table public.automation_rules: created 2025-09-03 14:02 UTC by postgres via psql (claimed by the client) from …, untracked; linked to 004 by repair <id>".
  */
 export function describeEntry(e: LedgerEntry): string {
   const head = `${objectKey(e)}: ${commandVerb(e.command_tag)} ${shortTime(e.recorded_at)} by ${describeWho(e)}`;
@@ -167,6 +224,7 @@ export function groupUntracked(entries: readonly LedgerEntry[]): UntrackedChange
       client_addr: e.client_addr,
       jwt_sub: e.jwt_sub,
       jwt_role: e.jwt_role,
+      claimed: claimedFields(e),
       statement: e.statement,
       statement_hash: e.statement_hash,
       alerted: e.alerted_at !== null,

@@ -130,6 +130,8 @@ export interface UntrackedCommand {
   client_addr: string | null;
   jwt_sub: string | null;
   jwt_role: string | null;
+  /** Which identity fields the session set itself ("application_name", "jwt"): claims, never proof. */
+  claimed: Array<"application_name" | "jwt">;
   /** Truncated as stored; statement_hash is over the whole statement. */
   statement: string | null;
   statement_hash: string | null;

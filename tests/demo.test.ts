@@ -104,11 +104,11 @@ describe("npm run demo", () => {
 
   it("the ledger says who ran the legacy files by hand, and when; the repair links those entries", () => {
     expect(run.stdout).toMatch(/^Untracked schema changes \(ran outside any migration\): \d+ object\(s\)$/m);
-    expect(run.stdout).toMatch(/^ {2}table public\.automation_rules: 2 change\(s\) \d{4}-\d\d-\d\d \d\d:\d\d.* UTC by postgres via psql from 127\.0\.0\.1 \(#\d+ #\d+\)$/m);
+    expect(run.stdout).toMatch(/^ {2}table public\.automation_rules: 2 change\(s\) \d{4}-\d\d-\d\d \d\d:\d\d.* UTC by postgres via psql \(claimed by the client\) from 127\.0\.0\.1 \(#\d+ #\d+\)$/m);
     const start = run.stdout.indexOf("\n$ drift-guard ledger --status untracked");
     expect(start).toBeGreaterThan(0);
     const ledger = run.stdout.slice(start, run.stdout.indexOf("[exit", start));
-    expect(ledger).toMatch(/^\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+untracked\s+CREATE TABLE\s+public\.automation_rules\s+postgres via psql from 127\.0\.0\.1\s+-- Automation rules create table/m);
+    expect(ledger).toMatch(/^\d+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+untracked\s+CREATE TABLE\s+public\.automation_rules\s+postgres via psql \(claimed by the client\) from 127\.0\.0\.1\s+-- Automation rules create table/m);
     // The 78 pushed migrations are tracked by their versions: none of their objects is listed.
     expect(ledger).not.toMatch(/ventures/);
     expect(run.stdout).toMatch(/^Linked \d+ untracked ledger entries to the versions marked applied/m);

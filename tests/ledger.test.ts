@@ -223,8 +223,8 @@ describe("the DDL ledger", () => {
     const report = JSON.parse(json.stdout);
     const rules = report.untracked_changes.find((g: any) => g.object === "table public.automation_rules");
     expect(rules).toMatchObject({ object_identity: "public.automation_rules", schema: "public" });
-    expect(rules.who[0]).toMatch(/^postgres via ops-laptop-psql from (127\.0\.0\.1|::1)$/);
-    expect(rules.changes[0]).toMatchObject({ command_tag: "CREATE TABLE", application_name: "ops-laptop-psql" });
+    expect(rules.who[0]).toMatch(/^postgres via ops-laptop-psql \(claimed by the client\) from (127\.0\.0\.1|::1)$/);
+    expect(rules.changes[0]).toMatchObject({ command_tag: "CREATE TABLE", application_name: "ops-laptop-psql", claimed: ["application_name"] });
     // Tracked DDL is not drift.
     expect(report.untracked_changes.find((g: any) => g.object_identity === "public.accounts")).toBeUndefined();
     expect(report.actions.find((a: any) => a.kind === "ledger_ack").command).toMatch(/^drift-guard ledger ack --id [0-9 ]+/);
@@ -234,7 +234,7 @@ describe("the DDL ledger", () => {
     expect(md.stdout).toContain("`table public.automation_rules`");
     const text = await runCli(["check", "--db-url", db.url, "--migrations", migrations()]);
     expect(text.stdout).toMatch(/Untracked schema changes/);
-    expect(text.stdout).toMatch(/table public\.automation_rules: 1 change\(s\) .* by postgres via ops-laptop-psql/);
+    expect(text.stdout).toMatch(/table public\.automation_rules: 1 change\(s\) .* by postgres via ops-laptop-psql \(claimed by the client\)/);
 
     // --since after everything: nothing untracked, only the out-of-order file remains.
     const later = await runCli(["check", "--db-url", db.url, "--migrations", migrations(), "--format", "json", "--since", "2999-01-01"]);

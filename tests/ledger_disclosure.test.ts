@@ -17,10 +17,10 @@ const groups: UntrackedChange[] = [{
   schema: "public",
   first_at: "2026-12-01T10:00:00.000Z",
   last_at: "2026-12-01T10:00:00.000Z",
-  who: ["postgres via psql from 127.0.0.1"],
+  who: ["postgres via psql (claimed by the client) from 127.0.0.1"],
   changes: [{
     id: "7", at: "2026-12-01T10:00:00.000Z", command_tag: "CREATE TABLE", session_user: "postgres", current_user: "postgres",
-    application_name: "psql", client_addr: "127.0.0.1", jwt_sub: null, jwt_role: null, statement, statement_hash: "sha256:ab", alerted: false,
+    application_name: "psql", client_addr: "127.0.0.1", jwt_sub: null, jwt_role: null, claimed: ["application_name"], statement, statement_hash: "sha256:ab", alerted: false,
   }],
 }];
 
@@ -31,7 +31,7 @@ describe("ledger disclosure", () => {
     expect(body).not.toContain(SECRET);
     expect(body).not.toContain("hunter2");
     expect(payload.text).toContain("table public.accounts");
-    expect(payload.text).toContain("postgres via psql from 127.0.0.1");
+    expect(payload.text).toContain("postgres via psql (claimed by the client) from 127.0.0.1");
     expect(payload.text).toContain("2026-12-01 10:00");
     expect(payload.text).toContain("https://abc.supabase.co/functions/v1/migration-drift/ledger?status=untracked");
     expect(payload.untracked_changes[0].changes[0]).toMatchObject({ statement: HIDDEN_FROM_SCOPE, statement_hash: "sha256:ab", id: "7" });
@@ -46,6 +46,6 @@ describe("ledger disclosure", () => {
 
   it("JWT claims read as claimed: any session may set request.jwt.claims", () => {
     const who = describeWho({ session_user: "postgres", current_user: "postgres", application_name: "supabase db push", client_addr: null, jwt_sub: "u1", jwt_role: "service_role" });
-    expect(who).toBe("postgres via supabase db push from a local socket (claimed, unverified: JWT role service_role, sub u1)");
+    expect(who).toBe("postgres via supabase db push (claimed by the client) from a local socket (claimed, unverified: JWT role service_role, sub u1)");
   });
 });

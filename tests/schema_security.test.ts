@@ -183,6 +183,14 @@ describe("drift_guard schema security", () => {
       });
       expect(out[0].m).toMatchObject({ migration_count: 1, git_commit: "abc1234", git_branch: "main" });
     });
+    it("writes a manifest only through store_manifest, which checks what it stores", async () => {
+      const direct = `insert into drift_guard.manifests (uploaded_by, migration_count, body) values ('{}', 0, '{"migrations":[]}')`;
+      expect(await errorCode(db.sql, "service_role", null, direct)).toBe("42501");
+      expect(await errorCode(db.sql, "service_role", null, "update drift_guard.manifests set body = '{}'")).toBe("42501");
+      expect(await errorCode(db.sql, "service_role", null, "delete from drift_guard.manifests")).toBe("42501");
+      expect(await errorCode(db.sql, "service_role", null, `select drift_guard.store_manifest('{"migrations":{}}'::jsonb, '{}'::jsonb)`)).toBe("DGI01");
+      expect(await errorCode(db.sql, "service_role", null, `select drift_guard.store_manifest('{"migrations":[]}'::jsonb, '"someone"'::jsonb)`)).toBe("DGI01");
+    });
   });
 
   describe("audit log integrity, even for the owner", () => {
@@ -253,14 +261,21 @@ describe("drift_guard schema security", () => {
         where n.nspname = 'drift_guard' and p.prosecdef and has_function_privilege(r.rolname, p.oid, 'EXECUTE')`)).toEqual([]);
       // Stronger: the only SECURITY DEFINER functions are the ledger's two trigger functions, which
       // Postgres refuses to call except as triggers (they record DDL by any role without granting
-      // that role write access to the ledger).
+      // that role write access to the ledger), and store_manifest, which only service_role may
+      // execute (its upload, without INSERT on the table).
       expect(await findings(`
         select p.oid::regprocedure::text || ' returns ' || p.prorettype::regtype::text as finding
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'drift_guard' and p.prosecdef order by 1`)).toEqual([
         "drift_guard.ledger_record_ddl() returns event_trigger",
         "drift_guard.ledger_record_history_write() returns trigger",
+        "drift_guard.store_manifest(jsonb,jsonb) returns jsonb",
       ]);
+      expect(await findings(`
+        select r.rolname || ' can execute store_manifest' as finding from pg_roles r
+        where has_function_privilege(r.oid, 'drift_guard.store_manifest(jsonb,jsonb)', 'EXECUTE')
+          and not r.rolsuper and r.rolname not in ('service_role', current_user) and not pg_has_role(r.oid, 'service_role', 'MEMBER')
+        order by 1`)).toEqual([]);
       expect(await errorCode(db.sql, "service_role", null, "select drift_guard.ledger_record_ddl()")).toBe("42501");
       // Not even the owner can call it: Postgres runs it only as a trigger.
       const ownerCall = await db.sql.unsafe("select drift_guard.ledger_record_ddl()").then(() => null, (e) => e.code);

@@ -4,13 +4,13 @@
  * the database and is escaped for where it goes.
  */
 import { visible } from "./text_escape.ts";
-import { describeEntry, type LedgerEntry, statementPreview } from "../ledger.ts";
+import { describeApplication, describeWho, type LedgerEntry, statementPreview } from "../ledger.ts";
 import type { UntrackedChange } from "../types.ts";
 import { codeSpan } from "./markdown_escape.ts";
 import { escapeXml } from "./xml_escape.ts";
 import { alignedTable, PLAIN, type TextStyle } from "./text.ts";
 
-/** "table public.t: 2 change(s) 2025-09-03 14:02 UTC … 14:05 UTC by postgres via psql from 10.0.0.5". */
+/** "table public.t: 2 change(s) 2025-09-03 14:02 UTC … 14:05 UTC by postgres via psql (claimed by the client) from 10.0.0.5". */
 export function untrackedSummary(g: UntrackedChange): string {
   const span = g.first_at === g.last_at ? g.first_at.slice(0, 16).replace("T", " ") : `${g.first_at.slice(0, 16).replace("T", " ")} … ${g.last_at.slice(0, 16).replace("T", " ")}`;
   return `${g.object}: ${g.changes.length} change(s) ${span} UTC by ${g.who.join("; ")}`;
@@ -71,7 +71,7 @@ export function renderLedger(entries: readonly LedgerEntry[], format: LedgerForm
     const out = ["| id | when (UTC) | status | object | command | who | statement |", "|---:|---|---|---|---|---|---|"];
     const cell = (s: string) => s.replace(/\r?\n|\r/g, " ").replace(/\|/g, "\\|");
     for (const e of entries) {
-      const who = describeEntry(e).split(" by ")[1]?.split(", ")[0] ?? e.session_user;
+      const who = describeWho(e);
       out.push(`| ${[e.id, e.recorded_at.slice(0, 19).replace("T", " "), statusLabel(e), codeSpan(e.object_identity ?? e.object_type ?? ""), e.command_tag,
         codeSpan(who), codeSpan(statementPreview(e.statement, 80))].map(cell).join(" | ")} |`);
     }
@@ -80,7 +80,7 @@ export function renderLedger(entries: readonly LedgerEntry[], format: LedgerForm
   if (!entries.length) return "no ledger entries match\n";
   const rows = [["ID", "WHEN (UTC)", "STATUS", "COMMAND", "OBJECT", "WHO", "STATEMENT"],
     ...entries.map((e) => [e.id, e.recorded_at.slice(0, 19).replace("T", " "), statusLabel(e), e.command_tag,
-      visible(e.object_identity ?? e.object_type ?? ""), visible(`${e.session_user}${e.application_name ? ` via ${e.application_name}` : ""}${e.client_addr ? ` from ${e.client_addr}` : ""}`),
+      visible(e.object_identity ?? e.object_type ?? ""), visible(`${e.session_user}${describeApplication(e.application_name)}${e.client_addr ? ` from ${e.client_addr}` : ""}`),
       statementPreview(e.statement, 60)])];
   const table = alignedTable(rows);
   return [style.dim(table[0]), ...table.slice(1).map((l, i) => (entries[i].status === "untracked" ? style.red(l) : l))].join("\n") + "\n";

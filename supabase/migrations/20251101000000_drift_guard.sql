@@ -737,10 +737,15 @@ $$;
 -- Manifests
 -- ---------------------------------------------------------------------------
 
+-- SECURITY DEFINER: the only way service_role (deploy scope through PostgREST) writes a
+-- manifest, so that it needs no INSERT on the table. It writes one row, checked, and nothing
+-- else; every name is qualified and the path ends in pg_temp, so no object of the caller's
+-- is looked up. The row itself is the record: uploaded_by, uploaded_at and the body.
 create or replace function drift_guard.store_manifest(p_body pg_catalog.jsonb, p_uploaded_by pg_catalog.jsonb)
 returns pg_catalog.jsonb
 language plpgsql
 volatile
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -748,6 +753,12 @@ declare
 begin
   if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' or pg_catalog.jsonb_typeof(p_body -> 'migrations') is distinct from 'array' then
     raise exception using errcode = 'DGI01', message = 'a manifest is a JSON object with a migrations array';
+  end if;
+  if p_uploaded_by is not null and pg_catalog.jsonb_typeof(p_uploaded_by) <> 'object' then
+    raise exception using errcode = 'DGI01', message = 'uploaded_by is a JSON object';
+  end if;
+  if pg_catalog.octet_length(p_body::pg_catalog.text) > 67108864 or pg_catalog.octet_length(coalesce(p_uploaded_by, '{}'::pg_catalog.jsonb)::pg_catalog.text) > 65536 then
+    raise exception using errcode = 'DGI01', message = 'a manifest is at most 64 MiB, its uploaded_by at most 64 KiB';
   end if;
   insert into drift_guard.manifests (uploaded_by, git_commit, git_branch, migration_count, body)
   values (

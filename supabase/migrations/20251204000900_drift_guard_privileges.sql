@@ -12,10 +12,11 @@
 --                  (who and from where stays with repair scope), rows filtered by the policy
 --                  audit_log_select_drift_guard_role: app_metadata.drift_guard_role in
 --                  read, deploy, repair (the scopes of functions/migration-drift/auth.ts)
---   service_role   USAGE on the schema; SELECT on every table; INSERT on manifests (an upload,
---                  what deploy scope does); EXECUTE on the functions that only read, and on
---                  store_manifest / current_manifest. It writes nothing else: no ledger entry,
---                  acknowledgement, alert mark, token or audit row.
+--   service_role   USAGE on the schema; SELECT on every table; EXECUTE on the functions that
+--                  only read, and on store_manifest (SECURITY DEFINER: an upload, what deploy
+--                  scope does) / current_manifest. It writes no table directly: no manifest
+--                  but through store_manifest, no ledger entry, acknowledgement, alert mark,
+--                  token or audit row.
 --
 -- Guarded by role existence, so that the file also installs on a plain Postgres.
 
@@ -80,7 +81,7 @@ end;
 $$;
 
 -- ---------------------------------------------------------------------------
--- 3. service_role: reads everything, uploads manifests, writes nothing else
+-- 3. service_role: reads everything, uploads manifests through store_manifest, writes no table
 -- ---------------------------------------------------------------------------
 
 do $$
@@ -90,7 +91,6 @@ begin
     grant select on drift_guard.schema_version, drift_guard.audit_log, drift_guard.tokens, drift_guard.manifests,
       drift_guard.ledger_settings, drift_guard.ddl_ledger, drift_guard.history_writes, drift_guard.ledger_health
       to service_role;
-    grant insert on drift_guard.manifests to service_role;
     grant execute on function
       drift_guard.digest_field(pg_catalog.text),
       drift_guard.history_digest(),

@@ -39,18 +39,21 @@ select is(
   'anon and authenticated cannot execute any drift_guard function'
 );
 -- SECURITY DEFINER only where a trigger must write the ledger on behalf of any role that runs
--- DDL; Postgres calls those only as triggers, so no caller can invoke them with other arguments.
+-- DDL (Postgres calls those only as triggers, so no caller can invoke them with other
+-- arguments), and store_manifest, service_role's only write, which checks what it stores.
 select is(
   array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'drift_guard' and p.prosecdef
           and p.prorettype not in ('pg_catalog.trigger'::pg_catalog.regtype, 'pg_catalog.event_trigger'::pg_catalog.regtype)
         order by 1),
-  '{}'::text[],
-  'no drift_guard function is SECURITY DEFINER, except trigger functions'
+  array['drift_guard.store_manifest(jsonb,jsonb)']::text[],
+  'no drift_guard function is SECURITY DEFINER, except trigger functions and store_manifest'
 );
 select is(
   array(select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'drift_guard' and p.prosecdef order by 1),
+        where n.nspname = 'drift_guard' and p.prosecdef
+          and p.prorettype in ('pg_catalog.trigger'::pg_catalog.regtype, 'pg_catalog.event_trigger'::pg_catalog.regtype)
+        order by 1),
   array['drift_guard.ledger_record_ddl()', 'drift_guard.ledger_record_history_write()']::text[],
   'the SECURITY DEFINER trigger functions are exactly the ledger''s two recorders'
 );
@@ -94,7 +97,8 @@ select is(
   'no write grant on any drift_guard table to PUBLIC, anon or authenticated'
 );
 
--- service_role writes nothing in drift_guard but a manifest upload (docs/security-model.md).
+-- service_role writes no drift_guard table directly: a manifest goes through store_manifest
+-- (docs/security-model.md).
 select is(
   array(select r.rolname || ' ' || v.privilege || ' ' || c.relname
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -104,8 +108,8 @@ select is(
           and (pg_catalog.has_table_privilege(r.oid, c.oid, v.privilege)
                or (v.privilege in ('INSERT', 'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, c.oid, v.privilege)))
         order by 1),
-  array['service_role INSERT manifests']::text[],
-  'the API roles write no drift_guard table, but service_role uploads manifests'
+  '{}'::text[],
+  'the API roles write no drift_guard table directly'
 );
 
 -- The trigger holds even for the owner.
