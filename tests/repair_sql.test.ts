@@ -233,6 +233,8 @@ describe("apply_repair and undo_repair", () => {
       const err = await pgError(() => apply(db.sql, current, [{ op: "delete", version: "20240101000000" }]));
       expect(err.code).toBe("DGL01");
       expect(err.message).toContain("dg-test-lock-holder");
+      // Any session may set application_name: the message says it is only what the session claims.
+      expect(err.message).toContain('application_name claims "dg-test-lock-holder"');
       expect(err.message).toMatch(/connected since \d{4}-\d\d-\d\d/);
       const undoErr = await pgError(() => undo(db.sql, "00000000-0000-0000-0000-000000000000"));
       expect(undoErr.code).toBe("DGL01");

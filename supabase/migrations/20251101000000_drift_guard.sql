@@ -201,7 +201,7 @@ begin
   raise exception using
     errcode = 'DGL01',
     message = pg_catalog.format(
-      'the drift-guard repair lock is held by application_name "%s" (pid %s, user %s), in a transaction started %s, connected since %s',
+      'the drift-guard repair lock is held by a session whose application_name claims "%s" (pid %s, user %s), in a transaction started %s, connected since %s',
       coalesce(nullif(v_holder.application_name, ''), '(none)'),
       v_holder.pid,
       coalesce(v_holder.usename::pg_catalog.text, '(not visible)'),
