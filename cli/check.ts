@@ -7,7 +7,7 @@ import { DriftGuardError } from "../shared/types.ts";
 import { collectDefinitionEvidence } from "../db/definition_evidence.ts";
 import { driftReport } from "../db/report.ts";
 import { withDatabase } from "./database.ts";
-import { callFunction, requireFunctionTarget } from "./function_client.ts";
+import { callFunction, type FunctionTarget, requireFunctionTarget } from "./function_client.ts";
 import { gitProvenance } from "./git.ts";
 import { readMigrationsDir } from "./local_migrations.ts";
 import { printReport, reportExitCode } from "./output.ts";
@@ -25,25 +25,33 @@ export interface CheckOptions {
   since?: string;
 }
 
+/**
+ * The report for the local migrations from the deployed function (POST /drift), refused
+ * unless it echoes the digest of the manifest that was sent.
+ *
+ * @example const report = await reportThroughFunction("supabase/migrations", requireFunctionTarget(url, token))
+ */
+export async function reportThroughFunction(migrations: string, target: FunctionTarget, since?: Date): Promise<Report & { manifest_digest: string }> {
+  const parsed = await readMigrationsDir(migrations);
+  const manifest = buildManifest(parsed, gitProvenance(migrations), new Date());
+  const [, body] = await callFunction(target, "POST", since ? `drift?since=${encodeURIComponent(since.toISOString())}` : "drift", manifest);
+  // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
+  const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
+  if (echoed !== manifestDigest(manifest)) {
+    throw new DriftGuardError(
+      "unreachable",
+      echoed === undefined ? "the answer from --url is not a drift report for the manifest we sent (it carries no manifest_digest)" : "the answer from --url is a report about another manifest (its manifest_digest differs from the one sent)",
+      "is --url your project's migration-drift function, deployed from this drift-guard version?",
+    );
+  }
+  return body as Report & { manifest_digest: string };
+}
 
 export async function checkCommand(opts: CheckOptions): Promise<number> {
   let report: Report;
   const since = opts.since ? parseSince(opts.since) : undefined;
   if (opts.url && !opts.dbUrl) {
-    const parsed = await readMigrationsDir(opts.migrations);
-    const target = requireFunctionTarget(opts.url, opts.token);
-    const manifest = buildManifest(parsed, gitProvenance(opts.migrations), new Date());
-    const [, body] = await callFunction(target, "POST", since ? `drift?since=${encodeURIComponent(since.toISOString())}` : "drift", manifest);
-    // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
-    const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
-    if (echoed !== manifestDigest(manifest)) {
-      throw new DriftGuardError(
-        "unreachable",
-        echoed === undefined ? "the answer from --url is not a drift report for the manifest we sent (it carries no manifest_digest)" : "the answer from --url is a report about another manifest (its manifest_digest differs from the one sent)",
-        "is --url your project's migration-drift function, deployed from this drift-guard version?",
-      );
-    }
-    report = body as Report;
+    report = await reportThroughFunction(opts.migrations, requireFunctionTarget(opts.url, opts.token), since);
   } else {
     if (!opts.dbUrl) {
       throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL), or --url and --token for the function", "drift-guard check --db-url postgresql://…");

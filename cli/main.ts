@@ -19,6 +19,8 @@ import { registerSchemaDiff } from "./schema_diff_command.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
 import { ledgerAckCommand, ledgerCommand } from "./ledger_commands.ts";
 import { LEDGER_FILTERS } from "../shared/ledger.ts";
+import { registerMcp } from "./commands/mcp.ts";
+import { processMcpDeps } from "./process_deps.ts";
 
 const env = process.env;
 /** What --fail-on can name: the drift states, and `untracked` for DDL the ledger saw outside any migration. */
@@ -290,6 +292,7 @@ Examples:
     .action(run(ledgerAckCommand));
 
   registerSchemaDiff(program, run);
+  registerMcp(program, run, () => processMcpDeps(VERSION));
   const exitCodes: Record<string, Array<0 | 1 | 2 | 3 | 4>> = {
     "manifest build": [0, 2],
     "manifest upload": [0, 2, 3],

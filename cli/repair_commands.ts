@@ -1,5 +1,4 @@
 /** `drift-guard fetch`, `repair` and `undo`: the guarded history operations. */
-import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -17,6 +16,7 @@ import { readMigrationsDir } from "./local_migrations.ts";
 import { alignedTable } from "../shared/report_formats/text.ts";
 import { visible } from "../shared/report_formats/text_escape.ts";
 import { progress } from "./progress.ts";
+import { shellArg, writeNewFile } from "./new_file.ts";
 
 function requireDbUrl(url: string | undefined): string {
   if (!url) throw new DriftGuardError("usage", "missing --db-url (or SUPABASE_DB_URL)", "drift-guard <command> --db-url postgresql://…");
@@ -29,35 +29,6 @@ function cliActor(): Actor {
     user = userInfo().username;
   } catch { /* no passwd entry */ }
   return { via: "cli", user, host: hostname() };
-}
-
-function shellArg(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Creates a new file and writes it; never overwrites, never follows a symlink
- * (a dangling one included: O_EXCL refuses any existing path). Returns why it
- * refused, or null when written.
- *
- * @example writeNewFile("supabase/migrations/1_a.sql", "select 1;\n") // null
- */
-function writeNewFile(path: string, text: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === "EEXIST" || code === "ELOOP") return `${path} already exists (a file or a symlink); fetch never overwrites`;
-    if (code === "ENAMETOOLONG") return "its file name is too long for this file system";
-    return `cannot create ${path} (${code ?? "error"})`;
-  }
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  return null;
 }
 
 export interface FetchOptions {

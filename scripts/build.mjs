@@ -19,7 +19,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_OUT = join(ROOT, "dist", "cli.js");
 export const FUNCTION_OUT = join(ROOT, "dist", "function", "migration-drift");
 const FUNCTION_SRC = join(ROOT, "functions", "migration-drift");
-const SOURCE_DIRS = ["cli", "db", "shared", "functions/migration-drift"];
+const SOURCE_DIRS = ["cli", "cli/commands", "cli/mcp", "db", "shared", "functions/migration-drift"];
 /** The function's entrypoints: index.ts is what Supabase deploys, serve.ts what `drift-guard serve` runs. */
 const FUNCTION_ENTRIES = ["index.ts", "serve.ts"];
 /**
