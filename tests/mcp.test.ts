@@ -12,6 +12,7 @@ import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
+import { startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const FILES = {
@@ -358,6 +359,51 @@ describe("drift-guard mcp over stdio", () => {
       } finally {
         await locker.end({ timeout: 1 });
         await s.close();
+      }
+    }));
+
+  it("through the function (--url, --token), the token's scope limits the tools", () =>
+    withSetup("mcp_function", async ({ db, project }) => {
+      await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values ('20240105000000', 'lost', ${["create table public.lost(id int)"]})`;
+      const token = (scope: string) => driftGuard(["token", "create", "--db-url", db.url, "--scope", scope, "--label", `agent-${scope}`]).stdout.trim().split("\n").at(-1)!;
+      const readToken = token("read");
+      const repairToken = token("repair");
+      const fn = await startFunctionServer({ SUPABASE_DB_URL: db.url });
+      try {
+        const refused = driftGuard(["mcp", "--url", fn.url, "--token", "dg_not_a_token"], { cwd: project });
+        expect(refused.status).toBe(3);
+        expect(refused.stderr).toMatch(/function: unknown credentials/);
+
+        const read = await serve(["--url", fn.url, "--no-require-approval"], project, { env: { DRIFT_GUARD_TOKEN: readToken } });
+        try {
+          expect((await read.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["check", "fetch_migrations", "ledger"]);
+          const check = await call(read.client, "check", {});
+          expect(check.isError, check.text).toBe(false);
+          expect(check.data.manifest_digest).toMatch(/^sha256:/);
+          expect(check.data.migrations.find((m: any) => m.version === "20240105000000").state).toBe("remote_only");
+          const fetched = await call(read.client, "fetch_migrations", { versions: ["20240105000000"] });
+          expect(fetched.data.written.map((w: any) => w.path)).toEqual([join("supabase", "migrations", "20240105000000_lost.sql")]);
+          expect((await call(read.client, "ledger", { limit: 5 })).isError).toBe(false);
+        } finally {
+          await read.close();
+        }
+
+        expect(driftGuard(["manifest", "upload", "--url", fn.url, "--token", repairToken], { cwd: project }).status).toBe(0);
+        const repair = await serve(["--url", fn.url, "--token", repairToken, "--no-require-approval"], project);
+        try {
+          expect((await repair.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["apply_repair", "check", "fetch_migrations", "ledger", "plan_repair", "undo_repair"]);
+          const plan = await call(repair.client, "plan_repair", { mark_applied: [HANDMADE], reason: "ran by hand" });
+          expect(plan.isError, plan.text).toBe(false);
+          const applied = await call(repair.client, "apply_repair", { mark_applied: [HANDMADE], reason: "ran by hand", plan_digest: plan.data.plan_digest });
+          expect(applied.isError, applied.text).toBe(false);
+          const [audit] = await db.sql`select actor from drift_guard.audit_log where id = ${applied.data.audit_id}::uuid`;
+          // The function records its caller: the token, labelled after the agent.
+          expect(audit.actor).toMatchObject({ via: "function", kind: "token", label: "agent-repair" });
+        } finally {
+          await repair.close();
+        }
+      } finally {
+        await fn.stop();
       }
     }));
 });
