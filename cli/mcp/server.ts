@@ -4,7 +4,6 @@
  * failure, however bad the arguments or the database, ends the server.
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { parseSince } from "../../shared/ledger.ts";
 import { refuseDifferent, type RepairRequest, validateAuditId, validateReason, validateRepairRequest } from "../../shared/repair_plan.ts";
@@ -14,6 +13,14 @@ import type { Actor } from "../../db/repair.ts";
 import { type McpBackend, writeFetchedRows } from "./backend.ts";
 import { DESCRIPTIONS, SERVER_INSTRUCTIONS, type ToolName } from "./descriptions.ts";
 import * as schemas from "./schemas.ts";
+
+/** A tools/call result (the SDK's CallToolResult, as much of it as this server fills). */
+interface CallToolResult {
+  [key: string]: unknown;
+  content: Array<{ type: "text"; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
 
 export interface DriftGuardMcpOptions {
   backend: McpBackend;
