@@ -14,6 +14,8 @@ import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
 import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
 import { startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
+import { DriftGuardError } from "../shared/types.ts";
+import { toolError } from "../cli/mcp/server.ts";
 
 const FILES = {
   "20240101000000_base.sql": "create table public.base(id int);",
@@ -190,6 +192,10 @@ describe("drift-guard mcp over stdio", () => {
         expect(audit.actor).toMatchObject({ via: "mcp", mcp_client: { name: clientName, version: "9.9.9" }, mcp_tool: "apply_repair" });
         const audited = driftGuard(["audit", "--db-url", db.url, "--format", "json"]);
         expect(JSON.parse(audited.stdout)[0].actor.mcp_client.name).toBe(clientName);
+        // Shown to a person, the client's claim is escaped: no escape sequence reaches the terminal.
+        const shown = driftGuard(["audit", "--db-url", db.url]);
+        expect(shown.stdout).toContain("via mcp (MCP client evil-agent\\x1b[2J\\u202e 9.9.9)");
+        expect(shown.stdout).not.toMatch(/[\u001b\u202e]/);
 
         const undone = await call(s.client, "undo_repair", { audit_id: applied.data.audit_id, reason: "testing undo" });
         expect(undone.isError, undone.text).toBe(false);
@@ -406,4 +412,20 @@ describe("drift-guard mcp over stdio", () => {
         await fn.stop();
       }
     }));
+});
+
+describe("toolError", () => {
+  it("is the CLI's JSON error, with control and bidi characters escaped", () => {
+    const result = toolError(new DriftGuardError("lock_held", "held by \u001b]8;;https://x.invalid\u0007here\u202e", "try again"));
+    expect(result.isError).toBe(true);
+    const text = result.content[0].text;
+    expect(text).not.toMatch(/[\u0000-\u001f\u202e]/);
+    expect(JSON.parse(text)).toEqual({ error: { code: "lock_held", message: "held by \\x1b]8;;https://x.invalid\\x07here\\u202e", hint: "try again" } });
+  });
+
+  it("an unexpected error says so without its message, which may quote a connection string", () => {
+    const text = toolError(new Error("connect postgresql://postgres:secret@db.invalid failed")).content[0].text;
+    expect(JSON.parse(text).error.code).toBe("internal");
+    expect(text).not.toContain("secret");
+  });
 });
