@@ -368,6 +368,22 @@ describe("drift-guard mcp over stdio", () => {
       }
     }));
 
+  it("ends with 0 when the client closes stdin; a bad configuration ends it before it serves", () =>
+    withSetup("mcp_lifecycle", async ({ db, project }) => {
+      const closed = driftGuard(["mcp", "--db-url", db.url], { cwd: project });
+      expect(closed.status, closed.stderr).toBe(0);
+      expect(closed.stderr).toMatch(/serving check, plan_repair, apply_repair, undo_repair, fetch_migrations, ledger over stdio, against the database; apply_repair and undo_repair return the command a person runs/);
+      expect(closed.stdout).toBe("");
+      const noFolder = driftGuard(["mcp", "--db-url", db.url, "--migrations", "no/such/dir"], { cwd: project });
+      expect(noFolder.status).toBe(2);
+      expect(noFolder.stderr).toMatch(/migrations directory .*no\/such\/dir does not exist/);
+      const noTarget = driftGuard(["mcp"], { cwd: project });
+      expect(noTarget.status).toBe(2);
+      expect(noTarget.stderr).toMatch(/missing --db-url \(or SUPABASE_DB_URL\), or --url and --token/);
+      const both = driftGuard(["mcp", "--db-url", db.url, "--url", "https://x.invalid/functions/v1/migration-drift"], { cwd: project });
+      expect(both.status).toBe(2);
+    }));
+
   it("through the function (--url, --token), the token's scope limits the tools", () =>
     withSetup("mcp_function", async ({ db, project }) => {
       await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values ('20240105000000', 'lost', ${["create table public.lost(id int)"]})`;
