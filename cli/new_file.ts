@@ -2,7 +2,7 @@
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 
 /**
- * Creates a new file and writes it; never overwrites, never follows a symlink
+ * Creates a file that does not exist yet and writes it; never overwrites, never follows a symlink
  * (a dangling one included: O_EXCL refuses any existing path). Returns why it
  * refused, or null when written.
  *

@@ -368,7 +368,7 @@ describe("drift-guard mcp over stdio", () => {
       }
     }));
 
-  it("ends with 0 when the client closes stdin; a bad configuration ends it before it serves", () =>
+  it("ends with 0 when the client closes stdin; a bad configuration ends it without serving", () =>
     withSetup("mcp_lifecycle", async ({ db, project }) => {
       const closed = driftGuard(["mcp", "--db-url", db.url], { cwd: project });
       expect(closed.status, closed.stderr).toBe(0);

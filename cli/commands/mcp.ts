@@ -65,13 +65,13 @@ function operator(): Record<string, unknown> {
 
 /**
  * Serves until the client closes stdin or a signal arrives; 0 then. A bad flag, a
- * missing migrations folder or a token the function refuses ends it before it serves (2 or 3).
+ * missing migrations folder or a token the function refuses ends it without serving (2 or 3).
  *
  * @example await run(deps, { dbUrl: "postgresql://…", migrations: "supabase/migrations", requireApproval: true })
  */
 export async function run(deps: McpDeps, options: McpOptions): Promise<number> {
   const migrationsDir = resolve(deps.cwd, options.migrations);
-  // A wrong folder is a configuration error: say so now, in the client's log, not on every call.
+  // A wrong folder is a configuration error: say so at start-up, in the client's log, not on every call.
   await readMigrationsDir(migrationsDir);
   let backend: McpBackend;
   let scope: Scope = "repair";
@@ -109,7 +109,6 @@ export async function run(deps: McpDeps, options: McpOptions): Promise<number> {
     deps.signal.addEventListener("abort", () => done(), { once: true });
   });
   await server.connect(transport);
-  server.server.onclose = () => {};
   deps.stderr.write(
     `drift-guard mcp: serving ${[...tools].join(", ")} over stdio, ${backend.kind === "function" ? `through the function (token scope ${scope})` : "against the database"}` +
       `${tools.has("apply_repair") ? (requireApproval ? "; apply_repair and undo_repair return the command a person runs (--no-require-approval lets them write)" : "; apply_repair and undo_repair write (approval not required)") : ""}\n`,

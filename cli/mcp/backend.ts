@@ -71,7 +71,7 @@ export function remoteOnlyVersions(report: Pick<Report, "migrations">, versions:
 }
 
 /**
- * Writes history rows as new migration files directly inside `migrationsDir` and nowhere
+ * Writes history rows as migration files directly inside `migrationsDir` and nowhere
  * else: the file name comes from fileNameFor (digits, and a name without separators or
  * control characters), the target's folder must be the migrations folder itself, and an
  * existing file or symlink is never written through. Paths are returned relative to `cwd`.

@@ -1,8 +1,7 @@
 /** The MCP tools against the database itself (--db-url / SUPABASE_DB_URL): the calls `check`, `repair`, `undo`, `fetch` and `ledger` make. */
-import { DEFAULT_MIGRATIONS_DIR } from "../../shared/drift.ts";
 import { parseSince } from "../../shared/ledger.ts";
 import { repairJson, type RepairRequest } from "../../shared/repair_plan.ts";
-import { computeDrift } from "../../shared/drift.ts";
+import { computeDrift, DEFAULT_MIGRATIONS_DIR } from "../../shared/drift.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import type { Sql } from "../../db/connect.ts";
 import { databaseError } from "../../db/database_error.ts";
@@ -19,7 +18,11 @@ import { type McpBackend, remoteOnlyVersions, type RepairJson } from "./backend.
 /** What the server's connections call themselves in pg_stat_activity and the DDL ledger. */
 export const MCP_APPLICATION_NAME = "drift-guard mcp";
 
-/** The flags that select the marks, as `drift-guard repair` takes them. */
+/**
+ * The flags that select the marks, as `drift-guard repair` takes them.
+ *
+ * @example repairFlags({ markApplied: ["004", "008"], reason: "x" }) // "--mark-applied 004 008"
+ */
 export function repairFlags(request: RepairRequest): string {
   const flag = request.markApplied?.length ? `--mark-applied ${request.markApplied.join(" ")}` : `--mark-reverted ${(request.markReverted ?? []).join(" ")}`;
   return `${flag}${request.forceDifferent ? " --force-different" : ""}`;

@@ -16,7 +16,7 @@ export type Scope = "read" | "deploy" | "repair";
 /**
  * The token's scope, asked of the function without changing anything: `GET /audit?limit=1`
  * needs read (a 401 means the token is unknown or revoked), and `POST /repair/undo` with an
- * empty body needs repair. The function checks the scope before it reads a body, so a
+ * empty body needs repair. The function checks the scope ahead of reading a body, so a
  * repair token gets 400 (no audit_id: nothing undone) and a lesser one 403. Read and deploy
  * tokens both answer "read": the tools treat them alike.
  *

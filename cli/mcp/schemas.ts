@@ -83,7 +83,7 @@ export const reportOutput = z.looseObject({
 
 const change = z.looseObject({ op: z.enum(["insert", "update", "delete"]), version: z.string(), name: z.string(), statements_checksum: z.string().nullable() });
 
-/** A plan before apply, the applied result after, or (approval required) the verified plan with the command a person runs. */
+/** A dry-run plan, an applied result, or (approval required) the verified plan with the command a person runs. */
 export const repairOutput = z.looseObject({
   dry_run: z.boolean(),
   history_digest: digest,
