@@ -424,6 +424,27 @@ describe("drift-guard mcp over stdio", () => {
         } finally {
           await repair.close();
         }
+
+        // Approval (the default): the commands a person runs read the URL and token from their environment.
+        const approval = await serve(["--url", fn.url, "--token", repairToken], project);
+        try {
+          const person = (command: string) => spawnSync("bash", ["-c", command], { encoding: "utf8", env: { ...process.env, DRIFT_GUARD_URL: fn.url, DRIFT_GUARD_TOKEN: repairToken } });
+          const [last] = await db.sql`select id::text from drift_guard.audit_log order by created_at desc limit 1`;
+          const undo = await call(approval.client, "undo_repair", { audit_id: last.id, reason: "the agent asked" });
+          expect(undo.data.command).not.toContain(repairToken);
+          expect(person(undo.data.command).status).toBe(0);
+          expect((await historyRows(db)).map((r) => r.version)).not.toContain(HANDMADE);
+          const plan = await call(approval.client, "plan_repair", { mark_applied: [HANDMADE], reason: "ran by hand" });
+          const answer = await call(approval.client, "apply_repair", { mark_applied: [HANDMADE], reason: "ran by hand", plan_digest: plan.data.plan_digest });
+          expect(answer.data.approval_required).toBe(true);
+          expect((await historyRows(db)).map((r) => r.version)).not.toContain(HANDMADE);
+          const ran = person(answer.data.command);
+          expect(ran.status, ran.stderr).toBe(0);
+          expect(JSON.parse(ran.stdout)).toMatchObject({ dry_run: false, plan_digest: plan.data.plan_digest });
+          expect((await historyRows(db)).map((r) => r.version)).toContain(HANDMADE);
+        } finally {
+          await approval.close();
+        }
       } finally {
         await fn.stop();
       }
