@@ -2,7 +2,7 @@
  * `drift-guard mcp` driven by the MCP SDK's own client over stdio: the real bin, spawned
  * as its own process group (setsid) so that finally can kill whatever it started.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -382,6 +382,30 @@ describe("drift-guard mcp over stdio", () => {
       expect(noTarget.stderr).toMatch(/missing --db-url \(or SUPABASE_DB_URL\), or --url and --token/);
       const both = driftGuard(["mcp", "--db-url", db.url, "--url", "https://x.invalid/functions/v1/migration-drift"], { cwd: project });
       expect(both.status).toBe(2);
+    }));
+
+  it("a line that is not JSON-RPC is dropped; the next request is answered", () =>
+    withSetup("mcp_garbage", async ({ db, project }) => {
+      const child = spawn("setsid", [process.execPath, BIN, "mcp", "--db-url", db.url], { cwd: project, stdio: ["pipe", "pipe", "pipe"] });
+      try {
+        let out = "";
+        const answered = new Promise<any>((done) => {
+          child.stdout.on("data", (d) => {
+            out += d;
+            const line = out.split("\n").find((l) => l.includes('"id":7'));
+            if (line) done(JSON.parse(line));
+          });
+        });
+        child.stdin.write("this is not json\n{\"jsonrpc\": \"2.0\", \"method\": 42}\n");
+        child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 7, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } }) + "\n");
+        const reply = await answered;
+        expect(reply.result.serverInfo.name).toBe("drift-guard");
+        expect(child.exitCode).toBe(null);
+      } finally {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch { /* already gone */ }
+      }
     }));
 
   it("through the function (--url, --token), the token's scope limits the tools", () =>
