@@ -5,12 +5,13 @@ import { buildManifest, manifestDigest } from "../../shared/manifest.ts";
 import { renderReport, type ReportFormat } from "../../shared/report_formats/index.ts";
 import type { Report } from "../../shared/types.ts";
 import { DRIFT_STATES, DriftGuardError } from "../../shared/types.ts";
+import type { Sql } from "../../db/connect.ts";
 import { type DefinitionJudge, driftReport } from "../../db/report.ts";
 import type { ReplayVerifier } from "../../db/history_replay.ts";
 import type { CommandDefinition } from "../command.ts";
 import { withDatabase } from "../database.ts";
 import type { CliDeps } from "../deps.ts";
-import { callFunction, requireFunctionTarget } from "../function_client.ts";
+import { callFunction, type FunctionTarget, requireFunctionTarget } from "../function_client.ts";
 import { gitFileMove, gitProvenance } from "../git.ts";
 import { readMigrationsDir } from "../local_migrations.ts";
 import { dbUrlOption, functionUrlOption, migrationsOption, requireDbUrl, TARGET_RULE_HELP, tokenOption } from "../options.ts";
@@ -80,6 +81,43 @@ applies them, so a pull-request check passes --fail-on remote_only,out_of_order,
 };
 
 /**
+ * The report for the local migrations from the deployed function (POST /drift), refused
+ * unless it echoes the digest of the manifest that was sent. `drift-guard mcp` calls it too.
+ *
+ * @example const report = await reportThroughFunction(deps, "supabase/migrations", requireFunctionTarget(url, token))
+ */
+export async function reportThroughFunction(deps: Pick<CliDeps, "fs" | "cwd" | "env" | "now" | "stderr">, migrations: string, target: FunctionTarget, since?: Date): Promise<Report & { manifest_digest: string }> {
+  const parsed = await readMigrationsDir(migrations, deps);
+  const manifest = buildManifest(parsed, gitProvenance(migrations, deps), deps.now());
+  const [, body] = await callFunction(target, "POST", since ? `drift?since=${encodeURIComponent(since.toISOString())}` : "drift", manifest);
+  // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
+  const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
+  if (echoed !== manifestDigest(manifest)) {
+    throw new DriftGuardError(
+      "unreachable",
+      echoed === undefined ? "the answer from --url is not a drift report for the manifest we sent (it carries no manifest_digest)" : "the answer from --url is a report about another manifest (its manifest_digest differs from the one sent)",
+      "is --url your project's migration-drift function, deployed from this drift-guard version?",
+    );
+  }
+  return body as Report & { manifest_digest: string };
+}
+
+/**
+ * The report for the local migrations against an open database: with evidence, the
+ * definitions of local-only migrations and a replay that verifies every suggestion
+ * (findings: moved, squashed, renumber, ambiguous). `drift-guard mcp` calls it too.
+ *
+ * @example const report = await withDatabase(deps, url, (sql) => reportFromDatabase(deps, sql, { migrations: "supabase/migrations", evidence: true }))
+ */
+export async function reportFromDatabase(deps: Pick<CliDeps, "fs" | "cwd" | "stderr">, sql: Sql, opts: { migrations: string; evidence: boolean; since?: Date }): Promise<Report> {
+  // Connect while the files are read: the handshake's round trips overlap the disk work.
+  const connected = sql`select 1`.catch(() => {});
+  const parsed = await readMigrationsDir(opts.migrations, deps);
+  await connected;
+  return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions, migrationsDir: opts.migrations, since: opts.since, ...(opts.evidence ? { verifyReplay, fileMove: gitFileMove(opts.migrations, deps) } : {}) });
+}
+
+/**
  * The drift report for `opts.migrations` against the database or the function; exit 0, 1 or 2 by its content.
  * @example await run(deps, { dbUrl, migrations: "supabase/migrations", format: "json", evidence: true })
  */
@@ -87,29 +125,10 @@ export async function run(deps: CliDeps, opts: CheckOptions): Promise<number> {
   let report: Report;
   const since = opts.since ? parseSince(opts.since, deps.now()) : undefined;
   if (opts.url && !opts.dbUrl) {
-    const parsed = await readMigrationsDir(opts.migrations, deps);
-    const target = requireFunctionTarget(opts.url, opts.token);
-    const manifest = buildManifest(parsed, gitProvenance(opts.migrations, deps), deps.now());
-    const [, body] = await callFunction(target, "POST", since ? `drift?since=${encodeURIComponent(since.toISOString())}` : "drift", manifest);
-    // Whatever answered must show it judged the manifest we sent: a fake "in_sync" is an error, not a pass.
-    const echoed = (body as { manifest_digest?: unknown } | null)?.manifest_digest;
-    if (echoed !== manifestDigest(manifest)) {
-      throw new DriftGuardError(
-        "unreachable",
-        echoed === undefined ? "the answer from --url is not a drift report for the manifest we sent (it carries no manifest_digest)" : "the answer from --url is a report about another manifest (its manifest_digest differs from the one sent)",
-        "is --url your project's migration-drift function, deployed from this drift-guard version?",
-      );
-    }
-    report = body as Report;
+    report = await reportThroughFunction(deps, opts.migrations, requireFunctionTarget(opts.url, opts.token), since);
   } else {
     const url = requireDbUrl(opts.dbUrl, "check", { orFunction: true });
-    report = await withDatabase(deps, url, async (sql) => {
-      // Connect while the files are read: the handshake's round trips overlap the disk work.
-      const connected = sql`select 1`.catch(() => {});
-      const parsed = await readMigrationsDir(opts.migrations, deps);
-      await connected;
-      return await driftReport(sql, parsed.migrations, parsed.problems, { evidence: opts.evidence ? "definitions" : false, judgeDefinitions, migrationsDir: opts.migrations, since, ...(opts.evidence ? { verifyReplay, fileMove: gitFileMove(opts.migrations, deps) } : {}) });
-    });
+    report = await withDatabase(deps, url, (sql) => reportFromDatabase(deps, sql, { migrations: opts.migrations, evidence: opts.evidence, since }));
   }
   await printReport(deps, (format, style) => renderReport(report, format, style), opts.format, opts.output);
   return reportExitCode(report, opts.failOn, deps.stderr);
