@@ -16,6 +16,9 @@ import { startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import { toolError } from "../cli/mcp/server.ts";
+import { repairSelection } from "../cli/mcp/database_backend.ts";
+import { planInput } from "../cli/mcp/schemas.ts";
+import { applyCommandLine } from "../cli/commands/repair.ts";
 
 const FILES = {
   "20240101000000_base.sql": "create table public.base(id int);",
@@ -537,5 +540,26 @@ describe("toolError", () => {
     const text = toolError(new Error("connect postgresql://postgres:secret@db.invalid failed")).content[0].text;
     expect(JSON.parse(text).error.code).toBe("internal");
     expect(text).not.toContain("secret");
+  });
+});
+
+describe("whole-history repairs as tool input", () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+
+  it("squash {rows, into} is strict: both keys, digits only, nothing else", () => {
+    expect(planInput.safeParse({ squash: { rows: ["20240101000000", "20240102000000"], into: "20240103000000" }, reason: "folded" }).success).toBe(true);
+    expect(planInput.safeParse({ squash: { rows: ["20240101000000"] }, reason: "folded" }).success).toBe(false);
+    expect(planInput.safeParse({ squash: { rows: ["../x"], into: "20240103000000" }, reason: "folded" }).success).toBe(false);
+    expect(planInput.safeParse({ squash: { rows: ["1"], into: "2", extra: true }, reason: "folded" }).success).toBe(false);
+    expect(planInput.safeParse({ move: { from: "1", to: "2; rm -rf /" }, reason: "moved" }).success).toBe(false);
+  });
+
+  it("the command a person runs repeats --squash and --into (and --migrations when not the default)", () => {
+    const squash = repairSelection({ squash: { rows: ["1", "2"], into: "3" }, reason: "folded" });
+    expect(applyCommandLine({ migrations: "supabase/migrations", ...squash }, "folded into one", false, digest))
+      .toBe(`drift-guard repair --squash 1 2 --into 3 --reason 'folded into one' --apply --expect-digest ${digest}`);
+    const move = repairSelection({ move: { from: "5", to: "2" }, reason: "x" });
+    expect(applyCommandLine({ migrations: "db/my migrations", ...move }, "x", false, digest))
+      .toBe(`drift-guard repair --migrations 'db/my migrations' --move 5 --to 2 --reason x --apply --expect-digest ${digest}`);
   });
 });
