@@ -488,7 +488,7 @@ describe("drift-guard mcp over stdio", () => {
           expect((await repair.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["apply_repair", "check", "fetch_migrations", "ledger", "plan_repair", "undo_repair"]);
           const plan = await call(repair.client, "plan_repair", { mark_applied: [HANDMADE], reason: "ran by hand" });
           expect(plan.isError, plan.text).toBe(false);
-          // The function's POST /repair takes marks only: a whole-history repair is refused before anything is sent.
+          // The function's POST /repair takes marks only: a whole-history repair is refused, and nothing reaches it.
           const moved = await call(repair.client, "plan_repair", { move: { from: "20240105000000", to: "20240102000000" }, reason: "renumbered" });
           expect(moved.error.code).toBe("bad_input");
           expect(moved.error.message).toMatch(/--db-url|database/);

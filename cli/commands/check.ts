@@ -82,7 +82,7 @@ applies them, so a pull-request check passes --fail-on remote_only,out_of_order,
 
 /**
  * The report for the local migrations from the deployed function (POST /drift), refused
- * unless it echoes the digest of the manifest that was sent. `drift-guard mcp` calls it too.
+ * unless it echoes the digest of the manifest in the request. `drift-guard mcp` calls it too.
  *
  * @example const report = await reportThroughFunction(deps, "supabase/migrations", requireFunctionTarget(url, token))
  */

@@ -38,7 +38,7 @@ export async function tokenScope(target: FunctionTarget): Promise<Scope> {
 
 /**
  * The function's POST /repair body for a request. The function takes marks only: a move or
- * a squash (whole-history repairs) is refused here, before anything is sent.
+ * a squash (whole-history repairs) is refused here, and nothing is sent.
  */
 const body = (request: RepairRequest, planDigest?: string) => {
   if (request.move || request.squash) {
