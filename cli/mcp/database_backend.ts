@@ -2,17 +2,17 @@
 import { parseSince } from "../../shared/ledger.ts";
 import { repairJson, type RepairRequest } from "../../shared/repair_plan.ts";
 import { computeDrift } from "../../shared/drift.ts";
-import { DriftGuardError } from "../../shared/types.ts";
 import type { Sql } from "../../db/connect.ts";
 import { collectDefinitionEvidence } from "../../db/definition_evidence.ts";
 import { knownStatements, readHistory } from "../../db/history.ts";
-import { ledgerInstalled, ledgerState, readLedger } from "../../db/ledger.ts";
+import { ledgerState, readLedger } from "../../db/ledger.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import { reportFromDatabase } from "../commands/check.ts";
 import { remoteOnlyVersions } from "../commands/fetch.ts";
 import { applyCommandLine, shellArg } from "../commands/repair.ts";
 import { withDatabase } from "../database.ts";
 import type { CliDeps } from "../deps.ts";
+import { requireLedger } from "../installed.ts";
 import { readMigrationsDir } from "../local_migrations.ts";
 import type { McpBackend, RepairJson } from "./backend.ts";
 
@@ -80,9 +80,7 @@ export function databaseBackend(deps: Pick<CliDeps, "openDatabase" | "fs" | "cwd
         limit: query.limit ?? 1000,
       };
       return withSql(async (sql) => {
-        if (!(await ledgerInstalled(sql))) {
-          throw new DriftGuardError("not_installed", "the DDL ledger is not installed in this database", "a person runs: drift-guard install --db-url …");
-        }
+        await requireLedger(sql);
         return { ledger: { ...(await ledgerState(sql)) }, entries: await readLedger(sql, parsed) };
       });
     },
