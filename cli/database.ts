@@ -5,11 +5,12 @@ import { databaseError } from "../db/database_error.ts";
 import type { CliDeps } from "./deps.ts";
 
 /**
- * Runs `fn` with a one-connection pool, ended afterwards.
+ * Runs `fn` with a one-connection pool, ended afterwards; `applicationName` is what
+ * pg_stat_activity and the DDL ledger call the connection.
  * @example await withDatabase(deps, url, (sql) => sql`select 1`)
  */
-export async function withDatabase<T>(deps: Pick<CliDeps, "openDatabase" | "env" | "stderr">, url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = deps.openDatabase(url, { max: 1, applicationName: "drift-guard cli" });
+export async function withDatabase<T>(deps: Pick<CliDeps, "openDatabase" | "env" | "stderr">, url: string, fn: (sql: Sql) => Promise<T>, applicationName = "drift-guard cli"): Promise<T> {
+  const sql = deps.openDatabase(url, { max: 1, applicationName });
   try {
     return await fn(sql);
   } catch (err) {

@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "ledger": () => import("./commands/ledger.ts"),
   "ledger ack": () => import("./commands/ledger_ack.ts"),
   "schema-diff": () => import("./commands/schema_diff.ts"),
+  "mcp": () => import("./commands/mcp.ts"),
 };
 
 /** Words that only group subcommands. */

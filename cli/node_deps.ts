@@ -6,7 +6,8 @@
 import * as fs from "node:fs/promises";
 import process from "node:process";
 import { openDatabase } from "../db/connect.ts";
-import type { CliDeps, OutputStream } from "./deps.ts";
+import type { McpDeps } from "./commands/mcp.ts";
+import type { OutputStream } from "./deps.ts";
 
 const stream = (s: NodeJS.WriteStream): OutputStream => ({
   write: (text) => void s.write(text),
@@ -17,9 +18,10 @@ const stream = (s: NodeJS.WriteStream): OutputStream => ({
 
 /**
  * CliDeps over this process; `signal` is the caller's (main aborts it on SIGINT, SIGTERM, SIGHUP).
+ * Also stdin and stdout as `drift-guard mcp`'s protocol streams, opened only when it asks.
  * @example const deps = nodeDeps(new AbortController().signal)
  */
-export function nodeDeps(signal: AbortSignal): CliDeps {
+export function nodeDeps(signal: AbortSignal): McpDeps {
   return {
     fs,
     openDatabase,
@@ -29,5 +31,11 @@ export function nodeDeps(signal: AbortSignal): CliDeps {
     cwd: process.cwd(),
     now: () => new Date(),
     signal,
+    get protocolIn() {
+      return process.stdin;
+    },
+    get protocolOut() {
+      return process.stdout;
+    },
   };
 }

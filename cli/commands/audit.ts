@@ -21,7 +21,10 @@ function describeActor(actor: Record<string, unknown>): string {
     const v = actor?.[key];
     if (typeof v === "string" && v) {
       const via = typeof actor.via === "string" ? ` via ${actor.via}` : "";
-      return `${v}${via}`;
+      // `drift-guard mcp`: the client's own claim from the MCP handshake (escaped by write like every field).
+      const client = actor.mcp_client as { name?: unknown; version?: unknown } | undefined;
+      const agent = typeof client?.name === "string" ? ` (MCP client ${client.name}${typeof client.version === "string" ? ` ${client.version}` : ""})` : "";
+      return `${v}${via}${agent}`;
     }
   }
   return JSON.stringify(actor ?? {});

@@ -184,6 +184,28 @@ export async function functionReport(deps: Pick<CliDeps, "env" | "cwd" | "now">,
 }
 
 /**
+ * The report for the local migrations from the deployed function (POST /drift), refused
+ * unless it echoes the digest of the manifest in the request. `drift-guard mcp` calls it too.
+ *
+ * @example const report = await reportThroughFunction(deps, "supabase/migrations", requireFunctionTarget(url, token))
+ */
+export async function reportThroughFunction(deps: Pick<CliDeps, "fs" | "cwd" | "env" | "now" | "stderr">, migrations: string, target: FunctionTarget, since?: Date): Promise<Report & { manifest_digest: string }> {
+  const parsed = await readMigrationsDir(migrations, deps);
+  return (await functionReport(deps, target, parsed, migrations, since)) as Report & { manifest_digest: string };
+}
+
+/**
+ * The report for the local migrations against an open database: with evidence, the
+ * definitions of local-only migrations and a replay that verifies every suggestion
+ * (findings: moved, squashed, renumber, ambiguous). `drift-guard mcp` calls it too.
+ *
+ * @example const report = await withDatabase(deps, url, (sql) => reportFromDatabase(deps, sql, { migrations: "supabase/migrations", evidence: true }))
+ */
+export function reportFromDatabase(deps: Pick<CliDeps, "fs" | "cwd" | "stderr">, sql: Sql, opts: { migrations: string; evidence: boolean; since?: Date }): Promise<Report> {
+  return databaseReport(deps, sql, () => readMigrationsDir(opts.migrations, deps), { evidence: opts.evidence, migrationsDir: opts.migrations, since: opts.since });
+}
+
+/**
  * The drift report for `opts.migrations` against the database or the function; exit 0, 1 or 2 by its content.
  * With --target or --all-targets, every environment named, in one report (check_targets.ts).
  * @example await run(deps, { dbUrl, migrations: "supabase/migrations", format: "json", evidence: true })

@@ -5,7 +5,7 @@ import { computeDrift } from "../../shared/drift.ts";
 import { fileNameFor, renderMigrationFile } from "../../shared/migration_files.ts";
 import { visible } from "../../shared/report_formats/text_escape.ts";
 import { splitStatements } from "../../shared/sql_statements.ts";
-import { DriftGuardError, EXIT } from "../../shared/types.ts";
+import { DriftGuardError, EXIT, type Report } from "../../shared/types.ts";
 import { knownStatements, readHistory } from "../../db/history.ts";
 import type { CommandDefinition } from "../command.ts";
 import { withDatabase } from "../database.ts";
@@ -38,11 +38,11 @@ export interface FetchOptions {
 /**
  * Creates a new file and writes it; never overwrites, never follows a symlink
  * (a dangling one included: O_EXCL refuses any existing path). Returns why it
- * refused, or null when written.
+ * refused, or null when written. `drift-guard mcp`'s fetch_migrations writes through it too.
  *
  * @example await writeNewFile(deps.fs, "/repo/supabase/migrations/1_a.sql", "supabase/migrations/1_a.sql", "select 1;\n") // null
  */
-async function writeNewFile(fs: CliFs, absPath: string, path: string, text: string): Promise<string | null> {
+export async function writeNewFile(fs: CliFs, absPath: string, path: string, text: string): Promise<string | null> {
   try {
     // "wx" is O_CREAT | O_EXCL: POSIX fails it on any existing path and never follows a final symlink.
     await fs.writeFile(absPath, text, { flag: "wx", mode: 0o644 });
@@ -53,6 +53,51 @@ async function writeNewFile(fs: CliFs, absPath: string, path: string, text: stri
     return `cannot create ${path} (${code ?? "error"})`;
   }
   return null;
+}
+
+/**
+ * The versions fetch may write: those the report calls remote_only (all of them when
+ * `versions` is empty). A version with a local file, or none in the history, is refused.
+ *
+ * @example remoteOnlyVersions(report, []) // every remote_only version
+ */
+export function remoteOnlyVersions(report: Pick<Report, "migrations">, versions: readonly string[]): string[] {
+  const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
+  const wanted = versions.length ? [...new Set(versions)] : [...remoteOnly];
+  for (const v of wanted) {
+    if (!remoteOnly.has(v)) {
+      const known = report.migrations.some((m) => m.version === v);
+      throw new DriftGuardError("unknown_version", known ? `${v} already has a local file; fetch writes remote-only migrations` : `${v} is not in the migration history`);
+    }
+  }
+  return wanted;
+}
+
+/** A history row to write out as a file. */
+export interface FetchRow {
+  version: string;
+  name: string | null;
+  statements: string[] | null;
+}
+
+/**
+ * The file a history row becomes (its name from fileNameFor: digits, and a name without
+ * separators or control characters), or why it cannot become one.
+ *
+ * @example migrationFileFor({ version: "1", name: "a", statements: ["select 1"] }) // { fileName: "1_a.sql", text: "select 1;\n", roundTrips: true }
+ */
+export function migrationFileFor(row: FetchRow): { fileName: string; text: string; roundTrips: boolean } | { why: string } {
+  const fileName = fileNameFor(row.version, row.name);
+  if (row.statements === null || fileName === null) {
+    const why = row.statements === null
+      ? "the history row has no statements to write out"
+      : !/^[0-9]+$/.test(row.version)
+      ? "its version is not digits, so it cannot be a migration file name"
+      : `its name "${row.name}" cannot be a file name`;
+    return { why };
+  }
+  const text = renderMigrationFile(row.statements);
+  return { fileName, text, roundTrips: JSON.stringify(splitStatements(text)) === JSON.stringify(row.statements) };
 }
 
 /**
@@ -75,14 +120,7 @@ export async function run(deps: CliDeps, opts: FetchOptions): Promise<number> {
   }
   const remote = await withDatabase(deps, url, (sql) => readHistory(sql, knownStatements(parsed.migrations)));
   const report = computeDrift({ local: parsed.migrations, remote, problems: parsed.problems });
-  const remoteOnly = new Set(report.migrations.filter((m) => m.state === "remote_only").map((m) => m.version));
-  const wanted = opts.versions?.length ? opts.versions : [...remoteOnly];
-  for (const v of wanted) {
-    if (!remoteOnly.has(v)) {
-      const known = report.migrations.some((m) => m.version === v);
-      throw new DriftGuardError("unknown_version", known ? `${v} already has a local file; fetch writes remote-only migrations` : `${v} is not in the migration history`);
-    }
-  }
+  const wanted = remoteOnlyVersions(report, opts.versions ?? []);
   const rows = new Map((remote ?? []).map((r) => [r.version, r]));
   let written = 0;
   let failed = 0;
@@ -90,20 +128,14 @@ export async function run(deps: CliDeps, opts: FetchOptions): Promise<number> {
   for (const v of wanted) {
     bar.tick(written + failed);
     const row = rows.get(v)!;
-    const fileName = fileNameFor(v, row.name);
-    if (row.statements === null || fileName === null) {
+    const file = migrationFileFor(row);
+    if ("why" in file) {
       failed++;
-      const why = row.statements === null
-        ? "the history row has no statements to write out"
-        : !/^[0-9]+$/.test(v)
-        ? "its version is not digits, so it cannot be a migration file name"
-        : `its name "${row.name}" cannot be a file name`;
-      deps.stderr.write(visible(`skipped ${v}: ${why}`) + "\n");
+      deps.stderr.write(visible(`skipped ${v}: ${file.why}`) + "\n");
       continue;
     }
-    const path = join(opts.migrations, fileName);
-    const text = renderMigrationFile(row.statements);
-    const roundTrips = JSON.stringify(splitStatements(text)) === JSON.stringify(row.statements);
+    const path = join(opts.migrations, file.fileName);
+    const { text, roundTrips } = file;
     const refused = await writeNewFile(deps.fs, resolve(deps.cwd, path), path, text);
     if (refused) {
       failed++;

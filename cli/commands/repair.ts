@@ -1,7 +1,7 @@
 /** `drift-guard repair`: plan (default) or apply a guarded history repair. */
 import { Option } from "commander";
 import { historyRepairFlags, historyRepairRequest } from "../../shared/history_repair_options.ts";
-import { repairJson, validateRepairRequest } from "../../shared/repair_plan.ts";
+import { repairJson, type RepairRequest, validateRepairRequest } from "../../shared/repair_plan.ts";
 import { alignedTable } from "../../shared/report_formats/text.ts";
 import { visible } from "../../shared/report_formats/text_escape.ts";
 import { DriftGuardError, EXIT } from "../../shared/types.ts";
@@ -63,8 +63,37 @@ export interface RepairOptions {
   format: "text" | "json";
 }
 
-function shellArg(s: string): string {
+/**
+ * One argument for a POSIX shell: bare when it is plainly safe, else single-quoted.
+ *
+ * @example shellArg("ran by hand") // "'ran by hand'"
+ * @example shellArg("sha256:ab12") // "sha256:ab12"
+ */
+export function shellArg(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The flags that say what to repair: which marks or whole-history repair, and why. */
+export type RepairSelection = Pick<RepairOptions, "markApplied" | "markReverted" | "move" | "to" | "squash" | "into" | "reason" | "forceDifferent">;
+
+/**
+ * The repair request the flags describe (not yet validated). `drift-guard mcp` builds its requests here too.
+ *
+ * @example repairRequestFrom({ move: "20260105093000", to: "20260102000000", reason: "renumbered" }) // { move: { from: …, to: … }, reason: "renumbered", forceDifferent: false }
+ */
+export function repairRequestFrom(opts: RepairSelection): RepairRequest {
+  return { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true, ...historyRepairRequest(opts) };
+}
+
+/**
+ * The command that applies exactly the plan whose digest is `planDigest`, as the dry run prints it.
+ *
+ * @example applyCommandLine({ migrations: "supabase/migrations", markApplied: ["004"] }, "ran by hand", false, "sha256:…") // "drift-guard repair --mark-applied 004 --reason 'ran by hand' --apply --expect-digest sha256:…"
+ */
+export function applyCommandLine(opts: Pick<RepairOptions, "migrations" | "markApplied" | "markReverted" | "move" | "to" | "squash" | "into">, reason: string, forceDifferent: boolean, planDigest: string): string {
+  const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : historyRepairFlags(opts) ?? `--mark-reverted ${opts.markReverted!.join(" ")}`;
+  const dir = opts.migrations === "supabase/migrations" ? "" : ` --migrations ${shellArg(opts.migrations)}`;
+  return `drift-guard repair${dir} ${flag}${forceDifferent ? " --force-different" : ""} --reason ${shellArg(reason)} --apply --expect-digest ${planDigest}`;
 }
 
 /**
@@ -79,7 +108,7 @@ export async function run(deps: CliDeps, opts: RepairOptions): Promise<number> {
   for (const [flag, value] of [["--expect-digest", opts.expectDigest], ["--expect-plan-digest", opts.expectPlanDigest]]) {
     if (value !== undefined && !/^sha256:[0-9a-f]{64}$/.test(value)) throw new DriftGuardError("usage", `${flag} must look like sha256:<64 hex digits>`);
   }
-  const request = { markApplied: opts.markApplied, markReverted: opts.markReverted, reason: opts.reason, forceDifferent: opts.forceDifferent === true, ...historyRepairRequest(opts) };
+  const request = repairRequestFrom(opts);
   validateRepairRequest(request);
   const parsed = await readMigrationsDir(opts.migrations, deps);
   const plan = () => withDatabase(deps, url, (sql) => repairHistory(sql, request, parsed.migrations, opts.apply ? { digest: opts.expectDigest, planDigest: opts.expectPlanDigest } : undefined, cliActor(), {
@@ -110,10 +139,8 @@ export async function run(deps: CliDeps, opts: RepairOptions): Promise<number> {
       "  2. plan again, marking that migration applied too, with --force-different.",
     );
   } else if (result.dry_run && result.changes.length) {
-    const flag = opts.markApplied?.length ? `--mark-applied ${opts.markApplied.join(" ")}` : historyRepairFlags(opts) ?? `--mark-reverted ${opts.markReverted!.join(" ")}`;
-    const dir = opts.migrations === "supabase/migrations" ? "" : ` --migrations ${shellArg(opts.migrations)}`;
-    const force = result.force_different && result.different?.length ? " --force-different" : "";
-    lines.push("", "To apply exactly this plan:", `  drift-guard repair${dir} ${flag}${force} --reason ${shellArg(result.reason)} --apply --expect-digest ${result.plan_digest}`);
+    const force = result.force_different === true && (result.different?.length ?? 0) > 0;
+    lines.push("", "To apply exactly this plan:", `  ${applyCommandLine(opts, result.reason, force, result.plan_digest)}`);
   } else if (result.audit_id) {
     lines.push(`Audit id: ${result.audit_id}`, `Undo with: drift-guard undo --audit-id ${result.audit_id} --reason "<why>"`);
     if (result.ledger_linked) lines.push(`Linked ${result.ledger_linked} untracked ledger entr${result.ledger_linked === 1 ? "y" : "ies"} to the versions marked applied (drift-guard ledger shows them)`);
