@@ -13,7 +13,7 @@ describe("platform schemas", () => {
 
   it("the DDL ledger's default skip list is the table's ledger schemas plus pg_catalog and information_schema", () => {
     const sql = readFileSync(new URL("../supabase/migrations/20251202000400_drift_guard_ledger.sql", import.meta.url), "utf8");
-    const m = /skip_schemas text\[\] not null default array\[([^\]]*)\]/.exec(sql);
+    const m = /skip_schemas (?:pg_catalog\.)?text\[\] not null default array\[([^\]]*)\]/.exec(sql);
     expect(m).not.toBeNull();
     const inSql = [...m![1].matchAll(/'([^']+)'/g)].map((x) => x[1]).sort();
     const expected = [...PLATFORM_SCHEMAS.filter((s) => s.ledger).map((s) => s.name), "information_schema", "pg_catalog"].sort();
