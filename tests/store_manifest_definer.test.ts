@@ -5,6 +5,7 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { plantTempDomainTrap } from "./harness/temp_domain_trap.ts";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
 import { runCli } from "./drift_guard_schema_helpers.ts";
 
@@ -39,20 +40,7 @@ describe("store_manifest, SECURITY DEFINER, called by service_role", () => {
     await db.sql.unsafe(`create role ${role} login nocreaterole nobypassrls password '${PASSWORD}' in role service_role`);
     const uploader = postgres(databaseUrl(db.name, PASSWORD, role), { onnotice: () => {}, max: 1 });
     try {
-      await uploader.unsafe(`create domain pg_temp.${type} as pg_catalog.${type}`);
-      await uploader.unsafe(`create temp table seen (who pg_catalog.text)`);
-      await uploader.unsafe(`grant insert on pg_temp.seen to public`);
-      await uploader.unsafe(`
-        create function pg_temp.evil(p pg_catalog.text) returns pg_catalog.bool language plpgsql as $$
-        begin
-          begin
-            execute pg_catalog.format('alter role %I createrole bypassrls', pg_catalog."session_user"());
-          exception when others then null;
-          end;
-          insert into pg_temp.seen values (pg_catalog."current_user"()::pg_catalog.text);
-          return true;
-        end $$`);
-      await uploader.unsafe(`alter domain pg_temp.${type} add constraint hijack check (pg_temp.evil(value::pg_catalog.text))`);
+      await plantTempDomainTrap(uploader, type);
       await uploader.unsafe(`set role service_role`);
       const [stored] = await uploader.unsafe<{ m: { migration_count: number } }[]>(
         `select drift_guard.store_manifest('{"migrations":[{"version":"1"}]}'::pg_catalog.jsonb, '{"token":"ci"}'::pg_catalog.jsonb) as m`);
