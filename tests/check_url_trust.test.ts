@@ -92,12 +92,12 @@ describe("check --url", () => {
   });
 
   it("plain http is refused except to loopback, before anything is sent", async () => {
-    for (const url of ["http://example.com/functions/v1/migration-drift", "http://10.0.0.1:8000", "ftp://127.0.0.1/x"]) {
+    for (const url of ["http://drift-guard.invalid/functions/v1/migration-drift", "http://private-network.invalid:8000", "ftp://127.0.0.1/x"]) {
       const r = await check(url);
       expect(r.status, url).toBe(2);
       expect(r.stderr).toMatch(/must be https:\/\//);
     }
-    const upload = await runCli(["manifest", "upload", "--url", "http://example.com", "--token", TOKEN], { cwd: project });
+    const upload = await runCli(["manifest", "upload", "--url", "http://drift-guard.invalid", "--token", TOKEN], { cwd: project });
     expect(upload.status).toBe(2);
   });
 });
