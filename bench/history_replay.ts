@@ -22,6 +22,7 @@ import { driftReport } from "../db/report.ts";
 import { statementsChecksum } from "../shared/checksum.ts";
 import type { LocalMigration } from "../shared/types.ts";
 import { startPostgres } from "../tests/harness/postgres.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "../tests/harness/schema_migrations.ts";
 import { median } from "./stats.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -52,8 +53,7 @@ try {
   await admin.unsafe("create database bench_live");
   const live = postgres(server.url("bench_live"), { onnotice: () => {}, max: 4 });
   await live.unsafe(readFileSync(join(root, "tests/harness/supabase_roles.sql"), "utf8"));
-  await live.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`);
+  await live.unsafe(SCHEMA_MIGRATIONS_DDL);
   for (const [i, m] of local.entries()) {
     await live.begin(async (tx) => {
       for (const s of m.statements) await tx.unsafe(s);
