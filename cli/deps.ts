@@ -18,6 +18,8 @@ export interface OutputStream {
   write(text: string): void;
   /** True on a terminal: colour and progress are shown only there. */
   readonly isTTY?: boolean;
+  /** The terminal's width, when it is one: --help wraps to it (80 otherwise). */
+  readonly columns?: number;
 }
 
 export interface CliDeps {

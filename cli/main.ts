@@ -50,6 +50,9 @@ const GROUPS: Record<string, { description: string; examples: string[] }> = {
   },
 };
 
+/** Help's width off a terminal (a pipe, a test, docs/cli.md): commander's own default. */
+const HELP_WIDTH = 80;
+
 const PROGRAM_EXAMPLES = ['drift-guard check --db-url "$SUPABASE_DB_URL"', "drift-guard check --format json > report.json", "drift-guard manifest build --out manifest.json"];
 
 /** The commands a command line needs: the one it names (with its subcommands), or all of them for the top-level help. */
@@ -130,6 +133,8 @@ async function buildProgram(argv: readonly string[], deps: CliDeps, state: RunSt
     cmd.configureOutput({
       writeOut: (s) => deps.stdout.write(s),
       writeErr: (s) => deps.stderr.write(s.replace(/^error: /, "drift-guard: ")),
+      getOutHelpWidth: () => deps.stdout.columns ?? HELP_WIDTH,
+      getErrHelpWidth: () => deps.stderr.columns ?? HELP_WIDTH,
     });
   }
   return program;

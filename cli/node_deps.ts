@@ -14,6 +14,9 @@ const stream = (s: NodeJS.WriteStream): OutputStream => ({
   get isTTY() {
     return s.isTTY === true;
   },
+  get columns() {
+    return s.isTTY ? s.columns : undefined;
+  },
 });
 
 /**
