@@ -1,12 +1,11 @@
-/** Helpers for the tests of our own schema: run the CLI, install the SQL directly, name the lock. */
-import { spawn, spawnSync } from "node:child_process";
+/** Helpers for the tests of our own schema: run the CLI in-process, install the SQL directly, name the lock. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type postgres from "postgres";
+import { runCli as runInProcess } from "./harness/cli_in_process.ts";
 import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-export const CLI = join(ROOT, "bin", "drift-guard.js");
 export const MIGRATIONS_DIR = join(ROOT, "supabase", "migrations");
 
 /** drift_guard.repair_lock_key(): 'dGrepair' as a bigint. */
@@ -18,29 +17,17 @@ export interface CliResult {
   stderr: string;
 }
 
-function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...extra };
-  // Never let a developer's own database leak into a test.
-  if (!("SUPABASE_DB_URL" in extra)) delete env.SUPABASE_DB_URL;
-  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
-  return env;
-}
-
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", env: cliEnv(env), timeout: 120_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-export function runCliAsync(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(env) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ status: code ?? -1, stdout, stderr }));
-  });
+/**
+ * `drift-guard args…` in this process (tests/harness/cli_in_process.ts), from the repository root.
+ * `env` is the command's whole environment: a developer's own SUPABASE_DB_URL never reaches it,
+ * and a key given as undefined is left out.
+ *
+ * @example const r = await runCli(["install", "--db-url", db.url])
+ */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const r = await runInProcess(args, { cwd: ROOT, env: given });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Our schema files, oldest first: supabase/migrations/<14 digits>_*drift_guard*.sql. */

@@ -1,7 +1,7 @@
 /** `drift-guard install`: creates the schema, is idempotent, and two at once do the work once. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { runCli, runCliAsync, schemaFiles } from "./drift_guard_schema_helpers.ts";
+import { runCli, schemaFiles } from "./drift_guard_schema_helpers.ts";
 
 const versions = schemaFiles().map((f) => f.version);
 
@@ -11,7 +11,7 @@ async function installedVersions(db: TestDatabase): Promise<{ version: string; n
 }
 
 describe("install", () => {
-  it("has at least one schema file, named *drift_guard*", () => {
+  it("has at least one schema file, named *drift_guard*", async () => {
     expect(versions.length).toBeGreaterThan(0);
     expect(versions).toContain("20251101000000");
   });
@@ -23,15 +23,15 @@ describe("install", () => {
     });
     afterAll(async () => db?.drop());
 
-    it("applies every version the first time", () => {
-      const r = runCli(["install", "--db-url", db.url]);
+    it("applies every version the first time", async () => {
+      const r = await runCli(["install", "--db-url", db.url]);
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       for (const v of versions) expect(r.stdout).toContain(`applied drift_guard schema version ${v}`);
     });
 
     it("is a no-op the second time", async () => {
-      const r = runCli(["install", "--db-url", db.url]);
+      const r = await runCli(["install", "--db-url", db.url]);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain("already up to date");
       expect(r.stdout).not.toContain("applied");
@@ -62,7 +62,7 @@ describe("install", () => {
       await db.sql`update drift_guard.schema_version set checksum = 'sha256:from-an-older-release' where version = '20251202000400'`;
       await db.sql`insert into drift_guard.tokens (label, scope, public_id, secret_hash)
                    values ('survives-upgrade', 'read', 'abcdefabcdef', ${"0".repeat(64)})`;
-      const r = runCli(["install", "--db-url", db.url]);
+      const r = await runCli(["install", "--db-url", db.url]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain("updated drift_guard schema version 20251202000400 (its file changed since it ran here)");
       expect(r.stdout).not.toContain("applied");
@@ -71,14 +71,14 @@ describe("install", () => {
       expect(fn.back).toBe(true);
       const [t] = await db.sql`select count(*)::int as n from drift_guard.tokens where label = 'survives-upgrade'`;
       expect(t.n).toBe(1);
-      expect(runCli(["install", "--db-url", db.url]).stdout).toContain("already up to date");
+      expect((await runCli(["install", "--db-url", db.url])).stdout).toContain("already up to date");
     });
 
     it("re-runs a file whose version record is missing (e.g. pushed by hand) without harm", async () => {
       await db.sql`insert into drift_guard.tokens (label, scope, public_id, secret_hash)
                    values ('keep-me', 'read', '0123456789ab', ${"0".repeat(64)})`;
       await db.sql`delete from drift_guard.schema_version`;
-      const r = runCli(["install", "--db-url", db.url]);
+      const r = await runCli(["install", "--db-url", db.url]);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain("applied drift_guard schema version");
       expect(await installedVersions(db)).toEqual(versions.map((version) => ({ version, n: 1 })));
@@ -91,8 +91,8 @@ describe("install", () => {
     const db = await createTestDatabase("install_concurrent");
     try {
       const [a, b] = await Promise.all([
-        runCliAsync(["install", "--db-url", db.url]),
-        runCliAsync(["install", "--db-url", db.url]),
+        await runCli(["install", "--db-url", db.url]),
+        await runCli(["install", "--db-url", db.url]),
       ]);
       expect(a.stderr + b.stderr).toBe("");
       expect([a.status, b.status]).toEqual([0, 0]);
@@ -107,8 +107,8 @@ describe("install", () => {
     }
   });
 
-  it("without a database URL: exit 2 and a message", () => {
-    const r = runCli(["install"]);
+  it("without a database URL: exit 2 and a message", async () => {
+    const r = await runCli(["install"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("missing --db-url");
   });
@@ -117,7 +117,7 @@ describe("install", () => {
     const db = await createTestDatabase("not_installed");
     try {
       for (const args of [["audit"], ["token", "list"], ["token", "create", "--scope", "read", "--label", "x"], ["token", "revoke", "x"]]) {
-        const r = runCli([...args, "--db-url", db.url]);
+        const r = await runCli([...args, "--db-url", db.url]);
         expect(r.status, args.join(" ")).toBe(2);
         expect(r.stderr).toContain("drift_guard is not installed in this database: run drift-guard install");
       }
@@ -127,7 +127,7 @@ describe("install", () => {
   });
 
   it("an unreachable database: exit 3, and the password is never printed", async () => {
-    const r = runCli(["install", "--db-url", "postgresql://postgres:hunter2-secret@127.0.0.1:1/postgres"]);
+    const r = await runCli(["install", "--db-url", "postgresql://postgres:hunter2-secret@127.0.0.1:1/postgres"]);
     expect(r.status).toBe(3);
     expect(r.stderr + r.stdout).not.toContain("hunter2-secret");
   });

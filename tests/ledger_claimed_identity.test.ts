@@ -18,7 +18,7 @@ describe("a session that claims to be supabase db push", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ledger_claimed");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     await createHistoryTable(db.sql);
   });

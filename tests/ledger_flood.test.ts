@@ -23,7 +23,7 @@ describe("a DDL flood against the ledger", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ledger_flood");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     await createHistoryTable(db.sql);
     await db.sql.unsafe(`drop role if exists ${FLOODER}`);

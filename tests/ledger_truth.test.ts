@@ -31,7 +31,7 @@ describe("the DDL ledger tells the truth", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ledger_truth");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     await createHistoryTable(db.sql);
   });
@@ -96,7 +96,7 @@ describe("the DDL ledger tells the truth", () => {
     const [{ n: before }] = await db.sql<{ n: number }[]>`select count(*)::int as n from drift_guard.ddl_ledger`;
     // A changed checksum makes install run every file again, privileges file included.
     await db.sql.unsafe("update drift_guard.schema_version set checksum = null");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     const [{ n: after }] = await db.sql<{ n: number }[]>`select count(*)::int as n from drift_guard.ddl_ledger`;
     expect(after).toBe(before);

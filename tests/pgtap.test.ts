@@ -18,7 +18,7 @@ describe("pgTAP (supabase/tests/*.sql) via pg_prove", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("pgtap");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => db?.drop());

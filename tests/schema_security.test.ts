@@ -45,7 +45,7 @@ describe("drift_guard schema security", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("schema_security");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     await createHistoryTable(db.sql);
     const [{ d }] = await db.sql`select drift_guard.history_digest() as d`;

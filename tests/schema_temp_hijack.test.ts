@@ -26,7 +26,7 @@ describe("pg_temp type hijack by a bare LOGIN role", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("temp_hijack");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     const [{ active }] = await db.sql`select (drift_guard.ledger_status() ->> 'active')::boolean as active`;
     expect(active, "the ledger's event triggers must be active for this test to mean anything").toBe(true);

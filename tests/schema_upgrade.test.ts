@@ -73,7 +73,7 @@ describe("upgrades are whole", () => {
 
   beforeAll(async () => {
     const db = await database("upgrade_fresh");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     fresh = await securityState(db.sql);
     expect(fresh.some((l) => l.startsWith("policy audit_log.audit_log_select_drift_guard_role"))).toBe(true);
@@ -90,7 +90,7 @@ describe("upgrades are whole", () => {
     // The older schema really differs (service_role could write the ledger and tokens), or this test proves nothing.
     expect(before).toContain("relation tokens service_role INSERT");
     expect(before).not.toEqual(fresh);
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     expect(await securityState(db.sql)).toEqual(fresh);
   });
@@ -105,13 +105,13 @@ describe("upgrades are whole", () => {
 
   it("one file re-run by hand (granting what it used to), then install: the same state", async () => {
     const db = await database("upgrade_rerun");
-    expect(runCli(["install", "--db-url", db.url]).status).toBe(0);
+    expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
     // The older base file re-grants service_role writes on the audit log and tokens.
     await runFiles(db.sql, [oldFiles()[0]]);
     expect(await securityState(db.sql)).toContain("relation audit_log service_role INSERT");
     // That file's text differs from what was recorded for its version: install runs every file again.
     await db.sql`update drift_guard.schema_version set checksum = 'sha256:changed' where version = '20251101000000'`;
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     expect(await securityState(db.sql)).toEqual(fresh);
   });

@@ -44,7 +44,7 @@ describe("docs/security-model.md's privileges table is the catalog's", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("security_model");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => db?.drop());

@@ -19,7 +19,7 @@ describe("store_manifest, SECURITY DEFINER, called by service_role", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("store_manifest_definer");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => {

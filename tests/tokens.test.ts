@@ -37,8 +37,8 @@ function verify(url: string, tokens: string[]): Array<{ id: string; label: strin
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
 
-function createToken(url: string, scope: string, label: string): { token: string; stdout: string } {
-  const r = runCli(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
+async function createToken(url: string, scope: string, label: string): Promise<{ token: string; stdout: string }> {
+  const r = await runCli(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
   expect(r.status, r.stderr).toBe(0);
   const lines = r.stdout.trimEnd().split("\n");
   const token = lines.at(-1)!;
@@ -50,13 +50,13 @@ describe("tokens", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("tokens");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => db?.drop());
 
   it("create prints the token alone on the last line, and stores only its hash", async () => {
-    const { token, stdout } = createToken(db.url, "deploy", "github-ci");
+    const { token, stdout } = await createToken(db.url, "deploy", "github-ci");
     expect(stdout).toContain("github-ci");
     expect(stdout.split("\n").filter((l) => l.includes(token))).toEqual([token]);
 
@@ -77,16 +77,16 @@ describe("tokens", () => {
     expect(dump.all_text).not.toContain(secret);
   });
 
-  it("every token is different", () => {
-    const a = createToken(db.url, "read", "uniq-a").token;
-    const b = createToken(db.url, "read", "uniq-b").token;
+  it("every token is different", async () => {
+    const a = (await createToken(db.url, "read", "uniq-a")).token;
+    const b = (await createToken(db.url, "read", "uniq-b")).token;
     expect(a).not.toBe(b);
     expect(a.slice(3, 15)).not.toBe(b.slice(3, 15));
   });
 
   it("a duplicate label: exit 2, a clear message, and no second row", async () => {
-    createToken(db.url, "read", "dup-label");
-    const r = runCli(["token", "create", "--db-url", db.url, "--scope", "repair", "--label", "dup-label"]);
+    await createToken(db.url, "read", "dup-label");
+    const r = await runCli(["token", "create", "--db-url", db.url, "--scope", "repair", "--label", "dup-label"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('a token labelled "dup-label" already exists');
     expect(r.stdout).not.toMatch(/dg_[0-9a-f]{12}_/);
@@ -94,21 +94,21 @@ describe("tokens", () => {
     expect(row.n).toBe(1);
   });
 
-  it("an unknown scope or no label: exit 2", () => {
-    expect(runCli(["token", "create", "--db-url", db.url, "--scope", "admin", "--label", "x"]).status).toBe(2);
-    expect(runCli(["token", "create", "--db-url", db.url, "--scope", "read"]).status).toBe(2);
-    expect(runCli(["token", "create", "--db-url", db.url, "--scope", "read", "--label", "   "]).status).toBe(2);
+  it("an unknown scope or no label: exit 2", async () => {
+    expect((await runCli(["token", "create", "--db-url", db.url, "--scope", "admin", "--label", "x"])).status).toBe(2);
+    expect((await runCli(["token", "create", "--db-url", db.url, "--scope", "read"])).status).toBe(2);
+    expect((await runCli(["token", "create", "--db-url", db.url, "--scope", "read", "--label", "   "])).status).toBe(2);
   });
 
   it("list shows labels and scopes, never secrets or hashes", async () => {
-    const { token } = createToken(db.url, "repair", "list-me");
+    const { token } = await createToken(db.url, "repair", "list-me");
     const [, , secret] = TOKEN.exec(token)!;
     const hashes = (await db.sql<{ secret_hash: string }[]>`select secret_hash from drift_guard.tokens`).map((r) => r.secret_hash);
 
-    const text = runCli(["token", "list", "--db-url", db.url]);
+    const text = await runCli(["token", "list", "--db-url", db.url]);
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/list-me\s+repair\s+active/);
-    const json = runCli(["token", "list", "--db-url", db.url, "--format", "json"]);
+    const json = await runCli(["token", "list", "--db-url", db.url, "--format", "json"]);
     expect(json.status).toBe(0);
     const listed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(listed.find((t) => t.label === "list-me")).toMatchObject({ scope: "repair", status: "active", revoked_at: null });
@@ -121,7 +121,7 @@ describe("tokens", () => {
   });
 
   it("verifyToken accepts the token, rejects tampering, and records the use", async () => {
-    const { token } = createToken(db.url, "read", "verify-me");
+    const { token } = await createToken(db.url, "read", "verify-me");
     const [, publicId, secret] = TOKEN.exec(token)!;
     const flipped = secret.slice(0, -1) + (secret.endsWith("A") ? "B" : "A");
     const [ok, wrongSecret, wrongId, malformed, empty] = verify(db.url, [
@@ -139,41 +139,41 @@ describe("tokens", () => {
   });
 
   it("revoke by label: exit 0, and the token stops verifying; revoking again is harmless", async () => {
-    const { token } = createToken(db.url, "deploy", "revoke-me");
+    const { token } = await createToken(db.url, "deploy", "revoke-me");
     expect(verify(db.url, [token])[0]).toMatchObject({ label: "revoke-me" });
 
-    const r = runCli(["token", "revoke", "--db-url", db.url, "revoke-me"]);
+    const r = await runCli(["token", "revoke", "--db-url", db.url, "revoke-me"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("revoked");
     const [row] = await db.sql`select revoked_at from drift_guard.tokens where label = 'revoke-me'`;
     expect(row.revoked_at).toBeInstanceOf(Date);
     expect(verify(db.url, [token])).toEqual([null]);
 
-    const again = runCli(["token", "revoke", "--db-url", db.url, "revoke-me"]);
+    const again = await runCli(["token", "revoke", "--db-url", db.url, "revoke-me"]);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain("already revoked");
 
-    const list = JSON.parse(runCli(["token", "list", "--db-url", db.url, "--format", "json"]).stdout) as Array<Record<string, unknown>>;
+    const list = JSON.parse((await runCli(["token", "list", "--db-url", db.url, "--format", "json"])).stdout) as Array<Record<string, unknown>>;
     expect(list.find((t) => t.label === "revoke-me")).toMatchObject({ status: "revoked" });
   });
 
   it("revoke by id works too", async () => {
-    createToken(db.url, "read", "revoke-by-id");
+    await createToken(db.url, "read", "revoke-by-id");
     const [row] = await db.sql`select id from drift_guard.tokens where label = 'revoke-by-id'`;
-    const r = runCli(["token", "revoke", "--db-url", db.url, row.id]);
+    const r = await runCli(["token", "revoke", "--db-url", db.url, row.id]);
     expect(r.status, r.stderr).toBe(0);
     const [after] = await db.sql`select revoked_at from drift_guard.tokens where id = ${row.id}`;
     expect(after.revoked_at).not.toBeNull();
   });
 
   it("a decoy labelled with another token's id is never revoked in its place", async () => {
-    createToken(db.url, "repair", "victim");
+    await createToken(db.url, "repair", "victim");
     const [victim] = await db.sql`select id, public_id from drift_guard.tokens where label = 'victim'`;
     // The decoy is made directly in the database (the CLI now refuses id-shaped labels).
     await db.sql`select drift_guard.create_token(${victim.id}, 'read', 'dddddddddddd', ${"d".repeat(64)})`;
     await db.sql`select drift_guard.create_token(${victim.public_id}, 'read', 'eeeeeeeeeeee', ${"e".repeat(64)})`;
     for (const guess of [victim.id, victim.public_id]) {
-      const bare = runCli(["token", "revoke", "--db-url", db.url, guess]);
+      const bare = await runCli(["token", "revoke", "--db-url", db.url, guess]);
       expect(bare.status, bare.stderr).toBe(2);
       expect(bare.stderr).toMatch(/names 2 tokens/);
       expect(bare.stderr).toMatch(/--id ID, or --label LABEL/);
@@ -181,10 +181,10 @@ describe("tokens", () => {
     const revokedAt = async () => (await db.sql`select label, revoked_at from drift_guard.tokens where label in ('victim', ${victim.id}, ${victim.public_id}) order by label`)
       .map((r) => [r.label, r.revoked_at !== null]);
     expect(await revokedAt()).toEqual([[victim.public_id, false], [victim.id, false], ["victim", false]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
-    const byId = runCli(["token", "revoke", "--db-url", db.url, "--id", victim.id]);
+    const byId = await runCli(["token", "revoke", "--db-url", db.url, "--id", victim.id]);
     expect(byId.status, byId.stderr).toBe(0);
     expect(byId.stdout).toContain('revoked token "victim"');
-    const byLabel = runCli(["token", "revoke", "--db-url", db.url, "--label", victim.public_id]);
+    const byLabel = await runCli(["token", "revoke", "--db-url", db.url, "--label", victim.public_id]);
     expect(byLabel.status, byLabel.stderr).toBe(0);
     const [decoy] = await db.sql`select revoked_at from drift_guard.tokens where label = ${victim.id}`;
     expect(decoy.revoked_at).toBeNull();
@@ -192,17 +192,17 @@ describe("tokens", () => {
     expect(v.revoked_at).not.toBeNull();
   });
 
-  it("revoke needs exactly one of --id, --label or the bare name; id-shaped labels are refused at create", () => {
-    expect(runCli(["token", "revoke", "--db-url", db.url]).status).toBe(2);
-    expect(runCli(["token", "revoke", "--db-url", db.url, "--id", "x", "--label", "y"]).status).toBe(2);
-    const r = runCli(["token", "create", "--db-url", db.url, "--scope", "read", "--label", "0123456789ab"]);
+  it("revoke needs exactly one of --id, --label or the bare name; id-shaped labels are refused at create", async () => {
+    expect((await runCli(["token", "revoke", "--db-url", db.url])).status).toBe(2);
+    expect((await runCli(["token", "revoke", "--db-url", db.url, "--id", "x", "--label", "y"])).status).toBe(2);
+    const r = await runCli(["token", "create", "--db-url", db.url, "--scope", "read", "--label", "0123456789ab"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/may not look like a token id/);
-    expect(runCli(["token", "revoke", "--db-url", db.url, "--label", "no-such-token"]).stderr).toContain('no token has the label "no-such-token"');
+    expect((await runCli(["token", "revoke", "--db-url", db.url, "--label", "no-such-token"])).stderr).toContain('no token has the label "no-such-token"');
   });
 
-  it("revoking an unknown token: exit 2", () => {
-    const r = runCli(["token", "revoke", "--db-url", db.url, "no-such-token"]);
+  it("revoking an unknown token: exit 2", async () => {
+    const r = await runCli(["token", "revoke", "--db-url", db.url, "no-such-token"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('no token has the label or id "no-such-token"');
   });
@@ -212,16 +212,16 @@ describe("audit", () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase("audit_cli");
-    const r = runCli(["install", "--db-url", db.url]);
+    const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
   });
   afterAll(async () => db?.drop());
 
-  it("is empty at first", () => {
-    const r = runCli(["audit", "--db-url", db.url, "--format", "json"]);
+  it("is empty at first", async () => {
+    const r = await runCli(["audit", "--db-url", db.url, "--format", "json"]);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
-    expect(runCli(["audit", "--db-url", db.url]).stdout).toContain("empty");
+    expect((await runCli(["audit", "--db-url", db.url])).stdout).toContain("empty");
   });
 
   it("lists repairs and undos newest first, with their changes", async () => {
@@ -232,7 +232,7 @@ describe("audit", () => {
         ${db.sql.json({ changes: [{ op: "insert", version: "20240101000000", name: "seed" }] })}) as r`;
     const [{ r: undo }] = await db.sql`select drift_guard.undo_repair(${repair.audit_id}::uuid, 'wrong database', '{"user":"bob"}'::jsonb) as r`;
 
-    const r = runCli(["audit", "--db-url", db.url, "--format", "json"]);
+    const r = await runCli(["audit", "--db-url", db.url, "--format", "json"]);
     expect(r.status, r.stderr).toBe(0);
     const entries = JSON.parse(r.stdout);
     expect(entries.map((e: { id: string }) => e.id)).toEqual([undo.audit_id, repair.audit_id]);
@@ -256,7 +256,7 @@ describe("audit", () => {
     });
     expect(new Date(entries[0].created_at).toISOString()).toBe(entries[0].created_at);
 
-    const text = runCli(["audit", "--db-url", db.url]);
+    const text = await runCli(["audit", "--db-url", db.url]);
     expect(text.status).toBe(0);
     expect(text.stdout).toContain("ran by hand");
     expect(text.stdout).toContain("alice via cli");
