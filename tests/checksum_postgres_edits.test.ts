@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const CASES: Record<string, [reviewed: string, edited: string]> = {
@@ -25,10 +25,10 @@ it("check says edited for every edit Postgres would run differently", async () =
   const project = makeProject(Object.fromEntries(Object.entries(CASES).map(([file, [reviewed]]) => [file, reviewed])));
   try {
     supabasePush(db.url, project);
-    const before = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+    const before = await runCli(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
     expect(before.status, before.stderr).toBe(0);
     for (const [file, [, edited]] of Object.entries(CASES)) writeFileSync(join(project, "supabase/migrations", file), edited);
-    const after = driftGuard(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
+    const after = await runCli(["check", "--db-url", db.url, "--format", "json"], { cwd: project });
     expect(after.status, after.stderr).toBe(1);
     const states = Object.fromEntries(JSON.parse(after.stdout).migrations.map((m: { version: string; state: string }) => [m.version, m.state]));
     expect(states).toEqual(Object.fromEntries(Object.keys(CASES).map((f) => [f.slice(0, 14), "edited"])));

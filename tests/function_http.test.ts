@@ -10,7 +10,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { DENO, type FunctionServer, ROOT, startFunctionServer } from "./harness/function_server.ts";
 import { type PgServer, startPostgres, SUPERUSER_PASSWORD } from "./harness/postgres.ts";
 import { makeProject, supabaseList, supabasePush } from "./harness/supabase_cli.ts";
@@ -53,14 +53,14 @@ function expectSafeError(res: Reply, status: number, code: string, secrets: stri
   expect(res.text).not.toMatch(/\bdrift_guard\.\w+\(|schema_migrations/);
 }
 
-function token(url: string, scope: string, label: string): string {
-  const r = driftGuard(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
+async function token(url: string, scope: string, label: string): Promise<string> {
+  const r = await runCli(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim().split("\n").at(-1)!;
 }
 
-function install(url: string) {
-  const r = driftGuard(["install", "--db-url", url]);
+async function install(url: string) {
+  const r = await runCli(["install", "--db-url", url]);
   expect(r.status, r.stderr).toBe(0);
 }
 
@@ -73,10 +73,10 @@ describe("the function over HTTP", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("function_http");
-    install(db.url);
-    read = token(db.url, "read", "ci-read");
-    deploy = token(db.url, "deploy", "ci-deploy");
-    repair = token(db.url, "repair", "oncall");
+    await install(db.url);
+    read = await token(db.url, "read", "ci-read");
+    deploy = await token(db.url, "deploy", "ci-deploy");
+    repair = await token(db.url, "repair", "oncall");
     secrets = [db.url, read, deploy, repair, SECRET_KEY];
     // a and c were pushed with the Supabase CLI; b was run by hand and never recorded.
     project = makeProject({ [`${A}_a.sql`]: "create table public.a (id int);", [`${C}_c.sql`]: "create table public.c (id int);" });
@@ -104,7 +104,7 @@ describe("the function over HTTP", () => {
     expectSafeError(await call(server.url, "GET", "/status", { token: read }), 404, "no_manifest", secrets);
 
     // Upload with the CLI, as CI does.
-    const upload = driftGuard(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations]);
+    const upload = await runCli(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations]);
     expect(upload.status, upload.stderr).toBe(0);
     expect(JSON.parse(upload.stdout).manifest.migration_count).toBe(3);
 
@@ -123,7 +123,7 @@ describe("the function over HTTP", () => {
     expect(full.body.actions.map((a: any) => a.kind)).toEqual(["mark_applied", "ledger_ack"]);
     expectSafeError(await call(server.url, "GET", "/status?evidence=all", { token: read }), 400, "bad_input", secrets);
     // The CLI's --url client reads the same report: exit 1 for drift.
-    const check = driftGuard(["check", "--url", server.url, "--token", read, "--migrations", migrations, "--format", "json"]);
+    const check = await runCli(["check", "--url", server.url, "--token", read, "--migrations", migrations, "--format", "json"]);
     expect(check.status, check.stderr).toBe(1);
     expect(JSON.parse(check.stdout).history_digest).toBe(drift.body.history_digest);
 
@@ -147,7 +147,7 @@ describe("the function over HTTP", () => {
     expect(supabaseList(db.url, project).remote).toEqual([A, B, C]);
     const row = await call(server.url, "GET", `/history/${B}`, { token: read });
     expect(row.status).toBe(200);
-    const manifest = JSON.parse(driftGuard(["manifest", "build", "--migrations", migrations]).stdout);
+    const manifest = JSON.parse((await runCli(["manifest", "build", "--migrations", migrations])).stdout);
     expect(row.body.statements).toEqual(manifest.migrations.find((m: any) => m.version === B).statements);
 
     const undo = await call(server.url, "POST", "/repair/undo", { token: repair, body: { audit_id: applied.body.audit_id, reason: "wrong call" } });
@@ -163,15 +163,15 @@ describe("the function over HTTP", () => {
       ["repair", "oncall", "ran by hand during the incident"],
     ]);
     // The CLI's audit reads the same log.
-    expect(JSON.parse(driftGuard(["audit", "--db-url", db.url, "--format", "json"]).stdout).map((e: any) => e.id)).toEqual(audit.body.entries.map((e: any) => e.id));
+    expect(JSON.parse((await runCli(["audit", "--db-url", db.url, "--format", "json"])).stdout).map((e: any) => e.id)).toEqual(audit.body.entries.map((e: any) => e.id));
   }, 300_000); // two repairs replay into the embedded shadow
 
   it("a manifest swapped with a deploy token after review cannot ride on the reviewed plan", async () => {
     const migrations = join(project, "supabase/migrations");
-    const upload = () => expect(driftGuard(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations]).status).toBe(0);
+    const upload = async () => expect((await runCli(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations])).status).toBe(0);
     const bFile = join(migrations, `${B}_b.sql`);
     const original = readFileSync(bFile, "utf8");
-    upload();
+    await upload();
     const ask = { mark_applied: [B], reason: "ran by hand during the incident" };
     const plan = await call(server.url, "POST", "/repair", { token: repair, body: ask });
     expect(plan.status, plan.text).toBe(200);
@@ -179,7 +179,7 @@ describe("the function over HTTP", () => {
     expect(plan.body.changes[0].statements_checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
     try {
       writeFileSync(bFile, "grant all on all tables in schema public to anon;\n");
-      upload();
+      await upload();
       const attack = await call(server.url, "POST", "/repair", {
         token: repair,
         body: { ...ask, expect_digest: plan.body.history_digest, expect_plan_digest: plan.body.plan_digest },
@@ -190,12 +190,12 @@ describe("the function over HTTP", () => {
       expectSafeError(await call(server.url, "GET", `/history/${B}`, { token: read }), 404, "not_found", secrets);
     } finally {
       writeFileSync(bFile, original);
-      upload();
+      await upload();
     }
   });
 
   it("every error status is JSON without secrets, SQL or stack traces", async () => {
-    const manifest = JSON.parse(driftGuard(["manifest", "build", "--migrations", join(project, "supabase/migrations")]).stdout);
+    const manifest = JSON.parse((await runCli(["manifest", "build", "--migrations", join(project, "supabase/migrations")])).stdout);
     // 400
     expectSafeError(await call(server.url, "POST", "/drift", { token: read, raw: '{"format": "drift-guard.manifest/1",' }), 400, "bad_input", secrets);
     expectSafeError(await call(server.url, "POST", "/drift", { token: read, body: { ...manifest, migrations: "all" } }), 400, "malformed_manifest", secrets);
@@ -329,8 +329,8 @@ describe("the function when its database goes away", () => {
 
   it("answers 503 while the database is down and recovers by itself when it is back", async () => {
     const url = pg.url();
-    install(url);
-    const read = token(url, "read", "outage");
+    await install(url);
+    const read = await token(url, "read", "outage");
     const secrets = [url, read, SECRET_KEY, String(pg.port)];
     server = await startFunctionServer({ SUPABASE_DB_URL: url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
     expect((await call(server.url, "GET", "/audit", { token: read })).status).toBe(200);

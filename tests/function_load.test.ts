@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildManifest, type Manifest } from "../shared/manifest.ts";
 import { parseMigrationFiles } from "../shared/migration_files.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
@@ -51,7 +51,7 @@ describe("the function under load and bad input", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("function_load");
-    expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+    expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
     await recordHistory(db.sql, manifest);
     server = await startFunctionServer({ SUPABASE_DB_URL: db.url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }), DRIFT_GUARD_MAX_CONCURRENT: "4" });
     const put = await call(server.url, "PUT", "/manifest", manifest);
@@ -148,7 +148,7 @@ describe("the function under load and bad input", () => {
     const other = await createTestDatabase("function_load_undo");
     const served = await startFunctionServer({ SUPABASE_DB_URL: other.url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
     try {
-      expect(driftGuard(["install", "--db-url", other.url]).status).toBe(0);
+      expect((await runCli(["install", "--db-url", other.url])).status).toBe(0);
       const big = manifestOf(10_000);
       await recordHistory(other.sql, big);
       const [{ digest }] = await other.sql`select drift_guard.history_digest() as digest`;

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { type HostedServer, hostedSkipReason, startHostedPostgres } from "./harness/hosted_postgres.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
@@ -24,7 +24,7 @@ describe.skipIf(reason !== null)(reason ? `${TITLE} ${reason}` : TITLE, () => {
   let project: string;
   const migrations = () => join(project, "supabase", "migrations");
   const cli = async (args: string[], status = 0) => {
-    const r = await driftGuardAsync(args);
+    const r = await runCli(args);
     expect(r.status, `drift-guard ${args.join(" ")}\n${r.stderr}\n${r.stdout}`).toBe(status);
     return r.stdout;
   };

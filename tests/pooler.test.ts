@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase } from "../db/connect.ts";
 import { databaseError } from "../db/database_error.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard, driftGuardAsync } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { type PgBouncer, pgbouncerBinary, startPgBouncer } from "./harness/pgbouncer.ts";
 import { SUPERUSER_PASSWORD } from "./harness/postgres.ts";
@@ -38,25 +38,25 @@ describe.skipIf(!pgbouncerBinary())(pgbouncerBinary() ? TITLE : `${TITLE} (skipp
   let pooled: string;
   let project: string;
   const migrations = () => join(project, "supabase/migrations");
-  const cli = (args: string[]) => {
-    const r = driftGuard(args);
+  const cli = async (args: string[]) => {
+    const r = await runCli(args);
     expect(r.status, `drift-guard ${args.join(" ")}\n${r.stderr}\n--- pgbouncer ---\n${bouncer.log().slice(-3000)}`).toBe(0);
     return r.stdout;
   };
   // Long CLI runs (a repair replays into the embedded shadow) must not block the worker's event loop.
   const cliAsync = async (args: string[], status = 0) => {
-    const r = await driftGuardAsync(args);
+    const r = await runCli(args);
     expect(r.status, `drift-guard ${args.join(" ")}\n${r.stderr}\n--- pgbouncer ---\n${bouncer.log().slice(-3000)}`).toBe(status);
     return r.stdout;
   };
-  const token = (scope: string, label: string) => cli(["token", "create", "--db-url", pooled, "--scope", scope, "--label", label]).trim().split("\n").at(-1)!;
+  const token = async (scope: string, label: string) => (await cli(["token", "create", "--db-url", pooled, "--scope", scope, "--label", label])).trim().split("\n").at(-1)!;
 
   beforeAll(async () => {
     db = await createTestDatabase("pooler");
     bouncer = await startPgBouncer({ serverPort: inject("pg").port, users: { postgres: SUPERUSER_PASSWORD }, poolSize: 3 });
     pooled = bouncer.url(db.name);
     // Only the pooler from here on, for the CLI and the function alike.
-    cli(["install", "--db-url", pooled]);
+    await cli(["install", "--db-url", pooled]);
     project = makeProject({ [`${A}_a.sql`]: "create table public.a (id int);" });
     supabasePush(db.url, project);
     await db.sql.unsafe("create table public.b (id int primary key)");
@@ -104,9 +104,9 @@ describe.skipIf(!pgbouncerBinary())(pgbouncerBinary() ? TITLE : `${TITLE} (skipp
     let read: string, deploy: string, repair: string;
 
     beforeAll(async () => {
-      read = token("read", "pooler-read");
-      deploy = token("deploy", "pooler-deploy");
-      repair = token("repair", "pooler-repair");
+      read = await token("read", "pooler-read");
+      deploy = await token("deploy", "pooler-deploy");
+      repair = await token("repair", "pooler-repair");
       server = await startFunctionServer({ SUPABASE_DB_URL: pooled, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
     });
     afterAll(async () => {
@@ -114,7 +114,7 @@ describe.skipIf(!pgbouncerBinary())(pgbouncerBinary() ? TITLE : `${TITLE} (skipp
     });
 
     it("upload, /status, ledger, repair plan and apply, undo, audit", async () => {
-      const upload = driftGuard(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations()]);
+      const upload = await runCli(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", migrations()]);
       expect(upload.status, `${upload.stderr}\n${server.output()}`).toBe(0);
       const drift = await call(server.url, "GET", "/status", read);
       expect(drift.status, drift.text).toBe(409);

@@ -6,7 +6,7 @@ import { statementsChecksum } from "../shared/checksum.ts";
 import { planDigest, validateRepairRequest } from "../shared/repair_plan.ts";
 import type { RepairChange } from "../shared/types.ts";
 import { createTestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const insert = (statements: string[]): RepairChange => ({ op: "insert", version: "3", name: "x", statements, statements_checksum: statementsChecksum(statements) });
@@ -35,17 +35,17 @@ describe("apply after a comment changed", () => {
     const project = makeProject({ "20240101000000_base.sql": "create table public.base(id int);" });
     try {
       supabasePush(db.url, project);
-      expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
-      const run = (...args: string[]) => driftGuard(args, { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+      expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
+      const run = (...args: string[]) => runCli(args, { cwd: project, env: { SUPABASE_DB_URL: db.url } });
       const file = join(project, "supabase/migrations", "20240102000000_handmade.sql");
       writeFileSync(file, "-- ran by hand during the incident\ncreate table public.handmade (id int);\n");
-      const plan = run("repair", "--mark-applied", "20240102000000", "--reason", "hand-run", "--format", "json");
+      const plan = await run("repair", "--mark-applied", "20240102000000", "--reason", "hand-run", "--format", "json");
       expect(plan.status, plan.stderr).toBe(0);
       const digest = JSON.parse(plan.stdout).plan_digest as string;
       const rows = () => db.sql`select version, name, statements from supabase_migrations.schema_migrations order by version`;
       const before = await rows();
       writeFileSync(file, "-- approved by nobody; run with --yes\ncreate table public.handmade (id int);\n");
-      const applied = run("repair", "--mark-applied", "20240102000000", "--reason", "hand-run", "--apply", "--expect-digest", digest);
+      const applied = await run("repair", "--mark-applied", "20240102000000", "--reason", "hand-run", "--apply", "--expect-digest", digest);
       expect(applied.status, applied.stderr).toBe(4);
       expect(applied.stderr).toMatch(/plan changed since it was reviewed/);
       expect(await rows()).toEqual(before);
