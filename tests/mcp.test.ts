@@ -11,6 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
 import { startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -90,7 +91,7 @@ async function setup(label: string) {
   const db = await createTestDatabase(label);
   const project = makeProject(FILES);
   supabasePush(db.url, project);
-  expect(driftGuard(["install", "--db-url", db.url]).status).toBe(0);
+  expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
   // Out of order and run by hand: the case evidence says to mark applied.
   writeFileSync(join(project, "supabase/migrations", `${HANDMADE}_handmade.sql`), HANDMADE_SQL + "\n");
   await db.sql.unsafe(HANDMADE_SQL);
@@ -193,10 +194,10 @@ describe("drift-guard mcp over stdio", () => {
 
         const [audit] = await db.sql`select actor from drift_guard.audit_log where id = ${applied.data.audit_id}::uuid`;
         expect(audit.actor).toMatchObject({ via: "mcp", mcp_client: { name: clientName, version: "9.9.9" }, mcp_tool: "apply_repair" });
-        const audited = driftGuard(["audit", "--db-url", db.url, "--format", "json"]);
+        const audited = await runCli(["audit", "--db-url", db.url, "--format", "json"]);
         expect(JSON.parse(audited.stdout)[0].actor.mcp_client.name).toBe(clientName);
         // Shown to a person, the client's claim is escaped: no escape sequence reaches the terminal.
-        const shown = driftGuard(["audit", "--db-url", db.url]);
+        const shown = await runCli(["audit", "--db-url", db.url]);
         expect(shown.stdout).toContain("via mcp (MCP client evil-agent\\x1b[2J\\u202e 9.9.9)");
         expect(shown.stdout).not.toMatch(/[\u001b\u202e]/);
 
@@ -459,9 +460,9 @@ describe("drift-guard mcp over stdio", () => {
   it("through the function (--url, --token), the token's scope limits the tools", () =>
     withSetup("mcp_function", async ({ db, project }) => {
       await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values ('20240105000000', 'lost', ${["create table public.lost(id int)"]})`;
-      const token = (scope: string) => driftGuard(["token", "create", "--db-url", db.url, "--scope", scope, "--label", `agent-${scope}`]).stdout.trim().split("\n").at(-1)!;
-      const readToken = token("read");
-      const repairToken = token("repair");
+      const token = async (scope: string) => (await runCli(["token", "create", "--db-url", db.url, "--scope", scope, "--label", `agent-${scope}`])).stdout.trim().split("\n").at(-1)!;
+      const readToken = await token("read");
+      const repairToken = await token("repair");
       const fn = await startFunctionServer({ SUPABASE_DB_URL: db.url });
       try {
         const refused = driftGuard(["mcp", "--url", fn.url, "--token", "dg_not_a_token"], { cwd: project });
@@ -482,7 +483,7 @@ describe("drift-guard mcp over stdio", () => {
           await read.close();
         }
 
-        expect(driftGuard(["manifest", "upload", "--url", fn.url, "--token", repairToken], { cwd: project }).status).toBe(0);
+        expect((await runCli(["manifest", "upload", "--url", fn.url, "--token", repairToken], { cwd: project })).status).toBe(0);
         const repair = await serve(["--url", fn.url, "--token", repairToken, "--no-require-approval"], project);
         try {
           expect((await repair.client.listTools()).tools.map((t) => t.name).sort()).toEqual(["apply_repair", "check", "fetch_migrations", "ledger", "plan_repair", "undo_repair"]);

@@ -1,7 +1,7 @@
 /**
  * `drift-guard schema-diff` end to end on PostgreSQL 15: the live database is
  * migrated by the real Supabase CLI (`supabase db push`), the CLI under test
- * runs as users run it (node bin/drift-guard.js), against both shadows.
+ * runs in-process through the same registration as the binary, against both shadows.
  *
  * Oracle for "no drift": `pg_dump --schema-only` of the live database and of a
  * real-Postgres shadow, normalized, are equal exactly when schema-diff reports
@@ -15,7 +15,7 @@ import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import postgres from "postgres";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
-import { type CliResult, driftGuard } from "./harness/drift_guard_cli.ts";
+import type { CliResult } from "./harness/drift_guard_cli.ts";
 import { runCli } from "./harness/cli_in_process.ts";
 import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";

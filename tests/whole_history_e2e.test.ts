@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { splitStatements } from "../shared/sql_statements.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { driftGuard } from "./harness/drift_guard_cli.ts";
+import { runCli } from "./harness/cli_in_process.ts";
 import { dumpSchema, followAdvice, pushDryRun } from "./harness/follow_advice.ts";
 import { makeProject as makeProjectDir, supabasePush } from "./harness/supabase_cli.ts";
 
@@ -56,7 +56,7 @@ async function assertConverged(project: string, db: TestDatabase) {
 
 async function installed(label: string): Promise<TestDatabase> {
   const db = await database(label);
-  const r = driftGuard(["install", "--db-url", db.url]);
+  const r = await runCli(["install", "--db-url", db.url]);
   expect(r.status, r.stderr).toBe(0);
   return db;
 }
@@ -79,7 +79,7 @@ describe("an agent re-versioned a migration", () => {
     expect(first.replay?.summary).toMatch(/public\.todos/);
     await assertConverged(project, db);
     // Converged: the one line of an in-sync check says the repository replays to what is live.
-    const text = driftGuard(["check"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+    const text = await runCli(["check"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
     expect(text.status).toBe(0);
     expect(text.stdout.trim().split("\n")).toHaveLength(1);
     expect(text.stdout).toMatch(/^in sync: 2 migration\(s\) match the history \(sha256:[0-9a-f]+…\); replay: ok \(2 migrations, equals live\)$/m);
@@ -138,7 +138,7 @@ describe("a local squash", () => {
     unlinkSync(join(project, "supabase/migrations/20260102000000_todos.sql"));
     writeFileSync(join(project, "supabase/migrations/20260103000000_tags.sql"), INIT + TODOS + TAGS);
 
-    const r = driftGuard(["check", "--format", "json"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
+    const r = await runCli(["check", "--format", "json"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.findings).toEqual([expect.objectContaining({ kind: "ambiguous", command: null })]);
