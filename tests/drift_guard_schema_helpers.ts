@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type postgres from "postgres";
-import { runCli as runInProcess } from "./harness/cli_in_process.ts";
+import { type InProcessResult, runCli as runInProcess } from "./harness/cli_in_process.ts";
 import { LEGACY_SCHEMA_MIGRATIONS_DDL } from "./harness/schema_migrations.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -11,12 +11,6 @@ export const MIGRATIONS_DIR = join(ROOT, "supabase", "migrations");
 /** drift_guard.repair_lock_key(): 'dGrepair' as a bigint. */
 export const REPAIR_LOCK_KEY = "7225869907141945714";
 
-export interface CliResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * `drift-guard args…` in this process (tests/harness/cli_in_process.ts), from the repository root.
  * `env` is the command's whole environment: a developer's own SUPABASE_DB_URL never reaches it,
@@ -24,10 +18,9 @@ export interface CliResult {
  *
  * @example const r = await runCli(["install", "--db-url", db.url])
  */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<InProcessResult> {
   const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
-  const r = await runInProcess(args, { cwd: ROOT, env: given });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return await runInProcess(args, { cwd: ROOT, env: given });
 }
 
 /** Our schema files, oldest first: supabase/migrations/<14 digits>_*drift_guard*.sql. */

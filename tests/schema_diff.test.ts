@@ -15,7 +15,7 @@ import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import postgres from "postgres";
 import { createTestDatabase, databaseUrl, type TestDatabase } from "./harness/database.ts";
-import type { CliResult } from "./harness/drift_guard_cli.ts";
+import type { InProcessResult } from "./harness/cli_in_process.ts";
 import { runCli } from "./harness/cli_in_process.ts";
 import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -149,7 +149,7 @@ describe("schema-diff: the corpus, pushed by the Supabase CLI", () => {
 describe("schema-diff: dashboard changes", () => {
   let live: TestDatabase;
   let dir: string;
-  let embedded: CliResult & { json: any };
+  let embedded: InProcessResult & { json: any };
   beforeAll(async () => {
     live = await database("sd_dash");
     dir = project(corpus());

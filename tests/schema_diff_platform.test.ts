@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "./harness/database.ts";
-import type { CliResult } from "./harness/drift_guard_cli.ts";
+import type { InProcessResult } from "./harness/cli_in_process.ts";
 import { schemaDiff, summaryOf } from "./harness/schema_diff_cli.ts";
 import { type PlatformServer, startPlatformPostgres } from "./harness/platform_postgres.ts";
 import { DUMP_PREAMBLE } from "./harness/dump_style.ts";
@@ -54,7 +54,7 @@ async function platformShadow(): Promise<string> {
 }
 
 /** All three shadows: each result, labelled. */
-async function everyShadow(liveUrl: string, dir: string, extra: string[] = []): Promise<Array<[string, CliResult & { json: any }]>> {
+async function everyShadow(liveUrl: string, dir: string, extra: string[] = []): Promise<Array<[string, InProcessResult & { json: any }]>> {
   return [
     ["embedded", await schemaDiff(["--db-url", liveUrl, "--format", "json", ...extra], dir)],
     ["bare --shadow-url", await schemaDiff(["--db-url", liveUrl, "--shadow-url", await bareShadow(), "--format", "json", ...extra], dir)],
@@ -62,7 +62,7 @@ async function everyShadow(liveUrl: string, dir: string, extra: string[] = []): 
   ];
 }
 
-function expectInSync(results: Array<[string, CliResult & { json: any }]>) {
+function expectInSync(results: Array<[string, InProcessResult & { json: any }]>) {
   for (const [label, r] of results) {
     expect({ label, stderr: r.stderr, status: r.status, differences: r.json?.schema ? summaryOf(r.json) : r.json }).toEqual({ label, stderr: "", status: 0, differences: [] });
   }
@@ -207,7 +207,7 @@ alter table public.base replica identity full;
 describe("4-7. owners, replica identity, comments, extensions; the round trip for every kind", () => {
   let live: Awaited<ReturnType<PlatformServer["database"]>>;
   let dir: string;
-  let embedded: CliResult & { json: any };
+  let embedded: InProcessResult & { json: any };
   beforeAll(async () => {
     ({ live, dir } = await pushed(BASE));
     await live.sql.unsafe(EVERY_KIND);
