@@ -91,8 +91,8 @@ describe("install", () => {
     const db = await createTestDatabase("install_concurrent");
     try {
       const [a, b] = await Promise.all([
-        await runCli(["install", "--db-url", db.url]),
-        await runCli(["install", "--db-url", db.url]),
+        runCli(["install", "--db-url", db.url]),
+        runCli(["install", "--db-url", db.url]),
       ]);
       expect(a.stderr + b.stderr).toBe("");
       expect([a.status, b.status]).toEqual([0, 0]);
