@@ -10,7 +10,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { runCli } from "./harness/cli_in_process.ts";
+import { createToken, runCli } from "./harness/cli_in_process.ts";
 import { DENO, type FunctionServer, ROOT, startFunctionServer } from "./harness/function_server.ts";
 import { type PgServer, startPostgres, SUPERUSER_PASSWORD } from "./harness/postgres.ts";
 import { makeProject, supabaseList, supabasePush } from "./harness/supabase_cli.ts";
@@ -53,12 +53,6 @@ function expectSafeError(res: Reply, status: number, code: string, secrets: stri
   expect(res.text).not.toMatch(/\bdrift_guard\.\w+\(|schema_migrations/);
 }
 
-async function token(url: string, scope: string, label: string): Promise<string> {
-  const r = await runCli(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split("\n").at(-1)!;
-}
-
 async function install(url: string) {
   const r = await runCli(["install", "--db-url", url]);
   expect(r.status, r.stderr).toBe(0);
@@ -74,9 +68,9 @@ describe("the function over HTTP", () => {
   beforeAll(async () => {
     db = await createTestDatabase("function_http");
     await install(db.url);
-    read = await token(db.url, "read", "ci-read");
-    deploy = await token(db.url, "deploy", "ci-deploy");
-    repair = await token(db.url, "repair", "oncall");
+    read = await createToken(db.url, "read", "ci-read");
+    deploy = await createToken(db.url, "deploy", "ci-deploy");
+    repair = await createToken(db.url, "repair", "oncall");
     secrets = [db.url, read, deploy, repair, SECRET_KEY];
     // a and c were pushed with the Supabase CLI; b was run by hand and never recorded.
     project = makeProject({ [`${A}_a.sql`]: "create table public.a (id int);", [`${C}_c.sql`]: "create table public.c (id int);" });
@@ -330,7 +324,7 @@ describe("the function when its database goes away", () => {
   it("answers 503 while the database is down and recovers by itself when it is back", async () => {
     const url = pg.url();
     await install(url);
-    const read = await token(url, "read", "outage");
+    const read = await createToken(url, "read", "outage");
     const secrets = [url, read, SECRET_KEY, String(pg.port)];
     server = await startFunctionServer({ SUPABASE_DB_URL: url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET_KEY }) });
     expect((await call(server.url, "GET", "/audit", { token: read })).status).toBe(200);

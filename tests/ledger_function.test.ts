@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { runCli } from "./harness/cli_in_process.ts";
+import { createToken, runCli } from "./harness/cli_in_process.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { freePort } from "./harness/postgres.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -70,12 +70,6 @@ async function call(base: string, method: string, route: string, token: string, 
   return { status: res.status, body: await res.json() as any };
 }
 
-async function token(url: string, scope: string, label: string): Promise<string> {
-  const r = await runCli(["token", "create", "--db-url", url, "--scope", scope, "--label", label]);
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split("\n").at(-1)!;
-}
-
 describe("the ledger through the function", () => {
   let db: TestDatabase;
   let server: FunctionServer;
@@ -86,8 +80,8 @@ describe("the ledger through the function", () => {
   beforeAll(async () => {
     db = await createTestDatabase("ledger_fn");
     expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
-    read = await token(db.url, "read", "reader");
-    repair = await token(db.url, "repair", "oncall");
+    read = await createToken(db.url, "read", "reader");
+    repair = await createToken(db.url, "repair", "oncall");
     project = makeProject({ [`${V1}_a.sql`]: "create table public.a (id int);\n" });
     supabasePush(db.url, project);
     receiver = await startReceiver();
@@ -98,7 +92,7 @@ describe("the ledger through the function", () => {
       DRIFT_GUARD_WEBHOOK_SECRET: WEBHOOK_SECRET,
       DRIFT_GUARD_WEBHOOK_TIMEOUT_MS: "500",
     });
-    const deploy = await token(db.url, "deploy", "ci");
+    const deploy = await createToken(db.url, "deploy", "ci");
     const up = await runCli(["manifest", "upload", "--url", server.url, "--token", deploy, "--migrations", join(project, "supabase/migrations")]);
     expect(up.status, up.stderr).toBe(0);
   });

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { runCli } from "./harness/cli_in_process.ts";
+import { createToken, runCli } from "./harness/cli_in_process.ts";
 import { BIN } from "./harness/drift_guard_cli.ts";
 import { type FunctionServer, startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -115,18 +115,12 @@ describe("the workflow's scripts, run verbatim", () => {
   const A = "20240101000000_accounts.sql";
   const B = "20240102000000_orders.sql";
 
-  const token = async (scope: string, label: string) => {
-    const r = await runCli(["token", "create", "--db-url", db.url, "--scope", scope, "--label", label]);
-    expect(r.status, r.stderr).toBe(0);
-    return r.stdout.trim().split("\n").at(-1)!;
-  };
-
   beforeAll(async () => {
     db = await createTestDatabase("workflow");
     supabasePush(db.url, makeProject({ [A]: "create table public.accounts (id bigint primary key);" }));
     expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
-    readToken = await token("read", "github-pr");
-    deployToken = await token("deploy", "github-deploy");
+    readToken = await createToken(db.url, "read", "github-pr");
+    deployToken = await createToken(db.url, "deploy", "github-deploy");
     server = await startFunctionServer({ SUPABASE_DB_URL: db.url });
     shims = mkdtempSync(join(tmpdir(), "dg-npx-"));
     writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = drift-guard ] && shift && exec node ${JSON.stringify(BIN)} "$@"\nexit 127\n`);
@@ -216,8 +210,7 @@ describe("the scheduled check of every environment, run verbatim", () => {
     supabasePush(production.url, makeProject({ [A]: sql[A] }));
     supabasePush(staging.url, makeProject(sql));
     expect((await runCli(["install", "--db-url", production.url])).status).toBe(0);
-    const r = await runCli(["token", "create", "--db-url", production.url, "--scope", "read", "--label", "github-schedule"]);
-    readToken = r.stdout.trim().split("\n").at(-1)!;
+    readToken = await createToken(production.url, "read", "github-schedule");
     server = await startFunctionServer({ SUPABASE_DB_URL: production.url });
     shims = mkdtempSync(join(tmpdir(), "dg-npx-"));
     writeFileSync(join(shims, "npx"), `#!/bin/sh\n[ "$1" = drift-guard ] && shift && exec node ${JSON.stringify(BIN)} "$@"\nexit 127\n`);

@@ -43,3 +43,15 @@ export async function runCli(argv: string[], opts: { cwd?: string; env?: Record<
   const code = await runMain(argv, deps);
   return { code, status: code, stdout: stdout.text, stderr: stderr.text };
 }
+
+/**
+ * `drift-guard token create` against `dbUrl`; returns the token (the last line it prints).
+ * Throws with the command's stderr when it does not exit 0.
+ *
+ * @example const read = await createToken(db.url, "read", "ci-read")
+ */
+export async function createToken(dbUrl: string, scope: string, label: string): Promise<string> {
+  const r = await runCli(["token", "create", "--db-url", dbUrl, "--scope", scope, "--label", label]);
+  if (r.code !== 0) throw new Error(`token create exited ${r.code}: ${r.stderr}`);
+  return r.stdout.trim().split("\n").at(-1)!;
+}
