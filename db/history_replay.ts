@@ -12,8 +12,9 @@
  */
 import { readFileSync } from "node:fs";
 import { describeDefinitionDifference } from "../shared/definition_evidence.ts";
-import { type ReplayScenario, scenario, simulate } from "../shared/history_verification.ts";
-import { type CatalogSnapshot, compareSnapshots, schemaFilter } from "../shared/schema_diff.ts";
+import { DEFAULT_MIGRATIONS_DIR, dirFlagFor } from "../shared/drift.ts";
+import { type ReplayScenario, scenario, simulate, squashLiveDefinitions, squashProven, withLiveDefinitionsStep } from "../shared/history_verification.ts";
+import { type CatalogSnapshot, type Comparison, compareSnapshots, schemaFilter } from "../shared/schema_diff.ts";
 import { statementLine } from "../shared/sql_statements.ts";
 import type { HistoryFinding, LocalMigration, RemoteMigration, ReplayStatus } from "../shared/types.ts";
 import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "./catalog.ts";
@@ -54,30 +55,72 @@ export const verifyHistoryReplay = async (
   const current = scenario(local, remote);
   const repairable = findings.filter((f) => f.command !== null);
   const combined = repairable.length ? simulate(repairable, local, remote) : null;
-  const outcomes = new Map<ReplayScenario, ReplayStatus>();
+  const outcomes = new Map<ReplayScenario, Outcome>();
   const run = async (scenarios: ReplayScenario[]) => {
     const byOrder = new Map<string, ReplayScenario[]>();
     for (const s of scenarios) if (!outcomes.has(s)) byOrder.set(s.orderKey, [...(byOrder.get(s.orderKey) ?? []), s]);
     for (const group of byOrder.values()) {
-      for (const [s, status] of await replayGroup(group, settings, live, options)) outcomes.set(s, status);
+      for (const [s, outcome] of await replayGroup(group, settings, live, options)) outcomes.set(s, outcome);
     }
   };
   await run(combined ? [current, combined] : [current]);
   let verified: HistoryFinding[] = findings.map((f) => f);
-  if (combined && outcomes.get(combined)!.status === "ok") {
-    const v = outcomes.get(combined)!;
+  if (combined && outcomes.get(combined)!.status.status === "ok") {
+    const v = outcomes.get(combined)!.status;
     verified = findings.map((f) => (f.command !== null ? { ...f, verification: v } : f));
   } else if (combined) {
     const single = new Map(repairable.map((f) => [f, simulate([f], local, remote)]));
     await run([...single.values()].filter((s): s is ReplayScenario => s !== null));
-    verified = findings.map((f) => {
+    verified = [];
+    // One after the other: each replay has the shadow to itself.
+    for (const f of findings) {
       const s = single.get(f);
-      return s ? { ...f, verification: outcomes.get(s)! } : f;
-    });
+      const outcome = s ? outcomes.get(s)! : undefined;
+      verified.push(
+        !outcome ? f : outcome.status.status === "differs" && outcome.comparison && f.kind === "squashed"
+          ? await recordingWhatIsLeftLive(f, outcome, local, remote, run, outcomes, options)
+          : { ...f, verification: outcome.status },
+      );
+    }
   }
   t.total_ms = performance.now() - started;
-  return { replay: outcomes.get(current)!, findings: verified };
+  const dirFlag = dirFlagFor(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  return { replay: outcomes.get(current)!.status, findings: verified.map((f) => squashProven(f, dirFlag)) };
 };
+
+interface Outcome {
+  status: ReplayStatus;
+  /** differs: the comparison with live, to write what live has from. */
+  comparison?: Comparison;
+}
+
+/**
+ * A squash whose replay differs from live only by what live has and no file builds: offered as two
+ * steps (write the file recording it, then record the squash with that file) once the replay with
+ * that file equals live; otherwise not offered, with the squash's own replay as the reason.
+ */
+async function recordingWhatIsLeftLive(
+  finding: HistoryFinding,
+  outcome: Outcome,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[],
+  run: (scenarios: ReplayScenario[]) => Promise<void>,
+  outcomes: ReadonlyMap<ReplayScenario, Outcome>,
+  options: HistoryReplayOptions,
+): Promise<HistoryFinding> {
+  const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
+  const live = squashLiveDefinitions(finding, outcome.comparison!, local, remote, migrationsDir, options.now ?? new Date());
+  if (typeof live === "string") return { ...finding, verification: outcome.status };
+  const withFile = simulate([{ ...finding, live_migration: live }], local, remote);
+  if (!withFile) return { ...finding, verification: outcome.status };
+  await run([withFile]);
+  const replayed = outcomes.get(withFile)!.status;
+  if (replayed.status !== "ok") return { ...finding, verification: replayed };
+  return withLiveDefinitionsStep(finding, live, dirFlagFor(migrationsDir), outcome.status.differences ?? [], {
+    ...replayed,
+    summary: `${replayed.summary.replace(/\)$/, "")}, once ${live.file} records what the squash leaves out)`,
+  });
+}
 
 /** One replay for scenarios that share a file order; the catalog is read at each scenario's recorded prefix. */
 async function replayGroup(
@@ -85,11 +128,11 @@ async function replayGroup(
   settings: PlatformSettings,
   live: CatalogSnapshot,
   options: HistoryReplayOptions,
-): Promise<Map<ReplayScenario, ReplayStatus>> {
+): Promise<Map<ReplayScenario, Outcome>> {
   const files = group[0].files;
   const extensions = files.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
   const shadow = await (options.openShadow ?? openEmbeddedShadow)(extensions);
-  const result = new Map<ReplayScenario, ReplayStatus>();
+  const result = new Map<ReplayScenario, Outcome>();
   const snapshots = new Map<number, CatalogSnapshot>();
   const wanted = new Set(group.map((s) => s.comparePrefix).filter((k): k is number => k !== null));
   const filter = schemaFilter(undefined, undefined);
@@ -110,7 +153,7 @@ async function replayGroup(
       } catch (err) {
         if (!(err instanceof ReplayError)) throw err;
         const failure = failureStatus(err, files[i], i);
-        for (const s of group) result.set(s, failure);
+        for (const s of group) result.set(s, { status: failure });
         return result;
       }
       await snapshotAt(i + 1);
@@ -122,9 +165,11 @@ async function replayGroup(
     if (s.comparePrefix === null) {
       const unapplied = s.files.filter((f) => !s.applied.has(f.version)).length;
       result.set(s, {
-        status: "ok",
-        migrations: files.length,
-        summary: `ok (${files.length} migrations replay from zero; not compared with live: ${unapplied} of them, older than applied ones, never ran there)`,
+        status: {
+          status: "ok",
+          migrations: files.length,
+          summary: `ok (${files.length} migrations replay from zero; not compared with live: ${unapplied} of them, older than applied ones, never ran there)`,
+        },
       });
       continue;
     }
@@ -134,12 +179,15 @@ async function replayGroup(
     const tail = pending ? `, ${pending} not applied yet replay after them` : "";
     result.set(s, differences.length
       ? {
-        status: "differs",
-        migrations: files.length,
-        summary: `differs from live (${differences.length} difference(s) after the ${s.comparePrefix} applied migrations: ${differences.slice(0, 3).join("; ")}${differences.length > 3 ? "; …" : ""})`,
-        differences: differences.slice(0, MAX_DIFFERENCES),
+        status: {
+          status: "differs",
+          migrations: files.length,
+          summary: `differs from live (${differences.length} difference(s) after the ${s.comparePrefix} applied migrations: ${differences.slice(0, 3).join("; ")}${differences.length > 3 ? "; …" : ""})`,
+          differences: differences.slice(0, MAX_DIFFERENCES),
+        },
+        comparison: cmp,
       }
-      : { status: "ok", migrations: files.length, summary: `ok (${files.length} migrations, equals live${tail})` });
+      : { status: { status: "ok", migrations: files.length, summary: `ok (${files.length} migrations, equals live${tail})` } });
   }
   return result;
 }

@@ -23,6 +23,10 @@ import { withoutReplay, withVerification } from "../shared/history_verification.
 export interface ReplayVerifierOptions {
   /** Wall time of each phase, for the benchmark. */
   timings?: Record<string, number>;
+  /** Where the repository's migrations are: the folder a file the advice writes goes to. */
+  migrationsDir?: string;
+  /** The time written in a generated file's header. */
+  now?: Date;
 }
 
 /**
@@ -98,7 +102,7 @@ export async function driftReport(
   const report = computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest, fileMove: options.fileMove });
   if (!options.verifyReplay || !remote || local.some((m) => m.statementsHash !== undefined)) return report;
   try {
-    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings });
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir });
     return withVerification(report, verified.findings, verified.replay);
   } catch (err) {
     // No replay, no proof: the findings' repairs are withheld rather than printed unverified.

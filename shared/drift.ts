@@ -132,7 +132,11 @@ export function findingActions(findings: readonly HistoryFinding[]): Action[] {
   );
 }
 
-function dirFlagFor(migrationsDir: string): string {
+/**
+ * The flag a printed command carries for a non-default migrations directory.
+ * @example dirFlagFor("db/migrations") // " --migrations db/migrations"
+ */
+export function dirFlagFor(migrationsDir: string): string {
   return migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellQuote(migrationsDir)}`;
 }
 

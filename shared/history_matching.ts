@@ -6,10 +6,12 @@
  * whose fixes together break every fresh build of the repository.
  *
  *   moved      the same canonical SQL under another version: one row, one file
- *   squashed   history rows without files whose objects are exactly those one local file builds
+ *   squashed   history rows without files whose objects one local file builds (what else they
+ *              left live is recorded by a second file, which `fetch --live-definitions` writes)
  *   renumber   a file older than the newest applied version that never ran anywhere
  *              (its objects are absent live) and uses objects a newer migration creates
- *   ambiguous  the same SQL under three or more versions, or a squash that matches only partly:
+ *   ambiguous  the same SQL under three or more versions, or a squash file that also builds what
+ *              none of the rows did (it matches only partly):
  *              what could be verified is said, and no repair is suggested
  *
  * The six drift states stay as they are for every migration; findings are a
@@ -37,6 +39,18 @@ export interface HistoryMatch {
   findings: HistoryFinding[];
   /** Versions a finding covers: no per-version action is suggested for them. */
   covered: Set<string>;
+}
+
+/** The file `drift-guard fetch --live-definitions S` writes for squash file S. */
+const COMPANION = /^record_live_definitions_([0-9]+)$/;
+const sample = (keys: readonly string[]) => `${keys.slice(0, 5).join(", ")}${keys.length > 5 ? ", …" : ""}`;
+
+/**
+ * The repair that records a squash, as printed.
+ * @example squashCommand("", ["1", "2"], ["3"]) // 'drift-guard repair --squash 1 2 --into 3 --reason "<why>"'
+ */
+export function squashCommand(dirFlag: string, rows: readonly string[], into: readonly string[]): string {
+  return `drift-guard repair${dirFlag} --squash ${rows.join(" ")} --into ${into.join(" ")} --reason "<why>"`;
 }
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -87,11 +101,15 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
     for (const v of versions) covered.add(v);
   }
 
-  // --- squashed: rows without files whose objects are exactly what one local file builds.
+  // --- squashed: rows without files whose objects one local file builds (with, once it is written,
+  // the file recording what else they left live). Whether the rows left anything live that no file
+  // builds is the replay's to say (db/history_replay.ts): objects a later migration dropped are not.
   const freeRows = remoteOnly.filter((r) => !covered.has(r.version) && r.statements !== null && r.statements.length);
   const objectKeys = (statements: readonly string[]) => new Set(extractCreatedObjects(statements).map((o) => `${o.kind} ${o.schema}.${o.table ? `${o.table}.` : ""}${o.name}`));
+  const companionOf = new Map(localOnly.filter((m) => !covered.has(m.version) && COMPANION.test(m.name)).map((m) => [m.name.replace(COMPANION, "$1"), m]));
+  const companions = new Set(companionOf.values());
   const candidates = input.local
-    .filter((m) => !covered.has(m.version) && m.statements.length)
+    .filter((m) => !covered.has(m.version) && !companions.has(m) && m.statements.length)
     .filter((m) => {
       const row = remoteBy.get(m.version);
       return row === undefined || (row.statements !== null && rowSum.get(m.version) !== m.checksum);
@@ -104,25 +122,37 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
     if (!built.size) continue;
     const rows = freeRows.filter((r) => !usedRows.has(r.version) && [...objectKeys(r.statements!)].some((k) => built.has(k)));
     if (!rows.length) continue;
+    const companion = companionOf.get(file.version);
+    const recorded = companion ? new Set([...built, ...objectKeys(companion.statements)]) : built;
     const own = remoteBy.get(file.version);
     const fromRows = new Set([...rows, ...(own ? [own] : [])].flatMap((r) => [...objectKeys(r.statements ?? [])]));
-    const extraLive = [...fromRows].filter((k) => !built.has(k));
+    const leftLive = [...fromRows].filter((k) => !recorded.has(k));
     const notBuilt = [...built].filter((k) => !fromRows.has(k));
     for (const r of rows) usedRows.add(r.version);
-    const versions = [...rows.map((r) => r.version), file.version].sort(compareCodePoints);
+    const into = companion ? [file.version, companion.version] : [file.version];
+    const versions = [...rows.map((r) => r.version), ...into].sort(compareCodePoints);
     for (const v of versions) covered.add(v);
-    if (!extraLive.length && !notBuilt.length) {
+    const rowList = rows.map((r) => r.version).join(", ");
+    if (!notBuilt.length) {
       findings.push({
         kind: "squashed",
         versions,
         from: rows.map((r) => r.version),
         to: file.version,
-        files: [file.path],
+        into,
+        files: [file.path, ...(companion ? [companion.path] : [])],
         explain:
-          `${file.path} folds ${rows.length} applied migration(s) without files (${rows.map((r) => r.version).join(", ")}) into one: it builds the same ${built.size} object(s) they built. ` +
-          `Record the squash: the ${rows.length} row(s) are deleted and ${file.version} is recorded with the file's statements, in one audited repair (no SQL runs; drift-guard undo reverses it). ` +
+          `${file.path} folds ${rows.length} applied migration(s) without files (${rowList}) into one` +
+          (companion ? `, and ${companion.path} records what else they left live. ` : leftLive.length
+            ? `, but the rows built ${leftLive.length} object(s) the file does not (${sample(leftLive)}): what of it is still live needs a file that records it, ` +
+              `which drift-guard fetch --live-definitions ${file.version} writes from the live catalog. `
+            : `: it builds the same ${built.size} object(s) they built. `) +
+          `Record the squash: the ${rows.length} row(s) are deleted and ${into.join(" and ")} recorded with the file's statements, in one audited repair (no SQL runs; drift-guard undo reverses it). ` +
           `Fetching the rows back as files would make every fresh build run that SQL twice.`,
-        command: `drift-guard repair${input.dirFlag} --squash ${rows.map((r) => r.version).join(" ")} --into ${file.version} --reason "<why>"`,
+        // Until the replay shows that nothing the rows built is left live, the first step is the file that records it.
+        command: leftLive.length && !companion
+          ? `drift-guard fetch${input.dirFlag} --live-definitions ${file.version}`
+          : squashCommand(input.dirFlag, rows.map((r) => r.version), into),
       });
     } else {
       findings.push({
@@ -132,12 +162,11 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
         to: file.version,
         files: [file.path],
         explain:
-          `${file.path} looks like a squash of ${rows.map((r) => r.version).join(", ")}, but only partly: ` +
-          [
-            extraLive.length ? `the history rows built ${extraLive.length} object(s) the file does not (${extraLive.slice(0, 5).join(", ")}${extraLive.length > 5 ? ", …" : ""})` : "",
-            notBuilt.length ? `the file builds ${notBuilt.length} object(s) the rows did not (${notBuilt.slice(0, 5).join(", ")}${notBuilt.length > 5 ? ", …" : ""})` : "",
-          ].filter(Boolean).join("; ") +
-          `. No repair is suggested: add what is missing to the squash file (drift-guard schema-diff prints the SQL for what live has and the files do not), then check again.`,
+          `${file.path} looks like a squash of ${rowList}, but only partly: it builds ${notBuilt.length} object(s) those rows did not (${sample(notBuilt)}), ` +
+          `so it is not only what ran` +
+          (leftLive.length ? `, and the rows built ${leftLive.length} object(s) it does not (${sample(leftLive)})` : "") +
+          `. Recording it as applied would claim SQL that never ran; pushing it would fail on what already exists. No repair is suggested: ` +
+          `move what is new into a migration of its own (supabase migration new), so that the file is the squash alone, then check again.`,
         command: null,
       });
     }

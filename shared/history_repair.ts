@@ -6,8 +6,9 @@
  *   --move V --to W          one migration recorded under another version: delete row V,
  *                            insert W with the local file's name and statements. No SQL runs;
  *                            no committed file changes. Refused unless V's stored SQL is W's.
- *   --squash V… --into S     rows folded into one file: delete the rows, record S with the
- *                            file's statements (update when S is in the history, insert otherwise).
+ *   --squash V… --into S [C] rows folded into one file: delete the rows, record S with the
+ *                            file's statements (update when S is in the history, insert otherwise),
+ *                            and C, the file recording what else those rows left live, when there is one.
  */
 import { historyDigest, statementsChecksum } from "./checksum.ts";
 import { planDigest } from "./repair_plan.ts";
@@ -16,7 +17,7 @@ import { DriftGuardError } from "./types.ts";
 
 export interface HistoryRepairRequest {
   move?: { from: string; to: string };
-  squash?: { rows: readonly string[]; into: string };
+  squash?: { rows: readonly string[]; into: readonly string[] };
   reason: string;
 }
 
@@ -75,15 +76,23 @@ export function planHistoryRepair(request: HistoryRepairRequest, local: readonly
     record(file);
     explain.unshift(`move ${from} -> ${to}: the history row ${from} holds the same SQL as ${file.path}; it is recorded under the file's version and name, and row ${from} is deleted (kept in the audit for undo). No committed file changes`);
   } else if (request.squash) {
-    const into = checkVersion(request.squash.into);
+    const into = [...new Set(request.squash.into.map(checkVersion))];
     const squashed = [...new Set(request.squash.rows.map(checkVersion))];
     if (!squashed.length) throw new DriftGuardError("usage", "--squash needs the versions of the rows folded into the file");
-    if (squashed.includes(into)) throw new DriftGuardError("usage", `--into ${into} is also listed in --squash`);
-    const file = localBy.get(into);
-    if (!file) throw new DriftGuardError("unknown_version", `no local migration file has version ${into}`, "--into names the squash file's version");
+    if (!into.length) throw new DriftGuardError("usage", "--into needs the squash file's version");
+    const both = into.find((v) => squashed.includes(v));
+    if (both !== undefined) throw new DriftGuardError("usage", `--into ${both} is also listed in --squash`);
+    const files = into.map((v) => {
+      const file = localBy.get(v);
+      if (!file) throw new DriftGuardError("unknown_version", `no local migration file has version ${v}`, "--into names the squash file's version (and the file recording what else the rows left live)");
+      return file;
+    });
     for (const v of squashed) deleteRow(v, "squashed");
-    record(file);
-    explain.unshift(`squash ${squashed.join(", ")} into ${into}: the rows are deleted (kept in the audit for undo) and ${file.path} is recorded with its statements, in one repair. No SQL runs`);
+    for (const file of files) record(file);
+    explain.unshift(
+      `squash ${squashed.join(", ")} into ${into.join(" and ")}: the rows are deleted (kept in the audit for undo) and ${files.map((f) => f.path).join(" and ")} ` +
+        `${files.length > 1 ? "are" : "is"} recorded with ${files.length > 1 ? "their" : "its"} statements, in one repair. No SQL runs`,
+    );
   } else {
     throw new DriftGuardError("usage", "nothing to repair: give --move V --to W or --squash V… --into S");
   }

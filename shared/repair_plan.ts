@@ -22,7 +22,7 @@ export interface RepairRequest {
   /** Rewrite one history row's version to its file's (shared/history_repair.ts). */
   move?: { from: string; to: string };
   /** Delete rows folded into one file and record that file (shared/history_repair.ts). */
-  squash?: { rows: readonly string[]; into: string };
+  squash?: { rows: readonly string[]; into: readonly string[] };
 }
 
 const sameStatements = (a: readonly string[] | null, b: readonly string[]) =>
@@ -68,7 +68,7 @@ export function validateRepairRequest(request: RepairRequest): { applied: string
   const reason = validateReason(request.reason);
   const historyVersions = [
     ...(request.move ? [request.move.from, request.move.to] : []),
-    ...(request.squash ? [...request.squash.rows, request.squash.into] : []),
+    ...(request.squash ? [...request.squash.rows, ...request.squash.into] : []),
   ];
   for (const v of [...applied, ...reverted, ...historyVersions]) {
     if (!/^[0-9]+$/.test(v)) throw new DriftGuardError("unknown_version", `"${v}" is not a migration version (digits, as in <version>_<name>.sql)`);

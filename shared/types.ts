@@ -98,6 +98,13 @@ export interface HistoryFinding {
   command: string | null;
   /** File renames the repair makes (renumber), to simulate the repaired repository. */
   file_ops?: Array<{ from: string; to: string }>;
+  /** squashed: the files the repair records: the squash file, and the file recording what else the rows left live. */
+  into?: string[];
+  /**
+   * squashed: the migration that records what the squashed rows (or the dashboard) left live and no file
+   * builds, which `drift-guard fetch --live-definitions <to>` writes; present when the replay found it needed.
+   */
+  live_migration?: { file: string; version: string; sql: string; notes: string[] };
   /** The replay of the repaired project (db/history_replay.ts); absent when it was not run. */
   verification?: ReplayStatus;
 }

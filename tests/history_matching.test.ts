@@ -64,11 +64,29 @@ describe("squashed", () => {
     expect(report.actions.map((a) => a.kind)).toEqual(["record_squash"]);
   });
 
-  it("a squash that left an object out is ambiguous, naming it", () => {
+  it("a squash that left an object out: the first step writes the file that records it, naming it", () => {
     const remote = [row("20260101000000", "a", "create table public.a (id int);\ncreate table public.z (id int);"), row("20260102000000", "b", "create table public.b (id int);"), row("20260110000000", "squash", "create table public.c (id int);")];
     const [f] = matchHistory({ ...base, local: [squash], remote }).findings;
-    expect(f).toMatchObject({ kind: "ambiguous", command: null, to: "20260110000000" });
+    expect(f).toMatchObject({ kind: "squashed", command: "drift-guard fetch --live-definitions 20260110000000", to: "20260110000000", into: ["20260110000000"] });
     expect(f.explain).toContain("table public.z");
+  });
+
+  it("with the file that records what the squash left live, the squash records both", () => {
+    const remote = [row("20260101000000", "a", "create table public.a (id int);\ncreate table public.z (id int);"), row("20260102000000", "b", "create table public.b (id int);"), row("20260110000000", "squash", "create table public.c (id int);")];
+    const companion = file("20260110000001", "record_live_definitions_20260110000000", "create table public.z (id int);");
+    const report = computeDrift({ local: [squash, companion], remote });
+    expect(report.findings).toEqual([expect.objectContaining({ kind: "squashed", into: ["20260110000000", "20260110000001"], versions: ["20260101000000", "20260102000000", "20260110000000", "20260110000001"] })]);
+    expect(report.findings[0].command).toBe(`drift-guard repair --squash 20260101000000 20260102000000 --into 20260110000000 20260110000001 --reason "<why>"`);
+    expect(report.actions.map((a) => a.kind)).toEqual(["record_squash"]);
+  });
+
+  it("a squash file that also builds what no row did matches only partly: ambiguous, no repair, naming it", () => {
+    const remote = [row("20260101000000", "a", "create table public.a (id int);"), row("20260102000000", "b", "create table public.b (id int);"), row("20260110000000", "squash", "create table public.c (id int);")];
+    const grown = file("20260110000000", "squash", squash.statements.join("\n") + "\ncreate table public.new_one (id int);\n");
+    const report = computeDrift({ local: [grown], remote });
+    expect(report.findings).toEqual([expect.objectContaining({ kind: "ambiguous", command: null, to: "20260110000000" })]);
+    expect(report.findings[0].explain).toContain("table public.new_one");
+    expect(report.actions).toEqual([]);
   });
 });
 

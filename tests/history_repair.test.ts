@@ -48,14 +48,14 @@ describe("--squash", () => {
   const squashFile = file("20260103000000", "squash", "create table public.a (id int);\ncreate table public.b (id int);");
   const rows = [row("20260101000000", "a", "create table public.a (id int);"), row("20260102000000", "b", "create table public.b (id int);"), row("20260103000000", "squash", "select 1")];
   it("deletes the folded rows and records the file (update: it is in the history), in one plan", () => {
-    const plan = planHistoryRepair({ squash: { rows: ["20260101000000", "20260102000000"], into: "20260103000000" }, reason: "squash" }, [squashFile], rows);
+    const plan = planHistoryRepair({ squash: { rows: ["20260101000000", "20260102000000"], into: ["20260103000000"] }, reason: "squash" }, [squashFile], rows);
     expect(plan.changes.map((c) => [c.op, c.version])).toEqual([["delete", "20260101000000"], ["delete", "20260102000000"], ["update", "20260103000000"]]);
     expect(computeDrift({ local: [squashFile], remote: historyAfter(rows, plan.changes) }).status).toBe("in_sync");
   });
   it("refuses to delete a row that has a file", () => {
-    expect(() => planHistoryRepair({ squash: { rows: ["20260103000000"], into: "20260103000000" }, reason: "r" }, [squashFile], rows)).toThrow(/also listed/);
+    expect(() => planHistoryRepair({ squash: { rows: ["20260103000000"], into: ["20260103000000"] }, reason: "r" }, [squashFile], rows)).toThrow(/also listed/);
     const withFile = [squashFile, file("20260101000000", "a", "create table public.a (id int);")];
-    expect(() => planHistoryRepair({ squash: { rows: ["20260101000000"], into: "20260103000000" }, reason: "r" }, withFile, rows)).toThrow(/has a local file/);
+    expect(() => planHistoryRepair({ squash: { rows: ["20260101000000"], into: ["20260103000000"] }, reason: "r" }, withFile, rows)).toThrow(/has a local file/);
   });
 });
 

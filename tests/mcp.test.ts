@@ -556,7 +556,7 @@ describe("whole-history repairs as tool input", () => {
   });
 
   it("the command a person runs repeats --squash and --into (and --migrations when not the default)", () => {
-    const squash = repairSelection({ squash: { rows: ["1", "2"], into: "3" }, reason: "folded" });
+    const squash = repairSelection({ squash: { rows: ["1", "2"], into: ["3"] }, reason: "folded" });
     expect(applyCommandLine({ migrations: "supabase/migrations", ...squash }, "folded into one", false, digest))
       .toBe(`drift-guard repair --squash 1 2 --into 3 --reason 'folded into one' --apply --expect-digest ${digest}`);
     const move = repairSelection({ move: { from: "5", to: "2" }, reason: "x" });

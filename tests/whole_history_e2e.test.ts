@@ -130,20 +130,48 @@ describe("a local squash", () => {
     await assertConverged(project, db);
   });
 
-  it("a squash that left one object out is ambiguous: no repair is offered, and the report names the object", async () => {
-    const db = await installed("squash_partial");
+  it("a squash that left one extra object live: the file recording it is written, then the squash records both; following it converges", async () => {
+    const db = await installed("squash_extra");
     const project = makeProject({ "20260101000000_init.sql": INIT, "20260102000000_todos.sql": TODOS + "create table public.audit_notes (id int);\n", "20260103000000_tags.sql": TAGS });
     supabasePush(db.url, project);
     unlinkSync(join(project, "supabase/migrations/20260101000000_init.sql"));
     unlinkSync(join(project, "supabase/migrations/20260102000000_todos.sql"));
     writeFileSync(join(project, "supabase/migrations/20260103000000_tags.sql"), INIT + TODOS + TAGS);
 
+    const { reports, steps } = followAdvice(project, db.url);
+    const [first, second] = reports;
+    expect(first.findings).toEqual([expect.objectContaining({ kind: "squashed", command: "drift-guard fetch --live-definitions 20260103000000" })]);
+    expect(first.findings[0].explain).toContain("table public.audit_notes");
+    expect(first.findings[0].verification).toMatchObject({ status: "ok" });
+    expect(first.findings[0].live_migration?.sql).toMatch(/create table public\.audit_notes/i);
+    expect(second.findings).toEqual([expect.objectContaining({
+      kind: "squashed",
+      into: ["20260103000000", "20260103000001"],
+      command: 'drift-guard repair --squash 20260101000000 20260102000000 --into 20260103000000 20260103000001 --reason "<why>"',
+    })]);
+    expect(second.findings[0].verification).toMatchObject({ status: "ok" });
+    expect(steps.map((s) => s.command).filter((c) => !c.startsWith("drift-guard check"))).toEqual([
+      "drift-guard fetch --live-definitions 20260103000000",
+      expect.stringMatching(/^drift-guard repair --squash 20260101000000 20260102000000 --into 20260103000000 20260103000001 --reason/),
+      expect.stringMatching(/--apply --expect-digest sha256:/),
+    ]);
+    await assertConverged(project, db);
+  });
+
+  it("a squash file that also builds what never ran matches only partly: ambiguous, no repair is offered, and the report names the object", async () => {
+    const db = await installed("squash_partial");
+    const project = makeProject({ "20260101000000_init.sql": INIT, "20260102000000_todos.sql": TODOS, "20260103000000_tags.sql": TAGS });
+    supabasePush(db.url, project);
+    unlinkSync(join(project, "supabase/migrations/20260101000000_init.sql"));
+    unlinkSync(join(project, "supabase/migrations/20260102000000_todos.sql"));
+    writeFileSync(join(project, "supabase/migrations/20260103000000_tags.sql"), INIT + TODOS + TAGS + "create table public.audit_notes (id int);\n");
+
     const r = await runCli(["check", "--format", "json"], { cwd: project, env: { SUPABASE_DB_URL: db.url } });
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.findings).toEqual([expect.objectContaining({ kind: "ambiguous", command: null })]);
     expect(report.findings[0].explain).toContain("table public.audit_notes");
-    expect(report.actions.map((a: { command: string }) => a.command).join("\n")).not.toMatch(/--squash|drift-guard fetch|migration new/);
+    expect(report.actions.map((a: { command: string }) => a.command).join("\n")).not.toMatch(/--squash|drift-guard fetch|migration new|--mark-applied/);
   });
 });
 

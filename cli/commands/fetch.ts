@@ -20,7 +20,7 @@ export const definition: CommandDefinition = {
   options: () => [
     dbUrlOption(),
     migrationsOption(),
-    new Option("--live-definitions <version>", "instead: write the migration that records what the live database has for this local-only version's objects (evidence `different`)"),
+    new Option("--live-definitions <version>", "instead: write the migration that records what the live database has for this local-only version's objects (evidence `different`), or what a squash into this version leaves live"),
   ],
   argument: { spec: "[versions...]", description: "versions to fetch (default: every remote-only one)", key: "versions" },
   exitCodes: [0, 2, 3],
@@ -115,7 +115,7 @@ export async function run(deps: CliDeps, opts: FetchOptions): Promise<number> {
     const path = join(opts.migrations, live.fileName);
     const refused = await writeNewFile(deps.fs, resolve(deps.cwd, path), path, live.sql);
     if (refused) throw new DriftGuardError("bad_input", `cannot write the live definitions: ${refused}`);
-    deps.stdout.write(visible(`wrote ${path}. Review it, then: drift-guard check (it suggests marking ${version} and ${live.version} applied)`) + "\n");
+    deps.stdout.write(visible(`wrote ${path}. Review it, then: drift-guard check (${live.next})`) + "\n");
     return EXIT.ok;
   }
   const remote = await withDatabase(deps, url, (sql) => readHistory(sql, knownStatements(parsed.migrations)));

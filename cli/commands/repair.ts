@@ -27,7 +27,7 @@ export const definition: CommandDefinition = {
     new Option("--move <version>", "rewrite this history row's version to --to's (one migration recorded under another version; docs/whole-history.md)"),
     new Option("--to <version>", "with --move: the local file's version"),
     new Option("--squash <versions...>", "delete these history rows, folded into the file --into names, and record that file"),
-    new Option("--into <version>", "with --squash: the squash file's version"),
+    new Option("--into <versions...>", "with --squash: the squash file's version, and the file recording what else those rows left live (drift-guard fetch --live-definitions writes it)"),
     new Option("--reason <text>", "why: kept in the audit log (required)"),
     new Option("--apply", "write the plan; requires --expect-digest with the dry run's plan digest"),
     new Option("--expect-digest <digest>", "the plan_digest of the dry run you reviewed: it pins the history and every change's content"),
@@ -54,7 +54,7 @@ export interface RepairOptions {
   move?: string;
   to?: string;
   squash?: string[];
-  into?: string;
+  into?: string[];
   reason?: string;
   apply?: boolean;
   expectDigest?: string;

@@ -22,7 +22,7 @@ export const MCP_APPLICATION_NAME = "drift-guard mcp";
 /**
  * A request as `drift-guard repair`'s flags: what its apply line repeats.
  *
- * @example repairSelection({ squash: { rows: ["1", "2"], into: "3" }, reason: "x" }) // { squash: ["1", "2"], into: "3", … }
+ * @example repairSelection({ squash: { rows: ["1", "2"], into: ["3"] }, reason: "x" }) // { squash: ["1", "2"], into: ["3"], … }
  */
 export function repairSelection(request: RepairRequest) {
   return {
@@ -31,7 +31,7 @@ export function repairSelection(request: RepairRequest) {
     move: request.move?.from,
     to: request.move?.to,
     squash: request.squash ? [...request.squash.rows] : undefined,
-    into: request.squash?.into,
+    into: request.squash ? [...request.squash.into] : undefined,
   };
 }
 

@@ -47,7 +47,8 @@ const repairFields = {
     .describe("rewrite one history row's version to its file's: the fix for a `moved` or `renumber` finding (one migration recorded under another version)"),
   squash: z.strictObject({
     rows: versions("squash.rows").describe("the history rows folded into the squash file"),
-    into: version("squash.into").describe("the squash file's version"),
+    into: z.union([version("squash.into"), versions("squash.into")])
+      .describe("the squash file's version, or [it, the file recording what else the rows left live] (drift-guard fetch --live-definitions writes that file)"),
   }).optional()
     .describe("delete these history rows, folded into one file, and record that file: the fix for a `squashed` finding"),
   reason,

@@ -70,7 +70,7 @@ const repairRequest = (args: schemas.PlanInput): RepairRequest => {
     move: args.move?.from,
     to: args.move?.to,
     squash: args.squash?.rows,
-    into: args.squash?.into,
+    into: args.squash === undefined ? undefined : [args.squash.into].flat(),
     reason: args.reason,
     forceDifferent: args.force_different,
   });

@@ -22,7 +22,7 @@ function findingHead(f: HistoryFinding): string {
   const what = f.kind === "moved"
     ? `history row ${f.from[0]} is file ${f.to}`
     : f.kind === "squashed"
-    ? `${f.from.join(", ")} squashed into ${f.to}`
+    ? `${f.from.join(", ")} squashed into ${(f.into ?? [f.to]).join(" and ")}${f.live_migration ? ` (first write ${f.live_migration.file}: what the squash leaves live)` : ""}`
     : f.kind === "renumber"
     ? `${f.from[0]} should become ${f.to}`
     : `${f.versions.join(", ")}`;

@@ -66,7 +66,7 @@ export function migrationTestcases(report: Report, classname = "drift-guard.migr
   return report.migrations.map((m) => {
     const open = `    <testcase classname="${xmlAttr(classname)}" name="${xmlAttr(`${m.version}_${m.name}`)}"${m.local ? ` file="${xmlAttr(m.local.path)}"` : ""}`;
     if (m.state === "in_sync") return `${open}/>`;
-    const detail = migrationDetail(m);
+    const detail = migrationDetail(m, report.findings);
     const body: string[] = [`${m.version} (${m.name}) is ${m.state}: ${detail}.`];
     if (m.local) body.push(`Local file: ${m.local.path}`);
     if (m.remote && m.remote.name !== m.name) body.push(`Recorded name: ${m.remote.name}`);

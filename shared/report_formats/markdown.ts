@@ -37,7 +37,7 @@ export function formatMarkdown(report: Report): string {
   if (drifted.length) {
     out.push("", "| version | state | name | detail | file |", "|---|---|---|---|---|");
     for (const m of drifted) {
-      const cells = [codeSpan(m.version), m.state, codeSpan(m.name), prose(migrationDetail(m)), m.local ? codeSpan(m.local.path) : ""];
+      const cells = [codeSpan(m.version), m.state, codeSpan(m.name), prose(migrationDetail(m, report.findings)), m.local ? codeSpan(m.local.path) : ""];
       out.push(`| ${cells.map(tableCell).join(" | ")} |`);
     }
   }

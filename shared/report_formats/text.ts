@@ -47,7 +47,7 @@ export function formatText(untrusted: Report, style: TextStyle = PLAIN): string 
   if (report.replay) lines.push(replayLine(report));
   if (drifted.length) {
     lines.push("");
-    const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => [m.version, m.state, m.name, migrationDetail(m)])];
+    const rows = [["VERSION", "STATE", "NAME", "DETAIL"], ...drifted.map((m) => [m.version, m.state, m.name, migrationDetail(m, report.findings)])];
     const table = alignedTable(rows);
     lines.push(style.dim(table[0]), ...table.slice(1));
   }
