@@ -102,9 +102,13 @@ function parseBody<T extends z.ZodType>(schema: T, input: unknown): z.output<T> 
 
 const versions = z.array(z.string().regex(/^[0-9]+$/, "versions are digits")).min(1).max(1000);
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex digits>");
+const version = z.string().regex(/^[0-9]+$/, "versions are digits");
 const repairBody = z.strictObject({
   mark_applied: versions.optional(),
   mark_reverted: versions.optional(),
+  // The whole-history repairs (docs/whole-history.md), as `drift-guard repair --move/--squash`.
+  move: z.strictObject({ from: version, to: version }).optional(),
+  squash: z.strictObject({ rows: versions, into: z.union([version, z.array(version).min(1).max(2)]) }).optional(),
   reason: z.string().optional(),
   expect_digest: digest.optional(),
   expect_plan_digest: digest.optional(),
@@ -183,12 +187,20 @@ function expectation(body: z.infer<typeof repairBody>) {
 
 export const repair: Handler = async (ctx) => {
   const body = parseBody(repairBody, await ctx.body());
-  const request = { markApplied: body.mark_applied, markReverted: body.mark_reverted, reason: body.reason, forceDifferent: body.force_different === true };
+  const request = {
+    markApplied: body.mark_applied,
+    markReverted: body.mark_reverted,
+    reason: body.reason,
+    forceDifferent: body.force_different === true,
+    ...(body.move ? { move: body.move } : {}),
+    ...(body.squash ? { squash: { rows: body.squash.rows, into: [body.squash.into].flat() } } : {}),
+  };
   // A bad reason or version is 400 before anything is read, expect_digest or not.
   validateRepairRequest(request);
   const result = await ctx.db.run(async (sql): Promise<RepairPlan> => {
     const meta = await newestManifestMeta(sql);
-    if (!meta && body.mark_applied?.length) throw noManifest();
+    // Names and statements of the files to record come from the newest uploaded manifest.
+    if (!meta && (body.mark_applied?.length || body.move || body.squash)) throw noManifest();
     const local = meta ? manifestMigrations(await readManifest(sql, meta.id, parseStoredManifest)).local : [];
     return await repairHistory(sql, request, local, expectation(body), ctx.caller!.actor, { judgeDefinitions: ctx.judgeDefinitions });
   });
