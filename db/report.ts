@@ -10,14 +10,14 @@
  *    partial / unknown. "present" is not proof that the same SQL ran, so it never
  *    suggests marking a migration applied on its own.
  */
-import { computeDrift } from "../shared/drift.ts";
+import { computeDrift, DEFAULT_MIGRATIONS_DIR, dirFlagFor } from "../shared/drift.ts";
 import type { Evidence, HistoryFinding, LocalMigration, Problem, RemoteMigration, ReplayStatus, Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
 import type { Sql } from "./connect.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { ledgerProblems, untrackedChanges } from "./ledger.ts";
-import { withoutReplay, withVerification } from "../shared/history_verification.ts";
+import { notVerifiedHere, withoutReplay, withVerification } from "../shared/history_verification.ts";
 
 
 export interface ReplayVerifierOptions {
@@ -70,6 +70,8 @@ export async function driftReport(
     /** Replays the repository and each suggested repair from zero (db/history_replay.ts); passed in like judgeDefinitions. */
     verifyReplay?: ReplayVerifier;
     fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
+    /** Why there is no verifyReplay, for the findings whose repairs are then not printed. */
+    noReplay?: string;
   } = {},
 ): Promise<Report> {
   const remote = await readHistory(sql, knownStatements(local));
@@ -100,7 +102,10 @@ export async function driftReport(
     ? (await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`)[0].digest
     : undefined;
   const report = computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest, fileMove: options.fileMove });
-  if (!options.verifyReplay || !remote || local.some((m) => m.statementsHash !== undefined)) return report;
+  if (!remote) return report;
+  const dirFlag = dirFlagFor(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
+  if (!options.verifyReplay) return notVerifiedHere(report, options.noReplay ?? "no shadow here to replay the repaired project", dirFlag);
+  if (local.some((m) => m.statementsHash !== undefined)) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
   try {
     const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir });
     return withVerification(report, verified.findings, verified.replay);

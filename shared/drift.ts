@@ -125,10 +125,12 @@ export function computeDrift(input: DriftInput): Report {
 /** The action kind each repairable finding is listed under in `actions`. */
 const FINDING_ACTION = { moved: "move_history", squashed: "record_squash", renumber: "renumber_file" } as const;
 
-/** Findings that carry a repair, as actions (the same explain and command). */
+/** Findings that carry a repair, as actions (the same explain and command); one not verified here points at the check that verifies it. */
 export function findingActions(findings: readonly HistoryFinding[]): Action[] {
   return findings.flatMap((f) =>
-    f.command !== null && f.kind !== "ambiguous" ? [{ kind: FINDING_ACTION[f.kind], versions: [...f.versions], explain: f.explain, command: f.command }] : []
+    f.command !== null && f.kind !== "ambiguous"
+      ? [{ kind: f.verification?.status === "skipped" ? "verify_replay" : FINDING_ACTION[f.kind], versions: [...f.versions], explain: f.explain, command: f.command }]
+      : []
   );
 }
 

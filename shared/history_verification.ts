@@ -109,6 +109,29 @@ export function withoutReplay(report: Report, why: string): Report {
 }
 
 /**
+ * Where no replay can run (the deployed function has no shadow; `check --no-evidence` skips it),
+ * no repair is printed unproved: each finding's command is the check that proves it, and its
+ * verification says why it is not verified here.
+ *
+ * @example notVerifiedHere(report, "the deployed function has no embedded shadow", "").findings[0].command
+ *   // 'drift-guard check --db-url "$SUPABASE_DB_URL"'
+ */
+export function notVerifiedHere(report: Report, why: string, dirFlag: string): Report {
+  if (!report.findings.some((f) => f.command !== null)) return report;
+  const command = `drift-guard check${dirFlag} --db-url "$SUPABASE_DB_URL"`;
+  const findings = report.findings.map((f): HistoryFinding => f.command === null ? f : {
+    ...f,
+    command,
+    verification: { status: "skipped", migrations: 0, summary: `not verified: ${why}` },
+    explain: `${f.explain} NOT VERIFIED HERE (${why}): the repair is printed only once a replay from zero of the repaired project equals live, ` +
+      `which ${command} does (it needs the database URL).`,
+  });
+  const findingKinds = new Set(findingActions(report.findings).map((a) => a.kind));
+  const others = report.actions.filter((a) => !findingKinds.has(a.kind));
+  return { ...report, findings, actions: [...findingActions(findings), ...others] };
+}
+
+/**
  * A squash whose repaired project differs from live only by objects live has and no file builds
  * (the rows built them and the squash file left them out, or the dashboard made them): the
  * migration that records them, from the live catalog, versioned right after the newest recorded

@@ -158,7 +158,7 @@ export async function databaseReport(
     judgeDefinitions,
     migrationsDir: opts.migrationsDir,
     since: opts.since,
-    ...(opts.evidence ? { verifyReplay, fileMove: gitFileMove(opts.migrationsDir, deps) } : {}),
+    ...(opts.evidence ? { verifyReplay, fileMove: gitFileMove(opts.migrationsDir, deps) } : { noReplay: "--no-evidence skips the replay" }),
   });
 }
 

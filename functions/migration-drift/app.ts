@@ -2,7 +2,7 @@
 import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, readJsonBody } from "./body.ts";
-import type { DefinitionJudge } from "../../db/report.ts";
+import type { DefinitionJudge, ReplayVerifier } from "../../db/report.ts";
 import type { Database } from "./database.ts";
 import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
 import type { Alerter } from "./alerts.ts";
@@ -19,6 +19,8 @@ export interface AppDeps {
   alert?: Alerter;
   /** Compares definitions for ?evidence=full and repair plans; `drift-guard serve` passes it, the hosted function cannot. */
   judgeDefinitions?: DefinitionJudge;
+  /** Proves whole-history repairs by replay for ?evidence=full; `drift-guard serve` passes it, the hosted function cannot. */
+  verifyReplay?: ReplayVerifier;
 }
 
 /**
@@ -126,7 +128,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
         release = takeSlot();
       }
       const readBody = () => body ?? readJsonBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: readBody, alert: deps.alert, judgeDefinitions: deps.judgeDefinitions });
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: readBody, alert: deps.alert, judgeDefinitions: deps.judgeDefinitions, verifyReplay: deps.verifyReplay });
       if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
         return cachedJson(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
       }

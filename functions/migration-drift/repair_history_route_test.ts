@@ -1,6 +1,7 @@
 /**
- * POST /repair's whole-history operations (docs/whole-history.md): `move` and `squash`,
- * with the CLI's guards, in-process against a real PostgreSQL and the uploaded manifest.
+ * The function and whole-history drift (docs/whole-history.md): GET /status's findings,
+ * which it cannot prove without a shadow, and POST /repair's `move` and `squash`, with the
+ * CLI's guards, in-process against a real PostgreSQL and the uploaded manifest.
  */
 import assert from "node:assert/strict";
 import { verifyToken } from "../../db/tokens.ts";
@@ -40,6 +41,19 @@ Deno.test("POST /repair: move and squash, planned, pinned, applied and undone", 
       assertSafeError(res, 404, "no_manifest", [token]);
     });
     assert.equal((await call(app, "PUT", "/manifest", { token, body: repository })).status, 201);
+
+    await t.step("GET /status: the findings, whose repairs the function cannot prove, point at the check that does", async () => {
+      const res = await call(app, "GET", "/status", { token });
+      assert.equal(res.status, 409, res.text);
+      const findings = res.body.findings.map((f: { kind: string; command: string; verification: { status: string } }) => [f.kind, f.command, f.verification.status]);
+      assert.deepEqual(findings, [
+        ["moved", 'drift-guard check --db-url "$SUPABASE_DB_URL"', "skipped"],
+        ["squashed", 'drift-guard check --db-url "$SUPABASE_DB_URL"', "skipped"],
+      ]);
+      assert.match(res.body.findings[0].explain, /NOT VERIFIED HERE \(the deployed function has no embedded shadow\)/);
+      assert.deepEqual(res.body.actions.map((a: { kind: string }) => a.kind), ["verify_replay", "verify_replay"]);
+      assert.ok(!res.text.includes("--move"), "no unproved repair command is printed");
+    });
 
     await t.step("bad bodies are 400 and change nothing", async () => {
       const move = { from: "20240105000000", to: "20240102000000" };

@@ -7,7 +7,7 @@ import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/cat
 import { listAudit } from "../../db/audit.ts";
 import { historyFingerprint, newestManifestMeta, readManifest, readManifestIndex, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
-import { type DefinitionJudge, driftReport, type EvidenceDepth } from "../../db/report.ts";
+import { type DefinitionJudge, driftReport, type EvidenceDepth, type ReplayVerifier } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest, parseStoredManifest } from "../../shared/manifest.ts";
@@ -33,6 +33,20 @@ export interface Context {
   alert?: Alerter;
   /** Compares definitions (see AppDeps); absent in the hosted function. */
   judgeDefinitions?: DefinitionJudge;
+  /** Replays the repository and each suggested repair (see AppDeps); absent in the hosted function. */
+  verifyReplay?: ReplayVerifier;
+}
+
+/** Rows without files and files that are not as recorded: what a squash looks like version by version. */
+function mayBeSquash(report: Report): boolean {
+  const states = new Set(report.migrations.map((m) => m.state));
+  return states.has("remote_only") && (states.has("edited") || states.has("pending") || states.has("out_of_order"));
+}
+
+/** The folder the manifest's files came from, for the commands a report prints. */
+function manifestMigrationsDir(local: readonly { path: string }[]): string | undefined {
+  const dirs = new Set(local.map((m) => m.path.slice(0, Math.max(0, m.path.lastIndexOf("/")))));
+  return dirs.size === 1 ? [...dirs][0] || undefined : undefined;
 }
 
 export interface Reply {
@@ -62,7 +76,14 @@ function sinceParam(url: URL): Date | undefined {
  */
 function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDepth): Promise<Report> {
   const { local, problems } = manifestMigrations(manifest);
-  return driftReport(sql, local, problems, { evidence: depth, judgeDefinitions: ctx.judgeDefinitions, since: sinceParam(ctx.url) });
+  const replay = depth === "definitions" ? ctx.verifyReplay : undefined;
+  return driftReport(sql, local, problems, {
+    evidence: depth,
+    judgeDefinitions: ctx.judgeDefinitions,
+    since: sinceParam(ctx.url),
+    migrationsDir: manifestMigrationsDir(local),
+    ...(replay ? { verifyReplay: replay } : { noReplay: ctx.verifyReplay ? "this report is by name; ?evidence=full replays" : "the deployed function has no embedded shadow" }),
+  });
 }
 
 /**
@@ -139,8 +160,14 @@ export const status: Handler = (ctx) =>
     const key = `${meta.id} ${fingerprint} ${await ledgerFingerprint(sql)} ${ctx.url.searchParams.get("since") ?? ""} ${depth}`;
     const build = async () => {
       // By name, the database reads the statements; comparing definitions replays every one.
-      const manifest = (depth === "names" ? await readManifestIndex(sql, meta.id) : null) ?? await readManifest(sql, meta.id, parseStoredManifest);
-      const report = await reportFor(ctx, sql, manifest, depth);
+      let manifest = (depth === "names" ? await readManifestIndex(sql, meta.id) : null) ?? await readManifest(sql, meta.id, parseStoredManifest);
+      let report = await reportFor(ctx, sql, manifest, depth);
+      // A squash is matched by what the files build, which the index (statements left in the
+      // database) cannot tell: rows without files beside files without rows, or edited, need them.
+      if (manifest.migrations.some((m) => "statementsHash" in m) && mayBeSquash(report)) {
+        manifest = await readManifest(sql, meta.id, parseStoredManifest);
+        report = await reportFor(ctx, sql, manifest, depth);
+      }
       // One cached reply serves every scope, so it carries no statement text (GET /ledger with a
       // repair token shows it): a statement may hold a secret, and read tokens go to every CI job.
       const shown = { ...report, untracked_changes: hideUntrackedStatements(report.untracked_changes) };
