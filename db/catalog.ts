@@ -560,3 +560,26 @@ export async function readPlatformSettings(conn: CatalogConnection): Promise<Pla
     return { ...rest, applied_versions: applied, skeleton };
   });
 }
+
+/** The live database as the shadow's comparisons need it: its platform facts and its catalog. */
+export interface LiveCatalog {
+  settings: PlatformSettings;
+  snapshot: CatalogSnapshot;
+}
+
+/**
+ * Reads the live catalog once for one report, however many comparisons use it: each caller
+ * gets its own copy, as comparing may rewrite a view's spelling in place (db/view_spelling.ts).
+ *
+ * @example const live = liveCatalogOnce(sql, schemaFilter(undefined, undefined)); (await live()).snapshot.objects.length
+ */
+export function liveCatalogOnce(sql: PostgresLike, filter: SchemaFilter): () => Promise<LiveCatalog> {
+  let read: Promise<LiveCatalog> | undefined;
+  return async () => {
+    read ??= (async () => {
+      const conn = postgresCatalog(sql);
+      return { settings: await readPlatformSettings(conn), snapshot: await readCatalog(conn, filter) };
+    })();
+    return structuredClone(await read);
+  };
+}

@@ -20,7 +20,7 @@ import { extractTouchedObjects } from "../shared/evidence.ts";
 import { judgeDefinitions } from "../shared/definition_evidence.ts";
 import { type CatalogObject, type CatalogSnapshot, quoteIdent, quoteLiteral, schemaFilter } from "../shared/schema_diff.ts";
 import type { Evidence, LocalMigration } from "../shared/types.ts";
-import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "./catalog.ts";
+import { type LiveCatalog, liveCatalogOnce, readCatalog } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
 import { bootstrapShadow, createdExtension, missingRoleRepair, openEmbeddedShadow, ReplayError, replayMigrations, type Shadow } from "./shadow.ts";
 import { alignViewSpelling } from "./view_spelling.ts";
@@ -32,6 +32,8 @@ export interface DefinitionEvidenceOptions {
   openShadow?: (extensions: string[]) => Promise<Shadow>;
   /** Wall time of each phase, for the benchmark. */
   timings?: Record<string, number>;
+  /** The live catalog, when the report reads it once for every comparison (db/catalog.ts liveCatalogOnce). */
+  live?: () => Promise<LiveCatalog>;
 }
 
 /**
@@ -61,10 +63,9 @@ export async function collectDefinitionEvidence(
   const opening = (options.openShadow ?? openEmbeddedShadow)(extensions);
   opening.catch(() => {});
 
-  let live: { settings: PlatformSettings; snapshot: CatalogSnapshot };
+  let live: LiveCatalog;
   try {
-    const conn = postgresCatalog(sql);
-    live = { settings: await readPlatformSettings(conn), snapshot: await readCatalog(conn, filter) };
+    live = await (options.live ?? liveCatalogOnce(sql, filter))();
   } catch (err) {
     await opening.then((s) => s.close()).catch(() => {});
     throw err;

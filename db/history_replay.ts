@@ -17,7 +17,7 @@ import { type ReplayScenario, scenario, simulate, squashLiveDefinitions, squashP
 import { type CatalogSnapshot, type Comparison, compareSnapshots, schemaFilter } from "../shared/schema_diff.ts";
 import { statementLine } from "../shared/sql_statements.ts";
 import type { HistoryFinding, LocalMigration, RemoteMigration, ReplayStatus } from "../shared/types.ts";
-import { type PlatformSettings, postgresCatalog, readCatalog, readPlatformSettings } from "./catalog.ts";
+import { liveCatalogOnce, type PlatformSettings, readCatalog } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
 import type { ReplayVerifier, ReplayVerifierOptions } from "./report.ts";
 import { bootstrapShadow, createdExtension, missingExtensionRepair, missingRoleRepair, openEmbeddedShadow, ReplayError, replayMigrations, type Shadow } from "./shadow.ts";
@@ -47,9 +47,7 @@ export const verifyHistoryReplay = async (
   const t = options.timings ?? {};
   const started = performance.now();
   const filter = schemaFilter(undefined, undefined);
-  const conn = postgresCatalog(sql);
-  const settings = await readPlatformSettings(conn);
-  const live = await readCatalog(conn, filter);
+  const { settings, snapshot: live } = await (options.live ?? liveCatalogOnce(sql, filter))();
   t.live_ms = performance.now() - started;
 
   const current = scenario(local, remote);

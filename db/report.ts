@@ -13,7 +13,9 @@
 import { computeDrift, DEFAULT_MIGRATIONS_DIR, dirFlagFor } from "../shared/drift.ts";
 import type { Evidence, HistoryFinding, LocalMigration, Problem, RemoteMigration, ReplayStatus, Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
+import { type LiveCatalog, liveCatalogOnce } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
+import { schemaFilter } from "../shared/schema_diff.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { ledgerProblems, untrackedChanges } from "./ledger.ts";
@@ -27,6 +29,8 @@ export interface ReplayVerifierOptions {
   migrationsDir?: string;
   /** The time written in a generated file's header. */
   now?: Date;
+  /** The live catalog, read once per report (db/catalog.ts liveCatalogOnce). */
+  live?: () => Promise<LiveCatalog>;
 }
 
 /**
@@ -54,7 +58,7 @@ export type DefinitionJudge = (
   local: readonly LocalMigration[],
   localOnly: readonly LocalMigration[],
   remoteVersions: ReadonlySet<string>,
-  options: { migrationsDir?: string; timings?: Record<string, number> },
+  options: { migrationsDir?: string; timings?: Record<string, number>; live?: () => Promise<LiveCatalog> },
 ) => Promise<Map<string, Evidence>>;
 
 export async function driftReport(
@@ -80,9 +84,11 @@ export async function driftReport(
   const depth = options.evidence ?? "names";
   let evidence: Map<string, Evidence> | undefined;
   const notes: Problem[] = [];
+  // Evidence and the replay compare with the same live catalog: read once.
+  const live = liveCatalogOnce(sql, schemaFilter(undefined, undefined));
   if (depth && remote?.length) {
     if (depth === "definitions" && options.judgeDefinitions) {
-      evidence = await options.judgeDefinitions(sql, local, localOnly, remoteVersions, { migrationsDir: options.migrationsDir, timings: options.timings });
+      evidence = await options.judgeDefinitions(sql, local, localOnly, remoteVersions, { migrationsDir: options.migrationsDir, timings: options.timings, live });
     } else {
       evidence = await collectEvidence(sql, localOnly);
       if (depth === "definitions" && localOnly.length) {
@@ -107,7 +113,7 @@ export async function driftReport(
   if (!options.verifyReplay) return notVerifiedHere(report, options.noReplay ?? "no shadow here to replay the repaired project", dirFlag);
   if (local.some((m) => m.statementsHash !== undefined)) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
   try {
-    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir });
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live });
     return withVerification(report, verified.findings, verified.replay);
   } catch (err) {
     // No replay, no proof: the findings' repairs are withheld rather than printed unverified.
