@@ -6,7 +6,8 @@
  * sha256 of its text: when every file is recorded with its text, re-running is a no-op;
  * otherwise (a newer release, a file recorded without a checksum by `supabase db push`
  * of init's migration or by hand) every file runs again, privileges last. Every file is
- * idempotent, so running them again upgrades the schema in place and keeps its data.
+ * idempotent, so running them again upgrades the schema in place and keeps its data. The
+ * rows of files an older release had and this one no longer ships are then deleted.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -56,6 +57,20 @@ begin
 end;
 $$;`;
 
+/**
+ * Forgets the files an older release had and this one folded into others (what they made is
+ * now made by this release's files, which just ran), so that schema_version lists the files
+ * installed. A version newer than all of ours is a newer release's, and stays.
+ *
+ * @example retireRemovedFiles(["20251101000000", "20251204000900"])
+ *   // "delete from drift_guard.schema_version where version < '20251204000900' and version <> all (array['20251101000000','20251204000900']);"
+ */
+export function retireRemovedFiles(versions: readonly string[]): string {
+  for (const v of versions) if (!/^[0-9]{14}$/.test(v)) throw new Error(`not a schema file version: ${v}`);
+  const newest = [...versions].sort().at(-1)!;
+  return `delete from drift_guard.schema_version where version < '${newest}' and version <> all (array[${versions.map((v) => `'${v}'`).join(",")}]);`;
+}
+
 /** What the text of a schema file is recorded as in drift_guard.schema_version.checksum. */
 export const schemaFileChecksum = (text: string) => `sha256:${sha256Hex(text)}`;
 
@@ -103,6 +118,10 @@ export async function installSchema(sql: Sql): Promise<{ applied: string[]; upda
       if (outcome === "applied") applied.push(file.version);
       if (outcome === "updated") updated.push(file.version);
     }
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`select pg_catalog.pg_advisory_xact_lock(${INSTALL_LOCK_KEY}::bigint)`);
+      await tx.unsafe(retireRemovedFiles(files.map((f) => f.version)));
+    });
   }
   const [row] = await sql.unsafe<{ current: string | null }[]>("select max(version) as current from drift_guard.schema_version");
   return { applied, updated, current: row?.current ?? "" };

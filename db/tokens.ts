@@ -6,8 +6,9 @@ import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Sql } from "./connect.ts";
 
-export type TokenScope = "read" | "deploy" | "repair";
-export const TOKEN_SCOPES: readonly TokenScope[] = ["read", "deploy", "repair"];
+/** The scopes, narrowest first: each includes those before it (repair includes deploy, deploy includes read). */
+export const TOKEN_SCOPES = ["read", "deploy", "repair"] as const;
+export type TokenScope = typeof TOKEN_SCOPES[number];
 
 export interface VerifiedToken {
   id: string;

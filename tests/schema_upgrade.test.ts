@@ -4,8 +4,12 @@
  * function settings a fresh install has.
  *
  * tests/fixtures/schema_before_privileges/ holds the schema files of the release before the
- * single privileges file (git 1fa1c15), as a database upgraded from it has run them.
+ * single privileges file (git 1fa1c15), as a database upgraded from it has run them;
+ * tests/fixtures/schema_before_split/ those of the release before the schema had one file per
+ * concern (git 0aed9b7), whose integrity file is gone: an upgrade from it has the whole schema
+ * a fresh install has (pg_dump -s), not only its privileges.
  */
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
@@ -13,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fsPromises from "node:fs/promises";
 import { schemaMigrationText } from "../cli/commands/init.ts";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import { findPgBin } from "./harness/postgres.ts";
 import { createHistoryTable, ROOT, runCli, schemaFiles } from "./drift_guard_schema_helpers.ts";
 
 const OLD_DIR = join(ROOT, "tests", "fixtures", "schema_before_privileges");
@@ -58,11 +63,23 @@ async function runFiles(sql: postgres.Sql, paths: readonly string[]): Promise<vo
   for (const path of paths) await sql.begin((tx) => tx.unsafe(readFileSync(path, "utf8")));
 }
 
-const oldFiles = () => readdirSync(OLD_DIR).filter((f) => f.endsWith(".sql")).sort().map((f) => join(OLD_DIR, f));
+const BEFORE_SPLIT_DIR = join(ROOT, "tests", "fixtures", "schema_before_split");
+const filesOf = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".sql")).sort().map((f) => join(dir, f));
+const oldFiles = () => filesOf(OLD_DIR);
+
+/** The drift_guard schema as pg_dump -s prints it, without comments and blank lines. */
+function schemaDump(url: string): string {
+  const out = execFileSync(join(findPgBin(), "pg_dump"), ["-s", "-n", "drift_guard", "--no-owner", url], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l.trim() && !l.startsWith("--") && !/^\\(un)?restrict /.test(l)).join("\n");
+}
+
+const schemaVersions = async (sql: postgres.Sql) =>
+  (await sql<{ version: string }[]>`select version from drift_guard.schema_version order by version`).map((r) => r.version);
 
 describe("upgrades are whole", () => {
   const dbs: TestDatabase[] = [];
   let fresh: string[];
+  let freshDump: string;
 
   async function database(label: string): Promise<TestDatabase> {
     const db = await createTestDatabase(label);
@@ -76,6 +93,7 @@ describe("upgrades are whole", () => {
     const r = await runCli(["install", "--db-url", db.url]);
     expect(r.status, r.stderr).toBe(0);
     fresh = await securityState(db.sql);
+    freshDump = schemaDump(db.url);
     expect(fresh.some((l) => l.startsWith("policy audit_log.audit_log_select_drift_guard_role"))).toBe(true);
     expect(fresh).toContain("config drift_guard.ledger_record_ddl() {\"search_path=pg_catalog, pg_temp\",plan_cache_mode=force_generic_plan} definer=true");
   });
@@ -101,6 +119,27 @@ describe("upgrades are whole", () => {
     const { text } = await schemaMigrationText(fsPromises, "test");
     await db.sql.begin((tx) => tx.unsafe(text));
     expect(await securityState(db.sql)).toEqual(fresh);
+  });
+
+  it("the release before the schema was split by concern, then install: the schema a fresh install has, and only this release's files recorded", async () => {
+    const db = await database("upgrade_split_install");
+    await runFiles(db.sql, filesOf(BEFORE_SPLIT_DIR));
+    expect(await schemaVersions(db.sql)).toContain("20251202000100");
+    const r = await runCli(["install", "--db-url", db.url]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(schemaDump(db.url)).toBe(freshDump);
+    expect(await securityState(db.sql)).toEqual(fresh);
+    expect(await schemaVersions(db.sql)).toEqual(schemaFiles().map((f) => f.version));
+  });
+
+  it("the release before the split, then init's migration as supabase db push runs it: the same schema", async () => {
+    const db = await database("upgrade_split_init");
+    await runFiles(db.sql, filesOf(BEFORE_SPLIT_DIR));
+    const { text } = await schemaMigrationText(fsPromises, "test");
+    await db.sql.begin((tx) => tx.unsafe(text));
+    expect(schemaDump(db.url)).toBe(freshDump);
+    expect(await securityState(db.sql)).toEqual(fresh);
+    expect(await schemaVersions(db.sql)).toEqual(schemaFiles().map((f) => f.version));
   });
 
   it("one file re-run by hand (granting what it used to), then install: the same state", async () => {

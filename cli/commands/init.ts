@@ -10,7 +10,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import { Option } from "commander";
-import { schemaFileChecksum, schemaMigrations } from "../../db/install.ts";
+import { retireRemovedFiles, schemaFileChecksum, schemaMigrations } from "../../db/install.ts";
 import { sha256Hex } from "../../shared/checksum.ts";
 import { generatedState, stampGenerated } from "../../shared/generated_file.ts";
 import { targetEnvNames } from "../../shared/environments.ts";
@@ -123,7 +123,7 @@ export async function schemaMigrationText(fs: CliFs, version: string): Promise<{
   // With each file's checksum, as `drift-guard install` records it, so that a later install runs only what changed.
   const record = `insert into drift_guard.schema_version (version, checksum) values ${
     files.map((f) => `('${f.version}', '${schemaFileChecksum(f.text)}')`).join(", ")
-  }\n  on conflict (version) do update set checksum = excluded.checksum;\n`;
+  }\n  on conflict (version) do update set checksum = excluded.checksum;\n${retireRemovedFiles(files.map((f) => f.version))}\n`;
   const text = `-- The drift_guard schema, written by drift-guard ${version} (npx drift-guard init).
 -- drift-guard schema ${schemaHash}
 -- \`supabase db push\` installs it and \`supabase db reset\` recreates it. Every statement is idempotent,

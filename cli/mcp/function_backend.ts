@@ -8,12 +8,13 @@ import { DriftGuardError } from "../../shared/types.ts";
 import { reportThroughFunction } from "../commands/check.ts";
 import { remoteOnlyVersions } from "../commands/fetch.ts";
 import { shellArg } from "../commands/repair.ts";
+import type { TokenScope } from "../../db/tokens.ts";
 import type { CliDeps } from "../deps.ts";
 import { callFunction, type FunctionTarget } from "../function_client.ts";
 import type { FetchRow, McpBackend, RepairJson } from "./backend.ts";
 
-/** A drift-guard token's scope; scopes nest: repair includes deploy, deploy includes read. */
-export type Scope = "read" | "deploy" | "repair";
+/** A drift-guard token's scope (db/tokens.ts): scopes nest, repair includes deploy, deploy includes read. */
+export type Scope = TokenScope;
 
 /**
  * The token's scope, asked of the function without changing anything: `GET /audit?limit=1`

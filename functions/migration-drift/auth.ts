@@ -9,11 +9,12 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, type JSONWebKeySet, jwtVerify, type JWTPayload } from "jose";
 import type { Sql } from "../../db/connect.ts";
+import { TOKEN_SCOPES, type TokenScope } from "../../db/tokens.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import type { Database } from "./database.ts";
 
-export const SCOPES = ["read", "deploy", "repair"] as const;
-export type Scope = typeof SCOPES[number];
+export const SCOPES = TOKEN_SCOPES;
+export type Scope = TokenScope;
 
 export interface Caller {
   kind: "token" | "secret_key" | "user";

@@ -15,6 +15,7 @@ import { repairJson, validateAuditId, validateReason, validateRepairRequest } fr
 import { apiSchemaFilter, schemaFingerprint } from "../../shared/schema_diff.ts";
 import type { RepairPlan, Report } from "../../shared/types.ts";
 import { DriftGuardError, OUTCOMES } from "../../shared/types.ts";
+import { notInstalled } from "../../db/database_error.ts";
 import { acknowledgeLedger, ledgerFingerprint, ledgerInstalled, ledgerState, parseLedgerIds, readLedger } from "../../db/ledger.ts";
 import { hideEntryStatements, hideUntrackedStatements, LEDGER_FILTERS, type LedgerFilter, parseSince } from "../../shared/ledger.ts";
 import type { Alerter } from "./alerts.ts";
@@ -289,9 +290,6 @@ export const schema: Handler = async (ctx) => {
   return { status: 200, body };
 };
 
-const notInstalledLedger = () =>
-  new DriftGuardError("not_installed", "the DDL ledger is not installed in this database", "run drift-guard install --db-url … (it adds the ledger)");
-
 /** GET /ledger?since=&until=&object=&status=&limit=: the ledger's entries, oldest first. */
 export const ledger: Handler = async (ctx) => {
   const q = ctx.url.searchParams;
@@ -309,7 +307,7 @@ export const ledger: Handler = async (ctx) => {
     limit,
   };
   const body = await ctx.db.run(async (sql) => {
-    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    if (!(await ledgerInstalled(sql))) throw notInstalled("the DDL ledger");
     const entries = await readLedger(sql, query);
     // Statements may carry secrets: below repair scope they read "(hidden from this scope)".
     return { ledger: await ledgerState(sql), entries: hasScope(ctx.caller!, "repair") ? entries : hideEntryStatements(entries) };
@@ -328,7 +326,7 @@ export const ledgerAck: Handler = async (ctx) => {
   const ids = parseLedgerIds(body.ids);
   const reason = validateReason(body.reason);
   const result = await ctx.db.run(async (sql) => {
-    if (!(await ledgerInstalled(sql))) throw notInstalledLedger();
+    if (!(await ledgerInstalled(sql))) throw notInstalled("the DDL ledger");
     return await acknowledgeLedger(sql, ids, reason, ctx.caller!.actor);
   });
   return { status: 200, body: { acknowledged: result.acknowledged, audit_id: result.audit_id, ids } };

@@ -4,6 +4,8 @@
  * real CLI, and tokens minted by the real CLI. Nothing here is a stand-in.
  */
 import { openDatabase, type Sql } from "../../db/connect.ts";
+import type { TokenScope } from "../../db/tokens.ts";
+import { SCHEMA_MIGRATIONS_DDL } from "../../tests/harness/schema_migrations.ts";
 import { buildManifest, type Manifest } from "../../shared/manifest.ts";
 import { parseMigrationFiles } from "../../shared/migration_files.ts";
 import { type PgServer, startPostgres } from "../../tests/harness/postgres.ts";
@@ -25,7 +27,7 @@ export async function cli(args: string[]): Promise<string> {
   return text;
 }
 
-export async function createToken(url: string, scope: "read" | "deploy" | "repair", label: string): Promise<string> {
+export async function createToken(url: string, scope: TokenScope, label: string): Promise<string> {
   return (await cli(["token", "create", "--db-url", url, "--scope", scope, "--label", label])).trim().split("\n").at(-1)!;
 }
 
@@ -64,8 +66,7 @@ export function manifestOf(files: Record<string, string>): Manifest {
  * each migration's statements and its history row in one transaction, so the DDL ledger sees them tracked.
  */
 export async function recordHistory(sql: Sql, manifest: Manifest, versions: string[]): Promise<void> {
-  await sql.unsafe(`create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations (version text not null primary key, statements text[], name text)`);
+  await sql.unsafe(SCHEMA_MIGRATIONS_DDL);
   for (const m of manifest.migrations.filter((m) => versions.includes(m.version))) {
     await sql.begin(async (tx) => {
       for (const s of m.statements) await tx.unsafe(s);

@@ -150,14 +150,6 @@ alter table drift_guard.ddl_ledger enable row level security;
 alter table drift_guard.history_writes enable row level security;
 alter table drift_guard.ledger_health enable row level security;
 
--- Acknowledgements go into the audit log like repairs.
-do $$
-begin
-  alter table drift_guard.audit_log drop constraint if exists audit_log_kind_check;
-  alter table drift_guard.audit_log add constraint audit_log_kind_check check (kind in ('repair', 'undo', 'ack'));
-end;
-$$;
-
 -- What the foreign keys would check, and more, at the only time it can fail: when a link, an
 -- acknowledgement or an alert mark changes an entry (entries are inserted without them; audit
 -- rows are never deleted). Holds for every role, the owner too:
@@ -737,25 +729,5 @@ begin
   return v_count;
 end;
 $$;
-
--- An acknowledgement changes no history, so there is nothing to undo: refuse.
-create or replace function drift_guard.audit_log_ack_is_final()
-returns trigger
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-  if old.kind = 'ack' and new.undone_by is distinct from old.undone_by then
-    raise exception using errcode = 'DGI01',
-      message = pg_catalog.format('audit entry %s is an acknowledgement of ledger entries; it changed no history, so there is nothing to undo', old.id);
-  end if;
-  return new;
-end;
-$$;
-
-drop trigger if exists audit_log_ack_is_final on drift_guard.audit_log;
-create trigger audit_log_ack_is_final
-  before update on drift_guard.audit_log
-  for each row execute function drift_guard.audit_log_ack_is_final();
 
 insert into drift_guard.schema_version (version) values ('20251202000400') on conflict (version) do nothing;
