@@ -15,15 +15,16 @@
  * copied from the live catalog into the shadow, without the columns the failing
  * migration adds, and the migration is retried.
  */
-import { compareVersions } from "../shared/drift.ts";
 import { extractTouchedObjects } from "../shared/evidence.ts";
-import { judgeDefinitions } from "../shared/definition_evidence.ts";
+import { evidencePhases, judgeDefinitions } from "../shared/definition_evidence.ts";
 import { type CatalogObject, type CatalogSnapshot, quoteIdent, quoteLiteral, schemaFilter } from "../shared/schema_diff.ts";
 import type { Evidence, LocalMigration } from "../shared/types.ts";
 import { type LiveCatalog, liveCatalogOnce, readCatalog } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
+import type { ReplayPass } from "./report.ts";
 import { bootstrapShadow, createdExtension, missingRoleRepair, openEmbeddedShadow, ReplayError, replayMigrations, type Shadow } from "./shadow.ts";
-import { alignViewSpelling } from "./view_spelling.ts";
+import { cachedReplay, replayCacheFile, writeReplayCache } from "./shadow/replay_cache.ts";
+import { alignViewSpelling, type ViewSpellings } from "./view_spelling.ts";
 
 export interface DefinitionEvidenceOptions {
   now?: Date;
@@ -34,6 +35,8 @@ export interface DefinitionEvidenceOptions {
   timings?: Record<string, number>;
   /** The live catalog, when the report reads it once for every comparison (db/catalog.ts liveCatalogOnce). */
   live?: () => Promise<LiveCatalog>;
+  /** The report's replay of the repository from zero (db/history_replay.ts replayRepository), judged from when clean. */
+  pass?: () => Promise<ReplayPass>;
 }
 
 /**
@@ -58,26 +61,41 @@ export async function collectDefinitionEvidence(
   const t = options.timings ?? {};
   const started = performance.now();
   const filter = schemaFilter(undefined, undefined);
-  const extensions = local.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
-  // PGlite spends its first second compiling WebAssembly: start it while the live catalog is read.
-  const opening = (options.openShadow ?? openEmbeddedShadow)(extensions);
-  opening.catch(() => {});
+  const phases = evidencePhases(local, remoteVersions);
+  const judged = new Set(localOnly.map((m) => m.version));
 
-  let live: LiveCatalog;
-  try {
-    live = await (options.live ?? liveCatalogOnce(sql, filter))();
-  } catch (err) {
-    await opening.then((s) => s.close()).catch(() => {});
-    throw err;
+  // The report's one replay of the repository from zero, when it built exactly what this would.
+  const pass = options.pass ? await options.pass().catch(() => undefined) : undefined;
+  const built = pass?.clean ? pass.snapshots.get(phases.applied.length) : undefined;
+  const withPending = pass?.clean ? pass.snapshots.get(local.length) : undefined;
+  if (pass && built && (withPending || !phases.pending.some((m) => judged.has(m.version)))) {
+    for (const m of phases.applied) if (judged.has(m.version)) result.set(m.version, judgeDefinitions({ migration: m, shadow: built, live: pass.live, now, migrationsDir: options.migrationsDir }));
+    for (const m of phases.pending) if (judged.has(m.version)) result.set(m.version, judgeDefinitions({ migration: m, shadow: withPending!, live: pass.live, now, migrationsDir: options.migrationsDir }));
+    t.total_ms = performance.now() - started;
+    return result;
   }
+  const extensions = local.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
+  const live: LiveCatalog = await (options.live ?? liveCatalogOnce(sql, filter))();
   t.live_ms = performance.now() - started;
 
   const judge = (m: LocalMigration, shadow: CatalogSnapshot | null, replayFailure?: string) =>
     result.set(m.version, judgeDefinitions({ migration: m, shadow, live: live.snapshot, replayFailure, now, migrationsDir: options.migrationsDir }));
 
+  // What an earlier clean replay of the same files on the same platform built (db/shadow/replay_cache.ts).
+  const pendingJudged = phases.pending.some((m) => judged.has(m.version));
+  const prefixes = [phases.applied.length, ...(pendingJudged ? [local.length] : [])];
+  const cacheFile = options.openShadow ? null : replayCacheFile([...phases.applied, ...phases.pending], live.settings, extensions);
+  const cached = cachedReplay(cacheFile, prefixes, live.snapshot);
+  if (cached) {
+    for (const m of phases.applied) if (judged.has(m.version)) judge(m, cached.get(phases.applied.length)!);
+    for (const m of phases.pending) if (judged.has(m.version)) judge(m, cached.get(local.length)!);
+    t.total_ms = performance.now() - started;
+    return result;
+  }
+
   let shadow: Shadow;
   try {
-    shadow = await opening;
+    shadow = await (options.openShadow ?? openEmbeddedShadow)(extensions);
   } catch (err) {
     const why = `the embedded shadow (PGlite) could not start here (${(err as Error).message}); run drift-guard check --db-url on a machine with Node`;
     for (const m of localOnly) judge(m, null, why);
@@ -87,31 +105,37 @@ export async function collectDefinitionEvidence(
 
   try {
     await bootstrapShadow(shadow, live.settings);
-    const newestRemote = [...remoteVersions].sort(compareVersions).at(-1);
-    const isPending = (m: LocalMigration) => !remoteVersions.has(m.version) && (newestRemote === undefined || compareVersions(m.version, newestRemote) > 0);
-    const judged = new Set(localOnly.map((m) => m.version));
-    const ordered = [...local].sort((a, b) => compareVersions(a.version, b.version));
-    const phaseA = ordered.filter((m) => !isPending(m));
-    const phaseB = ordered.filter((m) => isPending(m));
+    const phaseA = phases.applied;
+    const phaseB = phases.pending;
     const failures = new Map<string, string>();
     const liveRoles = new Set(live.settings.roles);
     const liveIndex = new Map(live.snapshot.objects.map((o) => [`${o.kind}:${o.name}`, o]));
 
+    // Clean: every migration ran and nothing was copied from live, so the snapshots depend on the files alone.
+    let copiedFromLive = false;
     const replay = async (migrations: readonly LocalMigration[]) => {
       for (const m of migrations) {
         const roles = missingRoleRepair(shadow, liveRoles);
         const seed = liveObjectRepair(shadow, liveIndex, m);
+        const copy = async (err: unknown) => {
+          const done = await seed(err);
+          if (done !== null) copiedFromLive = true;
+          return done;
+        };
         try {
-          await replayMigrations(shadow, [m], { repair: async (err) => (await roles(err)) ?? (await seed(err)) });
+          await replayMigrations(shadow, [m], { repair: async (err) => (await roles(err)) ?? (await copy(err)) });
         } catch (err) {
           if (!(err instanceof ReplayError)) throw err;
           failures.set(m.version, `statement ${err.statement} failed: ${err.detail}`);
         }
       }
     };
-    const snapshot = async () => {
+    const snapshots = new Map<number, CatalogSnapshot>();
+    const spellings = new Map<number, ViewSpellings>();
+    const snapshot = async (k: number) => {
       const s = await readCatalog(shadow.catalog, filter);
-      await alignViewSpelling(shadow, s, live.snapshot);
+      spellings.set(k, await alignViewSpelling(shadow, s, live.snapshot));
+      snapshots.set(k, s);
       return s;
     };
 
@@ -119,14 +143,15 @@ export async function collectDefinitionEvidence(
     await replay(phaseA);
     t.replay_ms = performance.now() - mark;
     mark = performance.now();
-    const built = await snapshot();
+    const built = await snapshot(phaseA.length);
     t.shadow_catalog_ms = performance.now() - mark;
     for (const m of phaseA) if (judged.has(m.version)) judge(m, built, failures.get(m.version));
-    if (phaseB.some((m) => judged.has(m.version))) {
+    if (pendingJudged) {
       await replay(phaseB);
-      const withPending = await snapshot();
+      const withPending = await snapshot(local.length);
       for (const m of phaseB) if (judged.has(m.version)) judge(m, withPending, failures.get(m.version));
     }
+    if (!failures.size && !copiedFromLive) writeReplayCache(cacheFile, { snapshots, spellings });
   } finally {
     await shadow.close().catch(() => {});
   }

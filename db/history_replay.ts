@@ -19,9 +19,10 @@ import { statementLine } from "../shared/sql_statements.ts";
 import type { HistoryFinding, LocalMigration, RemoteMigration, ReplayStatus } from "../shared/types.ts";
 import { liveCatalogOnce, type PlatformSettings, readCatalog } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
-import type { ReplayVerifier, ReplayVerifierOptions } from "./report.ts";
+import type { ReplayPass, ReplayVerifier, ReplayVerifierOptions } from "./report.ts";
 import { bootstrapShadow, createdExtension, missingExtensionRepair, missingRoleRepair, openEmbeddedShadow, ReplayError, replayMigrations, type Shadow } from "./shadow.ts";
-import { alignViewSpelling } from "./view_spelling.ts";
+import { cachedReplay, replayCacheFile, writeReplayCache } from "./shadow/replay_cache.ts";
+import { alignViewSpelling, type ViewSpellings } from "./view_spelling.ts";
 
 export interface HistoryReplayOptions extends ReplayVerifierOptions {
   /** Opens a shadow (default: the embedded PGlite shadow). */
@@ -47,18 +48,24 @@ export const verifyHistoryReplay = async (
   const t = options.timings ?? {};
   const started = performance.now();
   const filter = schemaFilter(undefined, undefined);
-  const { settings, snapshot: live } = await (options.live ?? liveCatalogOnce(sql, filter))();
+  const pass = options.pass ? await options.pass() : undefined;
+  const { settings, snapshot: live } = pass ? { settings: pass.settings, snapshot: pass.live } : await (options.live ?? liveCatalogOnce(sql, filter))();
   t.live_ms = performance.now() - started;
 
   const current = scenario(local, remote);
   const repairable = findings.filter((f) => f.command !== null);
   const combined = repairable.length ? simulate(repairable, local, remote) : null;
   const outcomes = new Map<ReplayScenario, Outcome>();
+  // A scenario with the repository's own file order is read off the report's one replay, where it read that prefix.
+  const fromPass = (group: readonly ReplayScenario[]) =>
+    pass !== undefined && group[0].orderKey === pass.orderKey &&
+    group.every((s) => pass.failure !== null || s.comparePrefix === null || pass.snapshots.has(s.comparePrefix));
   const run = async (scenarios: ReplayScenario[]) => {
     const byOrder = new Map<string, ReplayScenario[]>();
     for (const s of scenarios) if (!outcomes.has(s)) byOrder.set(s.orderKey, [...(byOrder.get(s.orderKey) ?? []), s]);
     for (const group of byOrder.values()) {
-      for (const [s, outcome] of await replayGroup(group, settings, live, options)) outcomes.set(s, outcome);
+      const replayed = fromPass(group) ? outcomesOf(group, pass!, live) : await replayGroup(group, settings, live, options);
+      for (const [s, outcome] of replayed) outcomes.set(s, outcome);
     }
   };
   await run(combined ? [current, combined] : [current]);
@@ -127,39 +134,76 @@ async function replayGroup(
   live: CatalogSnapshot,
   options: HistoryReplayOptions,
 ): Promise<Map<ReplayScenario, Outcome>> {
-  const files = group[0].files;
+  const pass = await replayFiles(group[0].files, group.map((s) => s.comparePrefix).filter((k): k is number => k !== null), settings, live, options);
+  return outcomesOf(group, pass, live);
+}
+
+/**
+ * Replays `files` from zero, in order, on a shadow bootstrapped with the live settings, and reads
+ * its catalog (aligned with live's view spelling) after the first k files for each k in `prefixes`.
+ * Stops at the first failing file. `clean`: no file failed and no missing extension was stood in
+ * for, so each snapshot is also what evidence by definition builds for that prefix.
+ */
+async function replayFiles(
+  files: readonly LocalMigration[],
+  prefixes: readonly number[],
+  settings: PlatformSettings,
+  live: CatalogSnapshot,
+  options: HistoryReplayOptions,
+): Promise<Pick<ReplayPass, "snapshots" | "failure" | "clean">> {
   const extensions = files.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
+  const wanted = new Set(prefixes);
+  // The embedded shadow only: another server's catalog (--shadow-url) is not what the cache keeps.
+  const cacheFile = options.openShadow ? null : replayCacheFile(files, settings, extensions);
+  const cached = cachedReplay(cacheFile, [...wanted].sort((a, b) => a - b), live);
+  if (cached) return { snapshots: cached, clean: true, failure: null };
+
   const shadow = await (options.openShadow ?? openEmbeddedShadow)(extensions);
-  const result = new Map<ReplayScenario, Outcome>();
   const snapshots = new Map<number, CatalogSnapshot>();
-  const wanted = new Set(group.map((s) => s.comparePrefix).filter((k): k is number => k !== null));
+  const spellings = new Map<number, ViewSpellings>();
   const filter = schemaFilter(undefined, undefined);
   const snapshotAt = async (k: number) => {
     if (!wanted.has(k) || snapshots.has(k)) return;
     const s = await readCatalog(shadow.catalog, filter);
-    await alignViewSpelling(shadow, s, live);
+    spellings.set(k, await alignViewSpelling(shadow, s, live));
     snapshots.set(k, s);
   };
+  let clean = true;
   try {
     await bootstrapShadow(shadow, settings);
     const roles = missingRoleRepair(shadow, new Set(settings.roles));
     const exts = missingExtensionRepair(shadow, settings.extensions);
+    const standIn = async (err: unknown) => {
+      const done = await exts(err);
+      if (done !== null) clean = false;
+      return done;
+    };
     await snapshotAt(0);
     for (let i = 0; i < files.length; i++) {
       try {
-        await replayMigrations(shadow, [files[i]], { repair: async (err) => (await roles(err)) ?? (await exts(err)) });
+        await replayMigrations(shadow, [files[i]], { repair: async (err) => (await roles(err)) ?? (await standIn(err)) });
       } catch (err) {
         if (!(err instanceof ReplayError)) throw err;
-        const failure = failureStatus(err, files[i], i);
-        for (const s of group) result.set(s, { status: failure });
-        return result;
+        return { snapshots, clean: false, failure: failureStatus(err, files[i], i) };
       }
       await snapshotAt(i + 1);
     }
   } finally {
     await shadow.close().catch(() => {});
   }
+  if (clean) writeReplayCache(cacheFile, { snapshots, spellings });
+  return { snapshots, clean, failure: null };
+}
+
+/** Each scenario's replay status from one replay of their common file order. */
+function outcomesOf(group: readonly ReplayScenario[], pass: Pick<ReplayPass, "snapshots" | "failure">, live: CatalogSnapshot): Map<ReplayScenario, Outcome> {
+  const result = new Map<ReplayScenario, Outcome>();
+  const files = group[0].files;
   for (const s of group) {
+    if (pass.failure) {
+      result.set(s, { status: pass.failure });
+      continue;
+    }
     if (s.comparePrefix === null) {
       const unapplied = s.files.filter((f) => !s.applied.has(f.version)).length;
       result.set(s, {
@@ -171,7 +215,7 @@ async function replayGroup(
       });
       continue;
     }
-    const cmp = compareSnapshots(snapshots.get(s.comparePrefix)!, live);
+    const cmp = compareSnapshots(pass.snapshots.get(s.comparePrefix)!, live);
     const differences = cmp.differences.flatMap(describeDefinitionDifference);
     const pending = files.length - s.comparePrefix;
     const tail = pending ? `, ${pending} not applied yet replay after them` : "";
@@ -188,6 +232,29 @@ async function replayGroup(
       : { status: { status: "ok", migrations: files.length, summary: `ok (${files.length} migrations, equals live${tail})` } });
   }
   return result;
+}
+
+/**
+ * The repository as it is, replayed from zero once per report: the current replay status, and
+ * the catalog after the first k files for each k evidence by definition asks for, which
+ * db/definition_evidence.ts judges from instead of replaying again when the replay was clean.
+ *
+ * @example
+ * const pass = await replayRepository(sql, local, remote, { prefixes: [90, 91] });
+ * pass.status.summary // "ok (91 migrations, equals live)"
+ */
+export async function replayRepository(
+  sql: Sql,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[],
+  options: HistoryReplayOptions & { prefixes: readonly number[] },
+): Promise<ReplayPass> {
+  const filter = schemaFilter(undefined, undefined);
+  const { settings, snapshot: live } = await (options.live ?? liveCatalogOnce(sql, filter))();
+  const current = scenario(local, remote);
+  const pass = await replayFiles(current.files, [...options.prefixes, ...(current.comparePrefix === null ? [] : [current.comparePrefix])], settings, live, options);
+  const outcome = outcomesOf([current], pass, live).get(current)!;
+  return { ...pass, orderKey: current.orderKey, status: outcome.status, comparison: outcome.comparison, live, settings };
 }
 
 function failureStatus(err: ReplayError, file: LocalMigration, index: number, readText: (path: string) => string = (p) => readFileSync(p, "utf8")): ReplayStatus {

@@ -13,14 +13,43 @@
 import { computeDrift, DEFAULT_MIGRATIONS_DIR, dirFlagFor } from "../shared/drift.ts";
 import type { Evidence, HistoryFinding, LocalMigration, Problem, RemoteMigration, ReplayStatus, Report } from "../shared/types.ts";
 import { DriftGuardError } from "../shared/types.ts";
-import { type LiveCatalog, liveCatalogOnce } from "./catalog.ts";
+import { type LiveCatalog, liveCatalogOnce, type PlatformSettings } from "./catalog.ts";
 import type { Sql } from "./connect.ts";
-import { schemaFilter } from "../shared/schema_diff.ts";
+import { evidencePhases } from "../shared/definition_evidence.ts";
+import { type CatalogSnapshot, type Comparison, schemaFilter } from "../shared/schema_diff.ts";
 import { collectEvidence } from "./evidence.ts";
 import { knownStatements, readHistory } from "./history.ts";
 import { ledgerProblems, untrackedChanges } from "./ledger.ts";
 import { notVerifiedHere, withoutReplay, withVerification } from "../shared/history_verification.ts";
 
+
+/**
+ * The repository replayed from zero once for a report (db/history_replay.ts replayRepository):
+ * its replay status, and the shadow's catalog after the first k files for the k asked for.
+ */
+export interface ReplayPass {
+  /** The file order replayed (shared/history_verification.ts ReplayScenario.orderKey). */
+  orderKey: string;
+  status: ReplayStatus;
+  /** differs: the comparison with live. */
+  comparison?: Comparison;
+  snapshots: Map<number, CatalogSnapshot>;
+  /** The first failing file's status; then no snapshot after it was read. */
+  failure: ReplayStatus | null;
+  /** No file failed and no missing extension was stood in for: each snapshot is what evidence by definition builds. */
+  clean: boolean;
+  /** The live catalog the snapshots were aligned with (view spelling), and its platform settings. */
+  live: CatalogSnapshot;
+  settings: PlatformSettings;
+}
+
+/** Replays the repository once for a report; passed in like the verifier, so the function never loads a shadow. */
+export type RepositoryReplayer = (
+  sql: Sql,
+  local: readonly LocalMigration[],
+  remote: readonly RemoteMigration[],
+  options: { prefixes: readonly number[]; live?: () => Promise<LiveCatalog>; timings?: Record<string, number> },
+) => Promise<ReplayPass>;
 
 export interface ReplayVerifierOptions {
   /** Wall time of each phase, for the benchmark. */
@@ -31,6 +60,8 @@ export interface ReplayVerifierOptions {
   now?: Date;
   /** The live catalog, read once per report (db/catalog.ts liveCatalogOnce). */
   live?: () => Promise<LiveCatalog>;
+  /** The report's replay of the repository as it is, shared with evidence by definition. */
+  pass?: () => Promise<ReplayPass>;
 }
 
 /**
@@ -58,7 +89,7 @@ export type DefinitionJudge = (
   local: readonly LocalMigration[],
   localOnly: readonly LocalMigration[],
   remoteVersions: ReadonlySet<string>,
-  options: { migrationsDir?: string; timings?: Record<string, number>; live?: () => Promise<LiveCatalog> },
+  options: { migrationsDir?: string; timings?: Record<string, number>; live?: () => Promise<LiveCatalog>; pass?: () => Promise<ReplayPass> },
 ) => Promise<Map<string, Evidence>>;
 
 export async function driftReport(
@@ -73,6 +104,8 @@ export async function driftReport(
     since?: Date;
     /** Replays the repository and each suggested repair from zero (db/history_replay.ts); passed in like judgeDefinitions. */
     verifyReplay?: ReplayVerifier;
+    /** Replays the repository once, for both evidence and the verifier (db/history_replay.ts replayRepository). */
+    replayRepository?: RepositoryReplayer;
     fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
     /** Why there is no verifyReplay, for the findings whose repairs are then not printed. */
     noReplay?: string;
@@ -84,11 +117,20 @@ export async function driftReport(
   const depth = options.evidence ?? "names";
   let evidence: Map<string, Evidence> | undefined;
   const notes: Problem[] = [];
-  // Evidence and the replay compare with the same live catalog: read once.
+  // Evidence and the replay compare with the same live catalog, and build from one replay of the repository.
   const live = liveCatalogOnce(sql, schemaFilter(undefined, undefined));
+  const replayable = remote !== null && options.verifyReplay !== undefined && options.replayRepository !== undefined && !local.some((m) => m.statementsHash !== undefined);
+  let replaying: Promise<ReplayPass> | undefined;
+  const pass = replayable
+    ? () => (replaying ??= options.replayRepository!(sql, local, remote!, {
+      live,
+      timings: options.timings,
+      prefixes: (({ applied }) => [applied.length, local.length])(evidencePhases(local, remoteVersions)),
+    }))
+    : undefined;
   if (depth && remote?.length) {
     if (depth === "definitions" && options.judgeDefinitions) {
-      evidence = await options.judgeDefinitions(sql, local, localOnly, remoteVersions, { migrationsDir: options.migrationsDir, timings: options.timings, live });
+      evidence = await options.judgeDefinitions(sql, local, localOnly, remoteVersions, { migrationsDir: options.migrationsDir, timings: options.timings, live, pass });
     } else {
       evidence = await collectEvidence(sql, localOnly);
       if (depth === "definitions" && localOnly.length) {
@@ -113,7 +155,7 @@ export async function driftReport(
   if (!options.verifyReplay) return notVerifiedHere(report, options.noReplay ?? "no shadow here to replay the repaired project", dirFlag);
   if (local.some((m) => m.statementsHash !== undefined)) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
   try {
-    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live });
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live, pass });
     return withVerification(report, verified.findings, verified.replay);
   } catch (err) {
     // No replay, no proof: the findings' repairs are withheld rather than printed unverified.

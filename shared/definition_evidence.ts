@@ -22,7 +22,7 @@ import {
   type SchemaDifference,
   suggestMigration,
 } from "./schema_diff.ts";
-import { canonicalSql } from "./checksum.ts";
+import { canonicalSql, compareCodePoints as compareVersions } from "./checksum.ts";
 import { scanSql } from "./sql_statements.ts";
 import type { Evidence, EvidenceObject, LocalMigration } from "./types.ts";
 
@@ -284,4 +284,20 @@ function ignoreBodyFormatting(d: SchemaDifference, cmp: Comparison): SchemaDiffe
   if (!fields.length) return [];
   const pick = (o: Record<string, unknown> | null) => (o ? Object.fromEntries(Object.entries(o).filter(([f]) => f !== "body_hash")) : o);
   return [{ ...d, fields, expected: pick(d.expected), actual: pick(d.actual) }];
+}
+
+/**
+ * The order evidence by definition replays in: every local migration that is in the history
+ * or out of order, by version (what the live database should have been built from), then
+ * the pending ones (newer than the newest applied), read separately so that a migration not
+ * yet pushed never makes an older one look different. Both are prefixes of the files in
+ * version order.
+ *
+ * @example evidencePhases(local, new Set(["001", "002"])).applied.length // 2 when 003 is pending
+ */
+export function evidencePhases(local: readonly LocalMigration[], remoteVersions: ReadonlySet<string>): { applied: LocalMigration[]; pending: LocalMigration[] } {
+  const newestRemote = [...remoteVersions].sort(compareVersions).at(-1);
+  const isPending = (m: LocalMigration) => !remoteVersions.has(m.version) && (newestRemote === undefined || compareVersions(m.version, newestRemote) > 0);
+  const ordered = [...local].sort((a, b) => compareVersions(a.version, b.version));
+  return { applied: ordered.filter((m) => !isPending(m)), pending: ordered.filter(isPending) };
 }

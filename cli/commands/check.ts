@@ -11,7 +11,7 @@ import { DriftGuardError, OUTCOMES } from "../../shared/types.ts";
 import { renderReplay } from "../../shared/report_formats/replay.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type DefinitionJudge, driftReport } from "../../db/report.ts";
-import type { ReplayVerifier } from "../../db/report.ts";
+import type { RepositoryReplayer, ReplayVerifier } from "../../db/report.ts";
 import type { CommandDefinition } from "../command.ts";
 import { withDatabase } from "../database.ts";
 import type { CliDeps } from "../deps.ts";
@@ -50,6 +50,7 @@ export interface CheckOptions {
 const judgeDefinitions: DefinitionJudge = async (...args) => (await import("../../db/definition_evidence.ts")).collectDefinitionEvidence(...args);
 // The replay loads the shadow (PGlite) too: only when there is a suggestion to verify.
 const verifyReplay: ReplayVerifier = async (...args) => (await import("../../db/history_replay.ts")).verifyHistoryReplay(...args);
+const replayRepository: RepositoryReplayer = async (...args) => (await import("../../db/history_replay.ts")).replayRepository(...args);
 
 /** What `check --help` says about environments. */
 const ENVIRONMENTS_HELP = `Several environments at once (docs/environments.md): --target NAME=URL, repeatable, or NAME
@@ -158,7 +159,7 @@ export async function databaseReport(
     judgeDefinitions,
     migrationsDir: opts.migrationsDir,
     since: opts.since,
-    ...(opts.evidence ? { verifyReplay, fileMove: gitFileMove(opts.migrationsDir, deps) } : { noReplay: "--no-evidence skips the replay" }),
+    ...(opts.evidence ? { verifyReplay, replayRepository, fileMove: gitFileMove(opts.migrationsDir, deps) } : { noReplay: "--no-evidence skips the replay" }),
   });
 }
 

@@ -1,7 +1,7 @@
 /** The embedded shadow's initdb cache: a fresh PGlite data directory, kept once per PGlite build. */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,32 +18,41 @@ import process from "node:process";
  * DRIFT_GUARD_CACHE_DIR=off disables it. Any failure just means no cache.
  */
 export function initdbCacheFile(loadedExtensions: readonly string[]): string | null {
-  const env = process.env;
-  if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
-  let version: string | null;
-  try {
-    // import.meta.resolve where the runtime has it (Node, Deno); a require resolver where it does not (vitest).
-    const resolved = typeof import.meta.resolve === "function" ? import.meta.resolve("@electric-sql/pglite") : null;
-    if (resolved !== null && !resolved.startsWith("file:")) {
-      version = pinnedPgliteVersion(resolved);
-    } else {
-      const entry = resolved ? fileURLToPath(resolved) : createRequire(import.meta.url).resolve("@electric-sql/pglite");
-      version = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version;
-    }
-  } catch {
-    return null;
-  }
-  if (!version) return null;
-  let base: string;
-  try {
-    base = env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
-  } catch {
-    return null; // a runtime without a home directory to ask for (a hosted function may refuse)
-  }
+  if (process.env.DRIFT_GUARD_CACHE_DIR === "off") return null;
+  const version = pgliteVersion();
+  const base = cacheBaseDir();
+  if (!version || !base) return null;
   // Names from PGLITE_EXTENSIONS, hashed so that any set makes a short file name.
   const set = [...new Set(loadedExtensions)].sort().join(",");
   const suffix = set ? `-${createHash("sha256").update(set).digest("hex").slice(0, 12)}` : "";
   return join(base, `pglite-${version}-initdb${suffix}.tar`);
+}
+
+/** The installed (or import-mapped) PGlite's version; null when it cannot be told. */
+export function pgliteVersion(): string | null {
+  try {
+    // import.meta.resolve where the runtime has it (Node, Deno); a require resolver where it does not (vitest).
+    const resolved = typeof import.meta.resolve === "function" ? import.meta.resolve("@electric-sql/pglite") : null;
+    if (resolved !== null && !resolved.startsWith("file:")) return pinnedPgliteVersion(resolved);
+    const entry = resolved ? fileURLToPath(resolved) : createRequire(import.meta.url).resolve("@electric-sql/pglite");
+    return JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")).version ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * drift-guard's cache directory: $DRIFT_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/drift-guard, else
+ * ~/.cache/drift-guard; null when it is off or there is no home to ask for.
+ */
+export function cacheBaseDir(): string | null {
+  const env = process.env;
+  if (env.DRIFT_GUARD_CACHE_DIR === "off") return null;
+  try {
+    return env.DRIFT_GUARD_CACHE_DIR || (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "drift-guard") : join(homedir() || tmpdir(), ".cache", "drift-guard"));
+  } catch {
+    return null; // a runtime without a home directory to ask for (a hosted function may refuse)
+  }
 }
 
 /**
@@ -73,6 +82,8 @@ export async function writeInitdbCache(file: string | null, db: { dumpDataDir(co
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()));
     renameSync(tmp, file);
+    // The gzipped copy an older drift-guard kept under the same name.
+    rmSync(`${file}.gz`, { force: true });
   } catch {
     // read-only home, full disk: run without a cache
   }

@@ -2,7 +2,7 @@
 import { DriftGuardError } from "../../shared/types.ts";
 import { type Authenticate, requireScope, type Scope } from "./auth.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, readJsonBody } from "./body.ts";
-import type { DefinitionJudge, ReplayVerifier } from "../../db/report.ts";
+import type { DefinitionJudge, RepositoryReplayer, ReplayVerifier } from "../../db/report.ts";
 import type { Database } from "./database.ts";
 import { audit, drift, type Handler, health, history, ledger, ledgerAck, putManifest, repair, schema, status, undo } from "./routes.ts";
 import type { Alerter } from "./alerts.ts";
@@ -21,6 +21,8 @@ export interface AppDeps {
   judgeDefinitions?: DefinitionJudge;
   /** Proves whole-history repairs by replay for ?evidence=full; `drift-guard serve` passes it, the hosted function cannot. */
   verifyReplay?: ReplayVerifier;
+  /** Replays the repository once for both evidence and the verifier; passed with verifyReplay. */
+  replayRepository?: RepositoryReplayer;
 }
 
 /**
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps): (req: Request) => Promise<Response> {
         release = takeSlot();
       }
       const readBody = () => body ?? readJsonBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
-      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: readBody, alert: deps.alert, judgeDefinitions: deps.judgeDefinitions, verifyReplay: deps.verifyReplay });
+      const reply = await route.handler({ url, params: route.params, caller, db: deps.db, body: readBody, alert: deps.alert, judgeDefinitions: deps.judgeDefinitions, verifyReplay: deps.verifyReplay, replayRepository: deps.replayRepository });
       if (reply.gzipped && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
         return cachedJson(reply.status, reply.gzipped, { "content-encoding": "gzip", vary: "accept-encoding" });
       }

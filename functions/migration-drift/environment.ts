@@ -55,7 +55,7 @@ export function authConfigFromEnv(env: Env): AuthConfig {
  */
 export function appFromEnv(
   env: Env = (name) => Deno.env.get(name),
-  extra: Pick<AppDeps, "judgeDefinitions" | "verifyReplay"> = {},
+  extra: Pick<AppDeps, "judgeDefinitions" | "verifyReplay" | "replayRepository"> = {},
 ): (req: Request) => Promise<Response> {
   keepServingAfterOrphanedDatabaseErrors();
   const limit = Number(env("DRIFT_GUARD_MAX_BODY_BYTES"));

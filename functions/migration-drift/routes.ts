@@ -7,7 +7,7 @@ import { postgresCatalog, readCatalog, readPlatformSettings } from "../../db/cat
 import { listAudit } from "../../db/audit.ts";
 import { historyFingerprint, newestManifestMeta, readManifest, readManifestIndex, type StoredManifest, storeManifest } from "../../db/function_queries.ts";
 import { readHistoryRow } from "../../db/history.ts";
-import { type DefinitionJudge, driftReport, type EvidenceDepth, type ReplayVerifier } from "../../db/report.ts";
+import { type DefinitionJudge, driftReport, type EvidenceDepth, type RepositoryReplayer, type ReplayVerifier } from "../../db/report.ts";
 import { repairHistory, undoRepair } from "../../db/repair.ts";
 import type { Sql } from "../../db/connect.ts";
 import { type Manifest, manifestDigest, manifestMigrations, parseManifest, parseStoredManifest } from "../../shared/manifest.ts";
@@ -36,6 +36,7 @@ export interface Context {
   judgeDefinitions?: DefinitionJudge;
   /** Replays the repository and each suggested repair (see AppDeps); absent in the hosted function. */
   verifyReplay?: ReplayVerifier;
+  replayRepository?: RepositoryReplayer;
 }
 
 /** Rows without files and files that are not as recorded: what a squash looks like version by version. */
@@ -83,7 +84,7 @@ function reportFor(ctx: Context, sql: Sql, manifest: Manifest, depth: EvidenceDe
     judgeDefinitions: ctx.judgeDefinitions,
     since: sinceParam(ctx.url),
     migrationsDir: manifestMigrationsDir(local),
-    ...(replay ? { verifyReplay: replay } : { noReplay: ctx.verifyReplay ? "this report is by name; ?evidence=full replays" : "the deployed function has no embedded shadow" }),
+    ...(replay ? { verifyReplay: replay, replayRepository: ctx.replayRepository } : { noReplay: ctx.verifyReplay ? "this report is by name; ?evidence=full replays" : "the deployed function has no embedded shadow" }),
   });
 }
 

@@ -3,7 +3,7 @@
  * http://127.0.0.1:$PORT/functions/v1/migration-drift/<route> (PORT defaults to 54321).
  * The database comes from SUPABASE_DB_URL.
  */
-import type { DefinitionJudge, ReplayVerifier } from "../../db/report.ts";
+import type { DefinitionJudge, RepositoryReplayer, ReplayVerifier } from "../../db/report.ts";
 import { appFromEnv } from "./environment.ts";
 
 /**
@@ -14,6 +14,7 @@ import { appFromEnv } from "./environment.ts";
 const judgeDefinitions: DefinitionJudge = async (...args) =>
   (await import("../../db/definition_evidence.ts")).collectDefinitionEvidence(...args);
 const verifyReplay: ReplayVerifier = async (...args) => (await import("../../db/history_replay.ts")).verifyHistoryReplay(...args);
+const replayRepository: RepositoryReplayer = async (...args) => (await import("../../db/history_replay.ts")).replayRepository(...args);
 
 const port = Number(Deno.env.get("PORT") || 54321);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -40,4 +41,4 @@ Deno.serve({
   port,
   onListen: ({ hostname, port }) => console.log(`migration-drift listening on http://${hostname}:${port}/functions/v1/migration-drift/`),
   // Locally the embedded shadow is available, so ?evidence=full and repair plans compare definitions, and findings are proved by replay.
-}, appFromEnv(undefined, { judgeDefinitions, verifyReplay }));
+}, appFromEnv(undefined, { judgeDefinitions, verifyReplay, replayRepository }));

@@ -1,0 +1,122 @@
+/**
+ * The replay cache: what the embedded shadow built for a repository, kept on disk so that
+ * the next check, repair plan or evidence of the same files on the same platform reads it
+ * instead of replaying them again (seconds of WebAssembly per run).
+ *
+ * An entry holds the shadow's catalog after the first k files, for the k a run read, and
+ * the live views' texts as the shadow re-deparsed them (db/view_spelling.ts), so that a
+ * later run can align view spelling without a shadow. It is written only for a clean
+ * replay: every file ran, and nothing was stood in for or copied from live, so the
+ * entry depends on nothing but its key:
+ *   - the build of drift-guard that read it (dist/.build-stamp: every build changes it);
+ *   - the PGlite version and the extensions the files create;
+ *   - the live platform's settings the shadow is bootstrapped with (roles, schemas,
+ *     extensions, search_path, default privileges, the platform skeleton);
+ *   - every file's version and exact statements, in order.
+ * Any other difference is a miss. Where the key cannot be made (no build stamp, no cache
+ * directory, DRIFT_GUARD_CACHE_DIR=off) there is no cache. At most MAX_ENTRIES are kept,
+ * the least recently used removed first.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import type { CatalogSnapshot } from "../../shared/schema_diff.ts";
+import type { LocalMigration } from "../../shared/types.ts";
+import type { PlatformSettings } from "../catalog.ts";
+import { applyViewSpellings } from "../view_spelling.ts";
+import { cacheBaseDir, pgliteVersion } from "./initdb_cache.ts";
+
+const FORMAT = "drift-guard replay cache 1";
+const MAX_ENTRIES = 32;
+
+/** A replay's catalog at each prefix read, and the re-deparsed live view texts at that prefix. */
+export interface ReplayCacheEntry {
+  snapshots: Map<number, CatalogSnapshot>;
+  spellings: Map<number, Map<string, string | null>>;
+}
+
+/** The build stamp of the drift-guard that runs: next to the bundle, or in dist/ of a checkout. */
+function buildId(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const stamp of [join(here, ".build-stamp"), join(here, "..", "..", "dist", ".build-stamp")]) {
+    try {
+      if (existsSync(stamp)) return readFileSync(stamp, "utf8").trim();
+    } catch { /* unreadable: try the next */ }
+  }
+  return null;
+}
+
+/**
+ * The cache file for a replay of `files` on a shadow bootstrapped with `settings`, or null when
+ * there is no cache here.
+ *
+ * @example replayCacheFile(local, settings, ["pgcrypto"]) // "~/.cache/drift-guard/replay-3f2a….json"
+ */
+export function replayCacheFile(files: readonly LocalMigration[], settings: PlatformSettings, extensions: readonly string[]): string | null {
+  if (process.env.DRIFT_GUARD_CACHE_DIR === "off") return null;
+  const base = cacheBaseDir();
+  const build = buildId();
+  const pglite = pgliteVersion();
+  if (!base || !build || !pglite) return null;
+  const { applied_versions: _history, ...platform } = settings;
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify({ format: FORMAT, build, pglite, extensions: [...new Set(extensions)].sort(), platform }));
+  for (const f of files) hash.update(`\u0000${JSON.stringify([f.version, f.statements])}`);
+  return join(base, `replay-${hash.digest("hex")}.json`);
+}
+
+/** The entry, when it has a snapshot for every prefix wanted; null otherwise (or unreadable). */
+export function readReplayCache(file: string | null, prefixes: readonly number[]): ReplayCacheEntry | null {
+  if (!file) return null;
+  try {
+    if (!existsSync(file)) return null;
+    const raw = JSON.parse(readFileSync(file, "utf8")) as { format: string; snapshots: Array<[number, CatalogSnapshot]>; spellings: Array<[number, Array<[string, string | null]>]> };
+    if (raw.format !== FORMAT) return null;
+    const entry: ReplayCacheEntry = { snapshots: new Map(raw.snapshots), spellings: new Map(raw.spellings.map(([k, v]) => [k, new Map(v)])) };
+    if (!prefixes.every((k) => entry.snapshots.has(k) && entry.spellings.has(k))) return null;
+    const now = new Date();
+    utimesSync(file, now, now);
+    return entry;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps a clean replay's snapshots (taken before view spelling was aligned). Any failure just means no cache. */
+export function writeReplayCache(file: string | null, entry: ReplayCacheEntry): void {
+  if (!file || !entry.snapshots.size) return;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const body = JSON.stringify({ format: FORMAT, snapshots: [...entry.snapshots], spellings: [...entry.spellings].map(([k, v]) => [k, [...v]]) });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, body);
+    renameSync(tmp, file);
+    prune(dirname(file));
+  } catch {
+    // read-only home, full disk: run without a cache
+  }
+}
+
+function prune(dir: string): void {
+  const entries = readdirSync(dir)
+    .filter((f) => /^replay-[0-9a-f]{64}\.json$/.test(f))
+    .map((f) => ({ path: join(dir, f), used: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const e of entries.slice(MAX_ENTRIES)) rmSync(e.path, { force: true });
+}
+
+/**
+ * The snapshots a cached clean replay read, with `live`'s view spelling aligned as that replay
+ * aligned it; null on a miss, or when a live view's text is not one that replay re-deparsed
+ * (`live` is then left as it was).
+ */
+export function cachedReplay(file: string | null, prefixes: readonly number[], live: CatalogSnapshot): Map<number, CatalogSnapshot> | null {
+  const entry = readReplayCache(file, prefixes);
+  if (!entry) return null;
+  const trial = structuredClone(live);
+  if (!prefixes.every((k) => applyViewSpellings(entry.snapshots.get(k)!, trial, entry.spellings.get(k)!))) return null;
+  for (const k of prefixes) applyViewSpellings(entry.snapshots.get(k)!, live, entry.spellings.get(k)!);
+  return new Map(prefixes.map((k) => [k, entry.snapshots.get(k)!]));
+}
