@@ -9,7 +9,7 @@
  * build of the CLI (e.g. an older checkout's) for before/after comparisons.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -24,9 +24,10 @@ const bin = process.env.BENCH_BIN ?? join(root, "bin/drift-guard.js");
 const sizes = (process.env.BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-function timeCommand(cmd: string, args: string[], cwd: string): number {
+function timeCommand(cmd: string, args: string[], cwd: string, before: () => void = () => {}): number {
   const times: number[] = [];
   for (let r = 0; r < runs; r++) {
+    before();
     const t0 = performance.now();
     const res = spawnSync(cmd, args, { cwd, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     times.push(performance.now() - t0);
@@ -117,11 +118,18 @@ async function benchFunction(dbUrl: string, project: string, v8Flags: string[] =
   }
 }
 
-// 2. check vs supabase migration list
+// 2. check vs supabase migration list. Its own cache folder: the initdb cache is filled by a first
+// check outside the timings; the replay cache (db/shadow/replay_cache.ts) is emptied before each
+// cold run, and kept for the warm ones (the same files checked again).
+const cacheDir = mkdtempSync(join(tmpdir(), "dg-bench-cache-"));
+process.env.DRIFT_GUARD_CACHE_DIR = cacheDir;
+const forgetReplays = () => {
+  for (const f of readdirSync(cacheDir)) if (f.startsWith("replay-")) rmSync(join(cacheDir, f), { force: true });
+};
 const server = await startPostgres();
 try {
   console.log(`\ncheck wall time (median of ${runs}; whole process, as a user runs it)`);
-  console.log("migrations  drift-guard check  supabase migration list  ratio");
+  console.log("migrations  check, replay cache cold  warm  --no-evidence  supabase migration list  ratios (cold, warm, --no-evidence)");
   for (const n of sizes) {
     const dbName = `bench_${n}`;
     const admin = postgres(server.url(), { onnotice: () => {} });
@@ -132,9 +140,14 @@ try {
     const project = mkdtempSync(join(tmpdir(), "dg-bench-"));
     await writeSyntheticHistory(sql, project, n);
     await sql.end();
-    const ours = timeCommand("node", [bin, "check", "--db-url", url, "--format", "json"], project);
+    const check = ["check", "--db-url", url, "--format", "json"];
+    spawnSync("node", [bin, ...check], { cwd: project, stdio: "ignore" }); // the initdb cache, outside the timings
+    const cold = timeCommand("node", [bin, ...check], project, forgetReplays);
+    const warm = timeCommand("node", [bin, ...check], project);
+    const names = timeCommand("node", [bin, ...check, "--no-evidence"], project);
     const theirs = timeCommand(join(root, "node_modules/.bin/supabase"), ["migration", "list", "--db-url", url, "--output-format", "json", "--workdir", project], project);
-    console.log(`${String(n).padStart(10)}  ${ours.toFixed(0).padStart(14)} ms  ${theirs.toFixed(0).padStart(20)} ms  ${(ours / theirs).toFixed(2)}`);
+    const ms = (x: number) => `${x.toFixed(0)} ms`;
+    console.log(`${String(n).padStart(10)}  ${ms(cold).padStart(24)}  ${ms(warm).padStart(8)}  ${ms(names).padStart(13)}  ${ms(theirs).padStart(23)}  ${[cold, warm, names].map((x) => (x / theirs).toFixed(2)).join(", ")}`);
     if (n >= 5000) functionResults.push({ n, label: "", listMs: theirs, ...(await benchFunction(url, project)) });
     // Hosted isolates get 256 MB; with V8's heap capped well below that, does it still serve, and how large is it?
     if (n >= 10000) functionResults.push({ n, label: " (V8 heap capped at 128 MB)", listMs: theirs, ...(await benchFunction(url, project, ["--max-old-space-size=128"])) });
@@ -149,4 +162,5 @@ try {
   }
 } finally {
   server.destroy();
+  rmSync(cacheDir, { recursive: true, force: true });
 }

@@ -85,10 +85,10 @@ export async function collectDefinitionEvidence(
   const pendingJudged = phases.pending.some((m) => judged.has(m.version));
   const prefixes = [phases.applied.length, ...(pendingJudged ? [local.length] : [])];
   const cacheFile = options.openShadow ? null : replayCacheFile([...phases.applied, ...phases.pending], live.settings, extensions);
-  const cached = cachedReplay(cacheFile, prefixes, live.snapshot);
+  const cached = cachedReplay(cacheFile, prefixes, live.snapshot, true);
   if (cached) {
-    for (const m of phases.applied) if (judged.has(m.version)) judge(m, cached.get(phases.applied.length)!);
-    for (const m of phases.pending) if (judged.has(m.version)) judge(m, cached.get(local.length)!);
+    for (const m of phases.applied) if (judged.has(m.version)) judge(m, cached.snapshots.get(phases.applied.length)!);
+    for (const m of phases.pending) if (judged.has(m.version)) judge(m, cached.snapshots.get(local.length)!);
     t.total_ms = performance.now() - started;
     return result;
   }
@@ -151,7 +151,7 @@ export async function collectDefinitionEvidence(
       const withPending = await snapshot(local.length);
       for (const m of phaseB) if (judged.has(m.version)) judge(m, withPending, failures.get(m.version));
     }
-    if (!failures.size && !copiedFromLive) writeReplayCache(cacheFile, { snapshots, spellings });
+    if (!failures.size && !copiedFromLive) writeReplayCache(cacheFile, { snapshots, spellings, clean: true });
   } finally {
     await shadow.close().catch(() => {});
   }

@@ -156,7 +156,11 @@ async function replayFiles(
   // The embedded shadow only: another server's catalog (--shadow-url) is not what the cache keeps.
   const cacheFile = options.openShadow ? null : replayCacheFile(files, settings, extensions);
   const cached = cachedReplay(cacheFile, [...wanted].sort((a, b) => a - b), live);
-  if (cached) return { snapshots: cached, clean: true, failure: null };
+  if (cached) {
+    const f = cached.failure;
+    const failure = f ? await failingFile(new ReplayError(files[f.index].path, files[f.index].version, f.statement, f.detail, f.sqlText, f.sqlState, f.position), files, f.index, options) : null;
+    return { snapshots: cached.snapshots, clean: failure === null && cached.clean, failure };
+  }
 
   const shadow = await (options.openShadow ?? openEmbeddedShadow)(extensions);
   const snapshots = new Map<number, CatalogSnapshot>();
@@ -184,14 +188,16 @@ async function replayFiles(
         await replayMigrations(shadow, [files[i]], { repair: async (err) => (await roles(err)) ?? (await standIn(err)) });
       } catch (err) {
         if (!(err instanceof ReplayError)) throw err;
-        return { snapshots, clean: false, failure: failureStatus(err, files[i], i) };
+        const failure = { index: i, statement: err.statement, detail: err.detail, sqlText: err.sqlText, sqlState: err.sqlState, position: err.position };
+        writeReplayCache(cacheFile, { snapshots, spellings, failure, clean: false });
+        return { snapshots, clean: false, failure: await failingFile(err, files, i, options) };
       }
       await snapshotAt(i + 1);
     }
   } finally {
     await shadow.close().catch(() => {});
   }
-  if (clean) writeReplayCache(cacheFile, { snapshots, spellings });
+  writeReplayCache(cacheFile, { snapshots, spellings, clean });
   return { snapshots, clean, failure: null };
 }
 
@@ -255,6 +261,12 @@ export async function replayRepository(
   const pass = await replayFiles(current.files, [...options.prefixes, ...(current.comparePrefix === null ? [] : [current.comparePrefix])], settings, live, options);
   const outcome = outcomesOf([current], pass, live).get(current)!;
   return { ...pass, orderKey: current.orderKey, status: outcome.status, comparison: outcome.comparison, live, settings };
+}
+
+/** The failure of files[index], its line read with options.readText (else from the path as given). */
+async function failingFile(err: ReplayError, files: readonly LocalMigration[], index: number, options: HistoryReplayOptions): Promise<ReplayStatus> {
+  const text = options.readText ? await options.readText(files[index].path).catch(() => undefined) : undefined;
+  return failureStatus(err, files[index], index, text === undefined ? undefined : () => text);
 }
 
 function failureStatus(err: ReplayError, file: LocalMigration, index: number, readText: (path: string) => string = (p) => readFileSync(p, "utf8")): ReplayStatus {

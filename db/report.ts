@@ -48,7 +48,7 @@ export type RepositoryReplayer = (
   sql: Sql,
   local: readonly LocalMigration[],
   remote: readonly RemoteMigration[],
-  options: { prefixes: readonly number[]; live?: () => Promise<LiveCatalog>; timings?: Record<string, number> },
+  options: { prefixes: readonly number[]; live?: () => Promise<LiveCatalog>; timings?: Record<string, number>; readText?: (path: string) => Promise<string> },
 ) => Promise<ReplayPass>;
 
 export interface ReplayVerifierOptions {
@@ -62,6 +62,8 @@ export interface ReplayVerifierOptions {
   live?: () => Promise<LiveCatalog>;
   /** The report's replay of the repository as it is, shared with evidence by definition. */
   pass?: () => Promise<ReplayPass>;
+  /** Reads a migration file by the path the local migrations give, to name a failing statement's line. */
+  readText?: (path: string) => Promise<string>;
 }
 
 /**
@@ -109,6 +111,8 @@ export async function driftReport(
     fileMove?: "git mv" | "mv" | ((path: string) => "git mv" | "mv");
     /** Why there is no verifyReplay, for the findings whose repairs are then not printed. */
     noReplay?: string;
+    /** Reads a migration file (by its path in `local`), for the line of a statement that fails to replay. */
+    readText?: (path: string) => Promise<string>;
   } = {},
 ): Promise<Report> {
   const remote = await readHistory(sql, knownStatements(local));
@@ -125,6 +129,7 @@ export async function driftReport(
     ? () => (replaying ??= options.replayRepository!(sql, local, remote!, {
       live,
       timings: options.timings,
+      readText: options.readText,
       prefixes: (({ applied }) => [applied.length, local.length])(evidencePhases(local, remoteVersions)),
     }))
     : undefined;
@@ -155,7 +160,7 @@ export async function driftReport(
   if (!options.verifyReplay) return notVerifiedHere(report, options.noReplay ?? "no shadow here to replay the repaired project", dirFlag);
   if (local.some((m) => m.statementsHash !== undefined)) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
   try {
-    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live, pass });
+    const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live, pass, readText: options.readText });
     return withVerification(report, verified.findings, verified.replay);
   } catch (err) {
     // No replay, no proof: the findings' repairs are withheld rather than printed unverified.

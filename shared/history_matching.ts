@@ -70,7 +70,12 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
   const remoteBy = new Map(input.remote.map((r) => [r.version, r]));
   const localOnly = input.local.filter((m) => !remoteBy.has(m.version)).sort(byVersion);
   const remoteOnly = input.remote.filter((r) => !localBy.has(r.version)).sort(byVersion);
-  const rowSum = new Map(input.remote.filter((r) => r.statements !== null).map((r) => [r.version, statementsChecksum(r.statements!)]));
+  // A row whose statements are its file's (readHistory hands back the file's own array when they match) has its checksum.
+  const rowChecksum = (r: RemoteMigration) => {
+    const file = localBy.get(r.version);
+    return file !== undefined && file.statements === r.statements ? file.checksum : statementsChecksum(r.statements!);
+  };
+  const rowSum = new Map(input.remote.filter((r) => r.statements !== null).map((r) => [r.version, rowChecksum(r)]));
 
   // --- moved / ambiguous: group every version by the canonical checksum of its SQL.
   const groups = new Map<string, { files: LocalMigration[]; rows: RemoteMigration[] }>();

@@ -77,7 +77,7 @@ describe("the replay cache", () => {
     expect(entry).not.toBeNull();
     const ghost = structuredClone(entry!.snapshots.get(1)!) as CatalogSnapshot;
     ghost.objects.push({ kind: "table", name: "public.ghost", props: {} });
-    writeReplayCache(file, { snapshots: new Map([...entry!.snapshots, [1, ghost]]), spellings: entry!.spellings });
+    writeReplayCache(file, { snapshots: new Map([...entry!.snapshots, [1, ghost]]), spellings: entry!.spellings, clean: true });
     expect((await check(dir)).replay.summary).toContain("public.ghost");
 
     writeFileSync(join(dir, "supabase/migrations/20260102000000_b.sql"), B.replace("bigint references", "integer references"));
@@ -91,6 +91,20 @@ describe("the replay cache", () => {
     writeFileSync(file, "{ not json");
     expect((await check(dir)).replay).toMatchObject({ status: "ok" });
     expect(JSON.parse(readFileSync(file, "utf8")).format).toMatch(/replay cache/);
+  });
+
+  it("where a replay stopped is kept too: the same failure, its line read from the file as it is now", async () => {
+    const broken = "create table public.lines (id bigint, invoice bigint references public.invoices (id));\n";
+    const dir = project({ "20260101000000_a.sql": A, "20260103000000_lines.sql": broken });
+    const first = (await check(dir)).replay;
+    expect(first).toMatchObject({ status: "failed", line: 1 });
+    const file = await keyOf(dir);
+    expect(readReplayCache(file, [])?.failure).toMatchObject({ index: 1, statement: 1 });
+    expect((await check(dir)).replay).toEqual(first);
+    // Blank lines before it: the same statements (the same key), the failure three lines down.
+    writeFileSync(join(dir, "supabase/migrations/20260103000000_lines.sql"), `\n\n\n${broken}`);
+    expect(await keyOf(dir)).toBe(file);
+    expect((await check(dir)).replay).toEqual({ ...first, line: 4, summary: first.summary.replace(":1 ", ":4 ") });
   });
 
   it("the key: the same for another history, another for other roles or other files; no key with the cache off", async () => {
@@ -113,7 +127,7 @@ describe("the replay cache", () => {
   it("a live view whose text the cached replay never re-deparsed is a miss, and live is left as it was", () => {
     const file = join(cacheDir, `replay-${"0".repeat(64)}.json`);
     const shadowView = { kind: "view" as const, name: "public.v", props: { definition: " SELECT 1 AS one;" } };
-    writeReplayCache(file, { snapshots: new Map([[1, { server_version_num: 170000, objects: [shadowView] }]]), spellings: new Map([[1, new Map([["SELECT 1 AS one;", " SELECT 1 AS one;"]])]]) });
+    writeReplayCache(file, { snapshots: new Map([[1, { server_version_num: 170000, objects: [shadowView] }]]), spellings: new Map([[1, new Map([["SELECT 1 AS one;", " SELECT 1 AS one;"]])]]), clean: true });
     const live = (definition: string): CatalogSnapshot => ({ server_version_num: 150000, objects: [{ kind: "view", name: "public.v", props: { definition } }] });
 
     const known = live("SELECT 1 AS one;");

@@ -146,7 +146,7 @@ applies them, so a pull-request check passes --fail-on remote_only,out_of_order,
  * @example await databaseReport(deps, sql, () => readMigrationsDir("supabase/migrations", deps), { evidence: true, migrationsDir: "supabase/migrations" })
  */
 export async function databaseReport(
-  deps: Pick<CliDeps, "cwd">,
+  deps: Pick<CliDeps, "cwd" | "fs">,
   sql: Sql,
   readFiles: () => Promise<ParsedMigrations>,
   opts: { evidence: boolean; migrationsDir: string; since?: Date },
@@ -160,6 +160,7 @@ export async function databaseReport(
     migrationsDir: opts.migrationsDir,
     since: opts.since,
     ...(opts.evidence ? { verifyReplay, replayRepository, fileMove: gitFileMove(opts.migrationsDir, deps) } : { noReplay: "--no-evidence skips the replay" }),
+    readText: (path) => deps.fs.readFile(resolve(deps.cwd, path), "utf8"),
   });
 }
 

@@ -5,9 +5,9 @@
  *
  * An entry holds the shadow's catalog after the first k files, for the k a run read, and
  * the live views' texts as the shadow re-deparsed them (db/view_spelling.ts), so that a
- * later run can align view spelling without a shadow. It is written only for a clean
- * replay: every file ran, and nothing was stood in for or copied from live, so the
- * entry depends on nothing but its key:
+ * later run can align view spelling without a shadow, or where the replay stopped: the
+ * first failing file and statement. It is written only where nothing was copied from
+ * live, so the entry depends on nothing but its key:
  *   - the build of drift-guard that read it (dist/.build-stamp: every build changes it);
  *   - the PGlite version and the extensions the files create;
  *   - the live platform's settings the shadow is bootstrapped with (roles, schemas,
@@ -28,13 +28,27 @@ import type { PlatformSettings } from "../catalog.ts";
 import { applyViewSpellings } from "../view_spelling.ts";
 import { cacheBaseDir, pgliteVersion } from "./initdb_cache.ts";
 
-const FORMAT = "drift-guard replay cache 1";
+const FORMAT = "drift-guard replay cache 2";
 const MAX_ENTRIES = 32;
 
 /** A replay's catalog at each prefix read, and the re-deparsed live view texts at that prefix. */
 export interface ReplayCacheEntry {
   snapshots: Map<number, CatalogSnapshot>;
   spellings: Map<number, Map<string, string | null>>;
+  /** Where the replay stopped: the file (by index) and what failed in it. No snapshot after it exists. */
+  failure?: CachedFailure;
+  /** Every file ran and no missing extension was stood in for: the snapshots are also what evidence by definition builds. */
+  clean: boolean;
+}
+
+/** A replay's first failing statement, as db/shadow/replay.ts's ReplayError gives it. */
+export interface CachedFailure {
+  index: number;
+  statement: number;
+  detail: string;
+  sqlText: string;
+  sqlState: string | null;
+  position: number | null;
 }
 
 /** The build stamp of the drift-guard that runs: next to the bundle, or in dist/ of a checkout. */
@@ -67,15 +81,30 @@ export function replayCacheFile(files: readonly LocalMigration[], settings: Plat
   return join(base, `replay-${hash.digest("hex")}.json`);
 }
 
-/** The entry, when it has a snapshot for every prefix wanted; null otherwise (or unreadable). */
+/**
+ * The entry, when it has a snapshot for every prefix wanted (a replay that failed, for every
+ * prefix up to the failing file); null otherwise (or unreadable).
+ */
 export function readReplayCache(file: string | null, prefixes: readonly number[]): ReplayCacheEntry | null {
   if (!file) return null;
   try {
     if (!existsSync(file)) return null;
-    const raw = JSON.parse(readFileSync(file, "utf8")) as { format: string; snapshots: Array<[number, CatalogSnapshot]>; spellings: Array<[number, Array<[string, string | null]>]> };
+    const raw = JSON.parse(readFileSync(file, "utf8")) as {
+      format: string;
+      snapshots: Array<[number, CatalogSnapshot]>;
+      spellings: Array<[number, Array<[string, string | null]>]>;
+      failure?: CachedFailure;
+      clean: boolean;
+    };
     if (raw.format !== FORMAT) return null;
-    const entry: ReplayCacheEntry = { snapshots: new Map(raw.snapshots), spellings: new Map(raw.spellings.map(([k, v]) => [k, new Map(v)])) };
-    if (!prefixes.every((k) => entry.snapshots.has(k) && entry.spellings.has(k))) return null;
+    const entry: ReplayCacheEntry = {
+      snapshots: new Map(raw.snapshots),
+      spellings: new Map(raw.spellings.map(([k, v]) => [k, new Map(v)])),
+      clean: raw.clean === true,
+      ...(raw.failure ? { failure: raw.failure } : {}),
+    };
+    const reached = (k: number) => entry.failure === undefined || k <= entry.failure.index;
+    if (!prefixes.every((k) => !reached(k) || (entry.snapshots.has(k) && entry.spellings.has(k)))) return null;
     const now = new Date();
     utimesSync(file, now, now);
     return entry;
@@ -84,12 +113,12 @@ export function readReplayCache(file: string | null, prefixes: readonly number[]
   }
 }
 
-/** Keeps a clean replay's snapshots (taken before view spelling was aligned). Any failure just means no cache. */
+/** Keeps a replay's snapshots (taken before view spelling was aligned) and where it stopped. Any failure to write just means no cache. */
 export function writeReplayCache(file: string | null, entry: ReplayCacheEntry): void {
-  if (!file || !entry.snapshots.size) return;
+  if (!file || (!entry.snapshots.size && !entry.failure)) return;
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const body = JSON.stringify({ format: FORMAT, snapshots: [...entry.snapshots], spellings: [...entry.spellings].map(([k, v]) => [k, [...v]]) });
+    const body = JSON.stringify({ format: FORMAT, snapshots: [...entry.snapshots], spellings: [...entry.spellings].map(([k, v]) => [k, [...v]]), failure: entry.failure, clean: entry.clean });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, body);
     renameSync(tmp, file);
@@ -108,15 +137,21 @@ function prune(dir: string): void {
 }
 
 /**
- * The snapshots a cached clean replay read, with `live`'s view spelling aligned as that replay
- * aligned it; null on a miss, or when a live view's text is not one that replay re-deparsed
- * (`live` is then left as it was).
+ * The snapshots a cached replay read, with `live`'s view spelling aligned as that replay aligned
+ * it, and where it failed; null on a miss, or when a live view's text is not one that replay
+ * re-deparsed (`live` is then left as it was). `clean` asks for a replay in which every file ran.
  */
-export function cachedReplay(file: string | null, prefixes: readonly number[], live: CatalogSnapshot): Map<number, CatalogSnapshot> | null {
+export function cachedReplay(
+  file: string | null,
+  prefixes: readonly number[],
+  live: CatalogSnapshot,
+  clean = false,
+): { snapshots: Map<number, CatalogSnapshot>; clean: boolean; failure?: CachedFailure } | null {
   const entry = readReplayCache(file, prefixes);
-  if (!entry) return null;
+  if (!entry || (clean && !entry.clean)) return null;
+  const reached = prefixes.filter((k) => entry.failure === undefined || k <= entry.failure.index);
   const trial = structuredClone(live);
-  if (!prefixes.every((k) => applyViewSpellings(entry.snapshots.get(k)!, trial, entry.spellings.get(k)!))) return null;
-  for (const k of prefixes) applyViewSpellings(entry.snapshots.get(k)!, live, entry.spellings.get(k)!);
-  return new Map(prefixes.map((k) => [k, entry.snapshots.get(k)!]));
+  if (!reached.every((k) => applyViewSpellings(entry.snapshots.get(k)!, trial, entry.spellings.get(k)!))) return null;
+  for (const k of reached) applyViewSpellings(entry.snapshots.get(k)!, live, entry.spellings.get(k)!);
+  return { snapshots: new Map(reached.map((k) => [k, entry.snapshots.get(k)!])), clean: entry.clean, ...(entry.failure ? { failure: entry.failure } : {}) };
 }
