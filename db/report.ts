@@ -123,14 +123,16 @@ export async function driftReport(
   const notes: Problem[] = [];
   // Evidence and the replay compare with the same live catalog, and build from one replay of the repository.
   const live = liveCatalogOnce(sql, schemaFilter(undefined, undefined));
-  const replayable = remote !== null && options.verifyReplay !== undefined && options.replayRepository !== undefined && !local.some((m) => m.statementsHash !== undefined);
+  // Statements left in the database (LocalMigration.statementsHash): nothing to replay or recompute here.
+  const byHash = local.some((m) => m.statementsHash !== undefined);
+  const replayable = remote !== null && options.verifyReplay !== undefined && options.replayRepository !== undefined && !byHash;
   let replaying: Promise<ReplayPass> | undefined;
   const pass = replayable
     ? () => (replaying ??= options.replayRepository!(sql, local, remote!, {
       live,
       timings: options.timings,
       readText: options.readText,
-      prefixes: (({ applied }) => [applied.length, local.length])(evidencePhases(local, remoteVersions)),
+      prefixes: [evidencePhases(local, remoteVersions).applied.length, local.length],
     }))
     : undefined;
   if (depth && remote?.length) {
@@ -149,16 +151,15 @@ export async function driftReport(
   }
   const untracked = await untrackedChanges(sql, options.since);
   notes.push(...(await ledgerProblems(sql)));
-  // Statements left in the database (LocalMigration.statementsHash) were never read for the
-  // rows that match them, so the digest of the history is the database's to compute.
-  const historyDigest = remote && local.some((m) => m.statementsHash !== undefined)
+  // The statements of rows that match such a file were never read, so the digest of the history is the database's to compute.
+  const historyDigest = remote && byHash
     ? (await sql<{ digest: string }[]>`select drift_guard.history_digest() as digest`)[0].digest
     : undefined;
   const report = computeDrift({ local, remote, problems: [...problems, ...notes], evidence, migrationsDir: options.migrationsDir, untracked, historyDigest, fileMove: options.fileMove });
   if (!remote) return report;
   const dirFlag = dirFlagFor(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR);
   if (!options.verifyReplay) return notVerifiedHere(report, options.noReplay ?? "no shadow here to replay the repaired project", dirFlag);
-  if (local.some((m) => m.statementsHash !== undefined)) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
+  if (byHash) return notVerifiedHere(report, "the migrations' statements were compared by hash, not read", dirFlag);
   try {
     const verified = await options.verifyReplay(sql, local, remote, report.findings, { timings: options.timings, migrationsDir: options.migrationsDir, live, pass, readText: options.readText });
     return withVerification(report, verified.findings, verified.replay);

@@ -124,12 +124,23 @@ export function computeDrift(input: DriftInput): Report {
 
 /** The action kind each repairable finding is listed under in `actions`. */
 const FINDING_ACTION = { moved: "move_history", squashed: "record_squash", renumber: "renumber_file" } as const;
+/** A finding whose repair could not be verified here points at the check that verifies it. */
+const UNVERIFIED_FINDING_ACTION = "verify_replay";
+
+/**
+ * The report with these findings, and their actions in place of the old findings' actions.
+ * @example withFindings(report, verified).actions[0].kind // "move_history"
+ */
+export function withFindings(report: Report, findings: HistoryFinding[]): Report {
+  const kinds = new Set<string>([...Object.values(FINDING_ACTION), UNVERIFIED_FINDING_ACTION]);
+  return { ...report, findings, actions: [...findingActions(findings), ...report.actions.filter((a) => !kinds.has(a.kind))] };
+}
 
 /** Findings that carry a repair, as actions (the same explain and command); one not verified here points at the check that verifies it. */
 export function findingActions(findings: readonly HistoryFinding[]): Action[] {
   return findings.flatMap((f) =>
     f.command !== null && f.kind !== "ambiguous"
-      ? [{ kind: f.verification?.status === "skipped" ? "verify_replay" : FINDING_ACTION[f.kind], versions: [...f.versions], explain: f.explain, command: f.command }]
+      ? [{ kind: f.verification?.status === "skipped" ? UNVERIFIED_FINDING_ACTION : FINDING_ACTION[f.kind], versions: [...f.versions], explain: f.explain, command: f.command }]
       : []
   );
 }

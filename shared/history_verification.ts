@@ -10,7 +10,7 @@
 import { compareCodePoints, splitAndChecksum } from "./checksum.ts";
 import { nextVersion, squashCommand } from "./history_matching.ts";
 import { type Comparison, suggestMigration } from "./schema_diff.ts";
-import { findingActions } from "./drift.ts";
+import { withFindings } from "./drift.ts";
 import { historyAfter, planHistoryRepair } from "./history_repair.ts";
 import type { HistoryFinding, LocalMigration, RemoteMigration, ReplayStatus, Report } from "./types.ts";
 
@@ -90,9 +90,7 @@ export function withVerification(report: Report, findings: readonly HistoryFindi
         `fix what the replay names (drift-guard schema-diff shows every difference with SQL), then check again.`,
     };
   });
-  const findingKinds = new Set(findingActions(findings).map((a) => a.kind));
-  const others = report.actions.filter((a) => !findingKinds.has(a.kind));
-  return { ...report, findings: verified, actions: [...findingActions(verified), ...others], replay };
+  return { ...withFindings(report, verified), replay };
 }
 
 /**
@@ -126,9 +124,7 @@ export function notVerifiedHere(report: Report, why: string, dirFlag: string): R
     explain: `${f.explain} NOT VERIFIED HERE (${why}): the repair is printed only once a replay from zero of the repaired project equals live, ` +
       `which ${command} does (it needs the database URL).`,
   });
-  const findingKinds = new Set(findingActions(report.findings).map((a) => a.kind));
-  const others = report.actions.filter((a) => !findingKinds.has(a.kind));
-  return { ...report, findings, actions: [...findingActions(findings), ...others] };
+  return withFindings(report, findings);
 }
 
 /**
@@ -151,7 +147,7 @@ export function squashLiveDefinitions(
   if (finding.kind !== "squashed" || (finding.into ?? []).length > 1) return "only a squash without its live-definitions file gets one";
   const other = cmp.differences.filter((d) => d.change !== "extra");
   if (other.length) return `the replay after the squash also differs in what the files build (${other.slice(0, 3).map((d) => d.message).join("; ")})`;
-  const suggested = suggestMigration({ ...cmp, differences: cmp.differences, all: cmp.all.filter((d) => d.change === "extra") }, now, migrationsDir);
+  const suggested = suggestMigration({ ...cmp, all: cmp.all.filter((d) => d.change === "extra") }, now, migrationsDir);
   if (!suggested.sql) return "no SQL records what live has";
   const squash = finding.to!;
   const recorded = [...remote.map((r) => r.version).filter((v) => !finding.from.includes(v)), squash];
