@@ -63,35 +63,34 @@ export async function collectDefinitionEvidence(
   const filter = schemaFilter(undefined, undefined);
   const phases = evidencePhases(local, remoteVersions);
   const judged = new Set(localOnly.map((m) => m.version));
+  const pendingJudged = phases.pending.some((m) => judged.has(m.version));
+  const prefixes = [phases.applied.length, ...(pendingJudged ? [local.length] : [])];
+  /** Judges every migration from catalogs a clean replay read (after the applied ones, and after all); false when one is missing. */
+  const judgedFrom = (snapshots: ReadonlyMap<number, CatalogSnapshot>, liveSnapshot: CatalogSnapshot) => {
+    if (!prefixes.every((k) => snapshots.has(k))) return false;
+    for (const [phase, k] of [[phases.applied, phases.applied.length], [phases.pending, local.length]] as const) {
+      for (const m of phase) {
+        if (judged.has(m.version)) result.set(m.version, judgeDefinitions({ migration: m, shadow: snapshots.get(k)!, live: liveSnapshot, now, migrationsDir: options.migrationsDir }));
+      }
+    }
+    t.total_ms = performance.now() - started;
+    return true;
+  };
 
   // The report's one replay of the repository from zero, when it built exactly what this would.
   const pass = options.pass ? await options.pass().catch(() => undefined) : undefined;
-  const built = pass?.clean ? pass.snapshots.get(phases.applied.length) : undefined;
-  const withPending = pass?.clean ? pass.snapshots.get(local.length) : undefined;
-  if (pass && built && (withPending || !phases.pending.some((m) => judged.has(m.version)))) {
-    for (const m of phases.applied) if (judged.has(m.version)) result.set(m.version, judgeDefinitions({ migration: m, shadow: built, live: pass.live, now, migrationsDir: options.migrationsDir }));
-    for (const m of phases.pending) if (judged.has(m.version)) result.set(m.version, judgeDefinitions({ migration: m, shadow: withPending!, live: pass.live, now, migrationsDir: options.migrationsDir }));
-    t.total_ms = performance.now() - started;
-    return result;
-  }
+  if (pass?.clean && judgedFrom(pass.snapshots, pass.live)) return result;
   const extensions = local.flatMap((m) => m.statements.map(createdExtension).filter((e): e is string => e !== null));
   const live: LiveCatalog = await (options.live ?? liveCatalogOnce(sql, filter))();
   t.live_ms = performance.now() - started;
 
-  const judge = (m: LocalMigration, shadow: CatalogSnapshot | null, replayFailure?: string) =>
-    result.set(m.version, judgeDefinitions({ migration: m, shadow, live: live.snapshot, replayFailure, now, migrationsDir: options.migrationsDir }));
-
   // What an earlier clean replay of the same files on the same platform built (db/shadow/replay_cache.ts).
-  const pendingJudged = phases.pending.some((m) => judged.has(m.version));
-  const prefixes = [phases.applied.length, ...(pendingJudged ? [local.length] : [])];
   const cacheFile = options.openShadow ? null : replayCacheFile([...phases.applied, ...phases.pending], live.settings, extensions);
   const cached = cachedReplay(cacheFile, prefixes, live.snapshot, true);
-  if (cached) {
-    for (const m of phases.applied) if (judged.has(m.version)) judge(m, cached.snapshots.get(phases.applied.length)!);
-    for (const m of phases.pending) if (judged.has(m.version)) judge(m, cached.snapshots.get(local.length)!);
-    t.total_ms = performance.now() - started;
-    return result;
-  }
+  if (cached && judgedFrom(cached.snapshots, live.snapshot)) return result;
+
+  const judge = (m: LocalMigration, shadow: CatalogSnapshot | null, replayFailure?: string) =>
+    result.set(m.version, judgeDefinitions({ migration: m, shadow, live: live.snapshot, replayFailure, now, migrationsDir: options.migrationsDir }));
 
   let shadow: Shadow;
   try {
