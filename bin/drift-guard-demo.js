@@ -36,7 +36,7 @@
  * against the real Supabase CLI and bench/definition_evidence.ts seeds from.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -95,15 +95,10 @@ export async function runLegacyByHand(db) {
 // Presentation
 // ---------------------------------------------------------------------------
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
-const sgr = (open, close) => (s) => (useColor ? `\x1b[${open}m${s}\x1b[${close}m` : s);
-const bold = sgr(1, 22);
-const dim = sgr(2, 22);
-const cyan = sgr(36, 39);
-
-function shellArg(s) {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+// The CLI's own: colour only on a terminal and never under NO_COLOR, and commands quoted as it prints them.
+if (!existsSync(join(ROOT, "dist", ".build-stamp"))) await (await import(pathToFileURL(join(ROOT, "scripts", "build.mjs")).href)).buildAll();
+const { shellArg, terminalStyle } = await import(pathToFileURL(join(ROOT, "dist", "cli.js")).href);
+const { bold, dim, cyan } = terminalStyle(process.stdout, process.env);
 
 /** Shortens runs of more than `max` 14-digit versions inside one line (marked). */
 function shortenVersionRuns(line, max = 6) {

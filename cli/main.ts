@@ -18,6 +18,10 @@ import { chooseTarget, ENV_FALLBACKS } from "./options.ts";
 import { VERSION } from "./version.ts";
 
 /** Every command, by the words that name it. */
+// For bin/drift-guard-demo.js, which prints commands and colours the way the CLI does.
+export { shellArg } from "../shared/shell_arg.ts";
+export { terminalStyle } from "./terminal.ts";
+
 export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   "check": () => import("./commands/check.ts"),
   "manifest build": () => import("./commands/manifest_build.ts"),

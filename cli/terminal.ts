@@ -3,8 +3,8 @@ import { PLAIN, type TextStyle } from "../shared/report_formats/text.ts";
 
 const sgr = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
 
-/** The SGR style for a terminal: bold, red, green, yellow, dim. */
-export const ANSI: TextStyle = { bold: sgr(1, 22), red: sgr(31, 39), green: sgr(32, 39), yellow: sgr(33, 39), dim: sgr(2, 22) };
+/** The SGR style for a terminal: bold, red, green, yellow, dim, cyan. */
+export const ANSI: TextStyle = { bold: sgr(1, 22), red: sgr(31, 39), green: sgr(32, 39), yellow: sgr(33, 39), dim: sgr(2, 22), cyan: sgr(36, 39) };
 
 /**
  * Colours for `stream`, or PLAIN off a terminal or under NO_COLOR.

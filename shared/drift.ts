@@ -1,4 +1,5 @@
 /** Local migrations + history rows -> the drift report. Reads like the contract's table of states. */
+import { shellArg } from "./shell_arg.ts";
 import { compareCodePoints, historyDigest, statementsChecksum } from "./checksum.ts";
 import type {
   Action,
@@ -150,7 +151,7 @@ export function findingActions(findings: readonly HistoryFinding[]): Action[] {
  * @example dirFlagFor("db/migrations") // " --migrations db/migrations"
  */
 export function dirFlagFor(migrationsDir: string): string {
-  return migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellQuote(migrationsDir)}`;
+  return migrationsDir === DEFAULT_MIGRATIONS_DIR ? "" : ` --migrations ${shellArg(migrationsDir)}`;
 }
 
 /** Untracked DDL: put it in a migration (or find the one that made it) and acknowledge it. */
@@ -166,9 +167,6 @@ function reviewUntracked(untracked: readonly UntrackedChange[]): Action {
   };
 }
 
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The fix for each kind of drift, with the exact command. Never suggests deleting history blindly. */
 export function suggestActions(migrations: readonly MigrationEntry[], migrationsDir: string): Action[] {
@@ -297,7 +295,7 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
       explain:
         `${m.local!.path} changed after it was applied, and applied migrations are never re-run. Restore the file to what ` +
         `ran (the stored statements: drift-guard fetch or GET /history/${m.version}), and put the change in a new migration.`,
-      command: `supabase migration new ${shellQuote(`${m.name}_followup`)}`,
+      command: `supabase migration new ${shellArg(`${m.name}_followup`)}`,
     });
   }
 
@@ -307,7 +305,7 @@ export function suggestActions(migrations: readonly MigrationEntry[], migrations
       kind: "rename_file",
       versions: [m.version],
       explain: `Same content as applied, but the history records the name "${m.remote!.name}". Rename the file back.`,
-      command: `git mv ${shellQuote(m.local!.path)} ${shellQuote(target)}`,
+      command: `git mv ${shellArg(m.local!.path)} ${shellArg(target)}`,
     });
   }
   return actions;

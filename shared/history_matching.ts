@@ -18,6 +18,7 @@
  * separate list (Report.findings), and the versions they cover get no other
  * action. Pure: the replay that verifies each suggestion is db/history_replay.ts.
  */
+import { shellArg } from "./shell_arg.ts";
 import { compareCodePoints, statementsChecksum } from "./checksum.ts";
 import { extractCreatedObjects } from "./evidence.ts";
 import { scanSql } from "./sql_statements.ts";
@@ -53,7 +54,6 @@ export function squashCommand(dirFlag: string, rows: readonly string[], into: re
   return `drift-guard repair${dirFlag} --squash ${rows.join(" ")} --into ${into.join(" ")} --reason "<why>"`;
 }
 
-const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const byVersion = <T extends { version: string }>(a: T, b: T) => compareCodePoints(a.version, b.version);
 
 /**
@@ -215,7 +215,7 @@ export function matchHistory(input: HistoryMatchInput): HistoryMatch {
           `${uses.slice(0, 3).map((u) => `${u.object} (created by ${u.version})`).join(", ")}${uses.length > 3 ? ", …" : ""}. ` +
           `\`db push --include-all\` would apply it here, yet every fresh build (db reset, preview branches) runs it first and fails. ` +
           `Renumber it after the newest applied version; this is safe because it never ran anywhere. Then \`supabase db push\` applies it.`,
-        command: `${move} ${shellQuote(m.path)} ${shellQuote(dest)}`,
+        command: `${move} ${shellArg(m.path)} ${shellArg(dest)}`,
       });
     }
   }
@@ -237,7 +237,7 @@ function moved(row: RemoteMigration, file: LocalMigration, input: HistoryMatchIn
       `(tools such as an MCP server's apply_migration record their own timestamp${renamed ? " and name" : ""}). It is one migration, not two: do not fetch ${row.version} and ` +
       `mark ${file.version} applied, which would make every fresh build run it twice. The suggested repair rewrites the history row to the file's version ` +
       `(no committed file changes; no SQL runs). The other way, which keeps the history untouched and renames the committed file: ` +
-      `${moveCommand(input, file.path)} ${shellQuote(file.path)} ${shellQuote(dest)}.`,
+      `${moveCommand(input, file.path)} ${shellArg(file.path)} ${shellArg(dest)}.`,
     command: `drift-guard repair${input.dirFlag} --move ${row.version} --to ${file.version} --reason "<why>"`,
   };
 }

@@ -3,6 +3,7 @@ import { Option } from "commander";
 import { historyRepairFlags, historyRepairRequest } from "../../shared/history_repair_options.ts";
 import { repairJson, type RepairRequest, validateRepairRequest } from "../../shared/repair_plan.ts";
 import { alignedTable } from "../../shared/report_formats/text.ts";
+import { shellArg } from "../../shared/shell_arg.ts";
 import { visible } from "../../shared/report_formats/text_escape.ts";
 import { DriftGuardError, EXIT } from "../../shared/types.ts";
 import { collectDefinitionEvidence } from "../../db/definition_evidence.ts";
@@ -61,16 +62,6 @@ export interface RepairOptions {
   expectPlanDigest?: string;
   forceDifferent?: boolean;
   format: "text" | "json";
-}
-
-/**
- * One argument for a POSIX shell: bare when it is plainly safe, else single-quoted.
- *
- * @example shellArg("ran by hand") // "'ran by hand'"
- * @example shellArg("sha256:ab12") // "sha256:ab12"
- */
-export function shellArg(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The flags that say what to repair: which marks or whole-history repair, and why. */

@@ -7,7 +7,7 @@ import type { RepairRequest } from "../../shared/repair_plan.ts";
 import { DriftGuardError } from "../../shared/types.ts";
 import { reportThroughFunction } from "../commands/check.ts";
 import { remoteOnlyVersions } from "../commands/fetch.ts";
-import { shellArg } from "../commands/repair.ts";
+import { shellArg } from "../../shared/shell_arg.ts";
 import type { TokenScope } from "../../db/tokens.ts";
 import type { CliDeps } from "../deps.ts";
 import { callFunction, type FunctionTarget } from "../function_client.ts";

@@ -12,9 +12,10 @@ export interface TextStyle {
   green(s: string): string;
   yellow(s: string): string;
   dim(s: string): string;
+  cyan(s: string): string;
 }
 
-export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s };
+export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, dim: (s) => s, cyan: (s) => s };
 
 /** Pads to a column width, counting code points so that names with accents stay aligned. */
 export function pad(s: string, width: number): string {
