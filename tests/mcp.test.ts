@@ -11,7 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
-import { runCli } from "./harness/cli_in_process.ts";
+import { createToken, runCli } from "./harness/cli_in_process.ts";
 import { BIN, driftGuard } from "./harness/drift_guard_cli.ts";
 import { startFunctionServer } from "./harness/function_server.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
@@ -460,7 +460,7 @@ describe("drift-guard mcp over stdio", () => {
   it("through the function (--url, --token), the token's scope limits the tools", () =>
     withSetup("mcp_function", async ({ db, project }) => {
       await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values ('20240105000000', 'lost', ${["create table public.lost(id int)"]})`;
-      const token = async (scope: string) => (await runCli(["token", "create", "--db-url", db.url, "--scope", scope, "--label", `agent-${scope}`])).stdout.trim().split("\n").at(-1)!;
+      const token = (scope: string) => createToken(db.url, scope, `agent-${scope}`);
       const readToken = await token("read");
       const repairToken = await token("repair");
       const fn = await startFunctionServer({ SUPABASE_DB_URL: db.url });
