@@ -2,7 +2,7 @@
  * The replay cache (db/shadow/replay_cache.ts): a check reads what an earlier clean replay of
  * the same files on the same platform built, and anything else in the key is a miss.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,7 +68,7 @@ describe("the replay cache", () => {
     expect((await check(dir)).migrations).toEqual(first.migrations);
   });
 
-  it("what the entry says is what check reports (the cache is read), and another statement is another key", async () => {
+  it("what the entry says is what check reports (the cache is read) unless others may write it, and another statement is another key", async () => {
     const dir = project({ "20260101000000_a.sql": A, "20260102000000_b.sql": B });
     await check(dir);
     const file = await keyOf(dir);
@@ -79,6 +79,11 @@ describe("the replay cache", () => {
     ghost.objects.push({ kind: "table", name: "public.ghost", props: {} });
     writeReplayCache(file, { snapshots: new Map([...entry!.snapshots, [1, ghost]]), spellings: entry!.spellings, clean: true });
     expect((await check(dir)).replay.summary).toContain("public.ghost");
+    // An entry others may write is not believed: the files are replayed again, and the entry rewritten as this user's alone.
+    chmodSync(file, 0o666);
+    expect((await check(dir)).replay.summary).not.toContain("ghost");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    writeReplayCache(file, { snapshots: new Map([...entry!.snapshots, [1, ghost]]), spellings: entry!.spellings, clean: true });
 
     writeFileSync(join(dir, "supabase/migrations/20260102000000_b.sql"), B.replace("bigint references", "integer references"));
     expect(await keyOf(dir)).not.toBe(file);

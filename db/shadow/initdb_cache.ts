@@ -1,7 +1,7 @@
 /** The embedded shadow's initdb cache: a fresh PGlite data directory, kept once per PGlite build. */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,9 +66,31 @@ export function pinnedPgliteVersion(resolved: string): string | null {
   return /^npm:\/?@electric-sql\/pglite@([0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)(?:\/.*)?$/.exec(resolved)?.[1] ?? null;
 }
 
+/**
+ * Whether a cache file may be believed: this user's, and writable by no one else. What the
+ * shadow builds decides the evidence, and so the advice; a file another user could plant or
+ * change (a shared DRIFT_GUARD_CACHE_DIR under /tmp) is not read.
+ *
+ * @example ownCacheFile("/home/me/.cache/drift-guard/replay-….json") // true
+ */
+export function ownCacheFile(file: string): boolean {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return false;
+    if (typeof process.getuid !== "function") return true; // no owners to compare (Windows)
+    return st.uid === process.getuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Cache files are written readable and writable by their owner alone. */
+export const CACHE_FILE_MODE = 0o600;
+export const CACHE_DIR_MODE = 0o700;
+
 export function readInitdbCache(file: string | null): Blob | null {
   try {
-    return file && existsSync(file) ? new Blob([readFileSync(file)]) : null;
+    return file && existsSync(file) && ownCacheFile(file) ? new Blob([readFileSync(file)]) : null;
   } catch {
     return null;
   }
@@ -78,9 +100,9 @@ export async function writeInitdbCache(file: string | null, db: { dumpDataDir(co
   if (!file) return;
   try {
     const dump = await db.dumpDataDir("none");
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: CACHE_DIR_MODE });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()));
+    writeFileSync(tmp, new Uint8Array(await dump.arrayBuffer()), { mode: CACHE_FILE_MODE });
     renameSync(tmp, file);
     // The gzipped copy an older drift-guard kept under the same name.
     rmSync(`${file}.gz`, { force: true });

@@ -14,7 +14,8 @@
  *     extensions, search_path, default privileges, the platform skeleton);
  *   - every file's version and exact statements, in order.
  * Any other difference is a miss. Where the key cannot be made (no build stamp, no cache
- * directory, DRIFT_GUARD_CACHE_DIR=off) there is no cache. At most MAX_ENTRIES are kept,
+ * directory, DRIFT_GUARD_CACHE_DIR=off) there is no cache. An entry that is not this user's
+ * own, or that others may write, is never read. At most MAX_ENTRIES are kept,
  * the least recently used removed first.
  */
 import { createHash } from "node:crypto";
@@ -26,7 +27,7 @@ import type { CatalogSnapshot } from "../../shared/schema_diff.ts";
 import type { LocalMigration } from "../../shared/types.ts";
 import type { PlatformSettings } from "../catalog.ts";
 import { applyViewSpellings } from "../view_spelling.ts";
-import { cacheBaseDir, pgliteVersion } from "./initdb_cache.ts";
+import { CACHE_DIR_MODE, CACHE_FILE_MODE, cacheBaseDir, ownCacheFile, pgliteVersion } from "./initdb_cache.ts";
 
 const FORMAT = "drift-guard replay cache 2";
 const MAX_ENTRIES = 32;
@@ -88,7 +89,7 @@ export function replayCacheFile(files: readonly LocalMigration[], settings: Plat
 export function readReplayCache(file: string | null, prefixes: readonly number[]): ReplayCacheEntry | null {
   if (!file) return null;
   try {
-    if (!existsSync(file)) return null;
+    if (!existsSync(file) || !ownCacheFile(file)) return null;
     const raw = JSON.parse(readFileSync(file, "utf8")) as {
       format: string;
       snapshots: Array<[number, CatalogSnapshot]>;
@@ -117,10 +118,10 @@ export function readReplayCache(file: string | null, prefixes: readonly number[]
 export function writeReplayCache(file: string | null, entry: ReplayCacheEntry): void {
   if (!file || (!entry.snapshots.size && !entry.failure)) return;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: CACHE_DIR_MODE });
     const body = JSON.stringify({ format: FORMAT, snapshots: [...entry.snapshots], spellings: [...entry.spellings].map(([k, v]) => [k, [...v]]), failure: entry.failure, clean: entry.clean });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, body);
+    writeFileSync(tmp, body, { mode: CACHE_FILE_MODE });
     renameSync(tmp, file);
     prune(dirname(file));
   } catch {
