@@ -52,15 +52,25 @@ export interface CachedFailure {
   position: number | null;
 }
 
-/** The build stamp of the drift-guard that runs: next to the bundle, or in dist/ of a checkout. */
+/**
+ * The build stamp of the drift-guard that runs: next to the bundle, or in dist/ of a checkout.
+ * Read once per process: the code that runs is the code loaded at start, even if dist/ is
+ * rebuilt meanwhile (`npm pack` does).
+ */
+let buildStamp: string | null | undefined;
 function buildId(): string | null {
+  if (buildStamp !== undefined) return buildStamp;
   const here = dirname(fileURLToPath(import.meta.url));
+  buildStamp = null;
   for (const stamp of [join(here, ".build-stamp"), join(here, "..", "..", "dist", ".build-stamp")]) {
     try {
-      if (existsSync(stamp)) return readFileSync(stamp, "utf8").trim();
+      if (existsSync(stamp)) {
+        buildStamp = readFileSync(stamp, "utf8").trim();
+        break;
+      }
     } catch { /* unreadable: try the next */ }
   }
-  return null;
+  return buildStamp;
 }
 
 /**
