@@ -21,12 +21,20 @@ function expectCleanFailure(r: { status: number; stdout: string; stderr: string 
 }
 
 /** Waits (by polling the catalog, not the clock) until a backend of `app` waits on a lock; fails if the CLI exits first. */
-async function untilWaitingOnLock(sql: postgres.Sql, app: string, cli: { result: Promise<{ status: number; stderr: string }> }): Promise<void> {
+/**
+ * Starts the CLI and waits until its own connection waits on a lock. The backends of CLIs an
+ * earlier test killed can still be running the statements they were sent, and wait on this
+ * test's lock too: they are told apart by pid, taken before the CLI starts.
+ */
+async function startBlocked<T extends { result: Promise<{ status: number; stderr: string }> }>(sql: postgres.Sql, app: string, start: () => T): Promise<T> {
+  const before = (await sql`select pid from pg_stat_activity where application_name = ${app}`).map((r) => r.pid as number);
+  const cli = start();
   let exited: { status: number; stderr: string } | undefined;
   cli.result.then((r) => (exited = r));
   for (;;) {
-    const [row] = await sql`select count(*)::int as n from pg_stat_activity where application_name = ${app} and wait_event_type = 'Lock'`;
-    if (row.n > 0) return;
+    const [row] = await sql`select count(*)::int as n from pg_stat_activity
+      where application_name = ${app} and wait_event_type = 'Lock' and pid <> all(${before}::int[])`;
+    if (row.n > 0) return cli;
     if (exited) throw new Error(`the CLI exited (${exited.status}) before it blocked: ${exited.stderr}`);
     await sql`select pg_sleep(0.05)`;
   }
@@ -123,8 +131,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
       // The apply blocks on its audit insert until the test lets go: deterministic, not timed.
       await reserved.unsafe("begin");
       await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
-      cli = startDriftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "interrupt test", "--apply", "--expect-digest", digest], { cwd: project });
-      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      cli = await startBlocked(holder, "drift-guard cli", () => startDriftGuard(["repair", "--db-url", db.url, "--mark-reverted", A, "--reason", "interrupt test", "--apply", "--expect-digest", digest], { cwd: project }));
       cli.kill(signal);
       const r = await cli.result;
       expect(r.status, r.stderr).toBe(3);
@@ -158,8 +165,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
     try {
       await reserved.unsafe("begin");
       await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
-      const cli = startDriftGuard(["undo", "--db-url", db.url, "--audit-id", auditId, "--reason", "interrupted undo"], { cwd: project });
-      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      const cli = await startBlocked(holder, "drift-guard cli", () => startDriftGuard(["undo", "--db-url", db.url, "--audit-id", auditId, "--reason", "interrupted undo"], { cwd: project }));
       cli.kill("SIGTERM");
       const r = await cli.result;
       expect(r.status, r.stderr).toBe(3);
@@ -176,8 +182,7 @@ describe("statement timeouts and bad input through the real CLI", () => {
     try {
       await reserved.unsafe("begin");
       await reserved.unsafe("lock table drift_guard.audit_log in access exclusive mode");
-      const cli = startDriftGuard(["audit", "--db-url", db.url], { cwd: project });
-      await untilWaitingOnLock(holder, "drift-guard cli", cli);
+      const cli = await startBlocked(holder, "drift-guard cli", () => startDriftGuard(["audit", "--db-url", db.url], { cwd: project }));
       cli.kill(signal);
       const r = await cli.result;
       expect(r.status, r.stderr).toBe(OUTCOMES.interrupted.exit);

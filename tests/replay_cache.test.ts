@@ -12,23 +12,32 @@ import { cachedReplay, readReplayCache, replayCacheFile, writeReplayCache } from
 import { createdExtension } from "../db/shadow.ts";
 import type { CatalogSnapshot } from "../shared/schema_diff.ts";
 import { runCli } from "./harness/cli_in_process.ts";
-import { createTestDatabase, type TestDatabase } from "./harness/database.ts";
+import postgres from "postgres";
+import { type PgServer, startPostgres } from "./harness/postgres.ts";
 import { makeProject, supabasePush } from "./harness/supabase_cli.ts";
 
 const cacheDir = mkdtempSync(join(tmpdir(), "drift-guard-replay-cache-test-"));
 const before = process.env.DRIFT_GUARD_CACHE_DIR;
-let db: TestDatabase;
+// A server of its own: the key holds the cluster's roles, which other suites create and drop on the shared one.
+let server: PgServer;
+let db: { url: string; sql: postgres.Sql };
 const made: string[] = [];
 
 beforeAll(async () => {
   process.env.DRIFT_GUARD_CACHE_DIR = cacheDir;
-  db = await createTestDatabase("replay_cache");
+  server = await startPostgres();
+  const admin = postgres(server.url(), { onnotice: () => {}, max: 1 });
+  await admin.unsafe("create database replay_cache");
+  await admin.end();
+  db = { url: server.url("replay_cache"), sql: postgres(server.url("replay_cache"), { onnotice: () => {}, max: 2 }) };
+  await db.sql.unsafe(readFileSync(join(import.meta.dirname, "harness", "supabase_roles.sql"), "utf8"));
   expect((await runCli(["install", "--db-url", db.url])).status).toBe(0);
-});
+}, 120_000);
 afterAll(async () => {
   if (before === undefined) delete process.env.DRIFT_GUARD_CACHE_DIR;
   else process.env.DRIFT_GUARD_CACHE_DIR = before;
-  await db?.drop();
+  await db?.sql.end({ timeout: 1 });
+  server?.destroy();
   for (const dir of [...made, cacheDir]) rmSync(dir, { recursive: true, force: true });
 });
 
