@@ -1,7 +1,7 @@
 /** The embedded shadow's initdb cache: a fresh PGlite data directory, kept once per PGlite build. */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,7 +90,7 @@ export const CACHE_DIR_MODE = 0o700;
 
 export function readInitdbCache(file: string | null): Blob | null {
   try {
-    return file && existsSync(file) && ownCacheFile(file) ? new Blob([readFileSync(file)]) : null;
+    return file && ownCacheFile(file) ? new Blob([readFileSync(file)]) : null;
   } catch {
     return null;
   }

@@ -99,7 +99,7 @@ export function replayCacheFile(files: readonly LocalMigration[], settings: Plat
 export function readReplayCache(file: string | null, prefixes: readonly number[]): ReplayCacheEntry | null {
   if (!file) return null;
   try {
-    if (!existsSync(file) || !ownCacheFile(file)) return null;
+    if (!ownCacheFile(file)) return null;
     const raw = JSON.parse(readFileSync(file, "utf8")) as {
       format: string;
       snapshots: Array<[number, CatalogSnapshot]>;
